@@ -1,0 +1,24 @@
+"""The ``rewardsmith`` command: one module per subcommand, wired here."""
+
+from __future__ import annotations
+
+import typer
+
+from rewardsmith.cli.catalog import list_cmd
+from rewardsmith.cli.score import score_cmd
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="rewardsmith",
+    help="Rewards for RL post-training of language models: score rollouts, list the catalog.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("score")(score_cmd)
+app.command("list")(list_cmd)
+
+
+def main() -> None:
+    app()

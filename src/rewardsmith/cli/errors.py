@@ -1,0 +1,27 @@
+"""Turning rewardsmith's errors into a message on stderr and exit code 2."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+
+from rewardsmith.errors import RewardsmithError
+
+__all__ = ["EXIT_ITEMS_FAILED", "EXIT_USAGE", "stderr", "usage_errors"]
+
+EXIT_ITEMS_FAILED = 1
+EXIT_USAGE = 2
+stderr = Console(stderr=True)
+
+
+@contextmanager
+def usage_errors() -> Iterator[None]:
+    """Print a rewardsmith error (bad spec, bad input) without a traceback; exit 2."""
+    try:
+        yield
+    except RewardsmithError as exc:
+        stderr.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None

@@ -1,0 +1,117 @@
+"""``rewardsmith score``: score a rollout file with a spec, write the scores, summarise."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from rewardsmith.cli.errors import EXIT_ITEMS_FAILED, stderr, usage_errors
+from rewardsmith.errors import InputError
+from rewardsmith.rollouts import RolloutWriter, Summary, arrow_schema, read_rollouts, score_stream
+from rewardsmith.spec import load_spec
+
+__all__ = ["bundled_rollouts", "score_cmd"]
+
+DEFAULT_SPEC = "math-r1"
+
+
+def bundled_rollouts() -> Path:
+    """The example rollouts shipped with the package."""
+    return Path(str(resources.files("rewardsmith") / "examples" / "math_rollouts.jsonl"))
+
+
+def _parse_map(pairs: list[str]) -> dict[str, str]:
+    mapping = {}
+    for pair in pairs:
+        field, sep, column = pair.partition("=")
+        if not sep or not field or not column:
+            raise InputError(f"--map {pair!r}: expected FIELD=COLUMN, e.g. completion=response_text")
+        mapping[field.strip()] = column.strip()
+    return mapping
+
+
+def score_cmd(
+    input: Annotated[Path | None, typer.Argument(help="Rollouts: .jsonl, .parquet, or a saved Hugging Face dataset folder. Default: the bundled example rollouts.", show_default=False)] = None,
+    spec: Annotated[str, typer.Option("--spec", "-s", help="A spec file (.yaml/.toml) or a built-in spec name.")] = DEFAULT_SPEC,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Write scored rows here: .jsonl, .parquet, or - for JSONL on stdout.")] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Score chunks in this many processes.")] = 1,
+    mapping: Annotated[list[str] | None, typer.Option("--map", help="Read a field from another column: FIELD=COLUMN (dotted paths allowed). Repeatable.")] = None,
+    split: Annotated[str | None, typer.Option(help="Split of a saved DatasetDict.")] = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Rows scored per batch.")] = 4096,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    fail_on_error: Annotated[bool, typer.Option("--fail-on-error", help="Exit 1 if any item has status error.")] = False,
+) -> None:
+    """Score rollouts with a reward spec and print a summary.
+
+    Reads the file in chunks (memory stays flat), adds value, status, parts, info and
+    error to each row, and prints items, mean value, share scoring above 0, the mean of
+    every part, counts by status and throughput. Exit codes: 0 ok, 1 items errored and
+    --fail-on-error, 2 usage or spec error.
+    """
+    with usage_errors():
+        path = input if input is not None else bundled_rollouts()
+        fields = _parse_map(mapping or [])
+        load_spec(spec)  # fail fast on a bad spec, before reading anything
+        chunks = read_rollouts(path, fields, chunk_size, split)
+        schema = arrow_schema(path, split) if out and out.endswith((".parquet", ".pq")) else None
+        writer = RolloutWriter(out, schema) if out else None
+        summary = _run(chunks, functools.partial(load_spec, spec), workers, writer, summary_to_stderr=out == "-")
+    console = stderr if out == "-" else Console()
+    if as_json:
+        console.print_json(orjson.dumps({"input": str(path), "spec": spec, **summary.as_dict()}).decode())
+    else:
+        console.print(_table(summary, str(path), spec))
+    if fail_on_error and summary.errored:
+        raise typer.Exit(EXIT_ITEMS_FAILED)
+
+
+def _run(chunks, make_reward, workers, writer, summary_to_stderr):  # type: ignore[no-untyped-def]
+    summary = Summary()
+    progress = Progress(
+        SpinnerColumn(), TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=stderr, transient=True, disable=not stderr.is_terminal,
+    )
+    with progress, (writer or _Null()) as w:
+        task = progress.add_task("score", total=None)
+        for rows, scores in score_stream(chunks, make_reward, workers):
+            if writer is not None:
+                w.write(rows, scores)
+            summary.update(scores)
+            progress.advance(task, len(rows))
+    return summary
+
+
+class _Null:
+    def __enter__(self) -> _Null:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _table(summary: Summary, source: str, spec: str) -> Table:
+    d = summary.as_dict()
+    table = Table(title=f"rewardsmith score: {Path(source).name} with {spec}", show_header=False)
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+
+    def fmt(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.4f}"
+
+    table.add_row("items", str(d["items"]))
+    table.add_row("mean value", fmt(d["mean"]))
+    table.add_row("share > 0", fmt(d["share_positive"]))
+    for name, mean in d["parts"].items():
+        table.add_row(f"mean {name}", fmt(mean))
+    for status, n in d["status"].items():
+        table.add_row(f"status {status}", str(n))
+    table.add_row("items/s", f"{d['items_per_s'] or 0:,.0f}")
+    return table

@@ -1,0 +1,154 @@
+"""The registry: every reward and transform under a dotted name, with its parameters.
+
+Each entry carries a pydantic model of its parameters (``extra="forbid"``), a one-line
+summary, the declared score range and the paper it implements. Families register with
+the ``register`` decorator when their module is imported; the modules to import are
+listed as ``rewardsmith.rewards`` entry points, so another package can add its own.
+
+Example:
+    >>> from rewardsmith import load
+    >>> load("qa.f1").name
+    'qa.f1'
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from rewardsmith.errors import ConfigError, UnknownRewardError
+
+__all__ = [
+    "Entry",
+    "NoParams",
+    "Paper",
+    "Params",
+    "build",
+    "catalog",
+    "format_validation_error",
+    "get",
+    "register",
+]
+
+Kind = Literal["reward", "transform"]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Params(BaseModel):
+    """Base of every parameter model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NoParams(Params):
+    """For rewards without parameters."""
+
+
+@dataclass(frozen=True, slots=True)
+class Paper:
+    """Where a reward comes from."""
+
+    title: str
+    arxiv: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.title} (arXiv {self.arxiv})" if self.arxiv else self.title
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One registered reward or transform."""
+
+    name: str
+    kind: Kind
+    factory: Callable[..., Any]
+    params: type[Params]
+    summary: str
+    range: tuple[float, float]
+    paper: Paper | None
+
+    def build(self, params: Mapping[str, Any] | None = None) -> Any:
+        """Validate ``params`` and build the object. Raises ConfigError naming bad keys."""
+        try:
+            model = self.params.model_validate(dict(params or {}))
+        except ValidationError as exc:
+            raise ConfigError(
+                f"{self.name}: " + "; ".join(format_validation_error(exc))
+            ) from None
+        return self.factory(model)
+
+
+_REGISTRY: dict[str, Entry] = {}
+_loaded = False
+
+
+def register(
+    name: str,
+    *,
+    summary: str,
+    range: tuple[float, float] = (0.0, 1.0),
+    paper: Paper | None = None,
+    params: type[Params] = NoParams,
+    kind: Kind = "reward",
+) -> Callable[[F], F]:
+    """Register a factory ``f(params) -> Reward`` under ``name``."""
+
+    def decorate(factory: F) -> F:
+        if name in _REGISTRY and _REGISTRY[name].factory is not factory:
+            raise ConfigError(f"{name!r} is registered twice")
+        _REGISTRY[name] = Entry(name, kind, factory, params, summary, range, paper)
+        return factory
+
+    return decorate
+
+
+def _load_builtin() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for ep in entry_points(group="rewardsmith.rewards"):
+        importlib.import_module(ep.value)
+
+
+def get(name: str, kind: Kind | None = None) -> Entry:
+    """The entry for ``name``; UnknownRewardError with the closest names if missing."""
+    _load_builtin()
+    entry = _REGISTRY.get(name)
+    if entry is None or (kind is not None and entry.kind != kind):
+        names = [n for n, e in _REGISTRY.items() if kind is None or e.kind == kind]
+        raise UnknownRewardError(name, difflib.get_close_matches(name, names, n=3, cutoff=0.5))
+    return entry
+
+
+def build(name: str, params: Mapping[str, Any] | None = None, kind: Kind | None = None) -> Any:
+    return get(name, kind).build(params)
+
+
+def catalog(kind: Kind | None = None) -> list[Entry]:
+    """Every registered entry, sorted by name."""
+    _load_builtin()
+    return sorted(
+        (e for e in _REGISTRY.values() if kind is None or e.kind == kind), key=lambda e: e.name
+    )
+
+
+def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]:
+    """One line per pydantic error: the dotted key path, the message and the bad input."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        where = f"{prefix}.{loc}" if prefix and loc else (prefix or loc or "<root>")
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown parameter"
+        elif "input" in err and err["type"] != "missing":
+            msg = f"{msg} (got {err['input']!r:.60})"
+        lines.append(f"{where}: {msg}")
+    return lines

@@ -1,0 +1,227 @@
+"""Reading rollout files in chunks: JSONL, Parquet, or a saved Hugging Face dataset.
+
+Field names follow the trainers. The first field present wins:
+
+- ``prompt``: ``prompt``, ``query``, ``question``;
+- ``completion``: ``completion``, ``response``, ``solution_str``;
+- ``reference``: ``reference``, ``ground_truth``, ``answer``, ``label``, ``solution``,
+  ``reward_model.ground_truth`` (verl's data files);
+- ``group``: ``group``, ``group_id``, ``prompt_id``, ``uid``; without one, rollouts with
+  the same prompt share a group;
+- ``tokens``: ``tokens`` (a mapping with ``ids``, ``logprobs``, ``entropies``).
+
+Every other field lands in ``Sample.meta`` (``data_source`` among them). ``mapping``
+overrides any of these (``{"completion": "my_field"}``; dotted paths reach into nested
+records). Files are read ``chunk_size`` rows at a time, so memory stays flat however long
+the file is. A row that cannot be read (a malformed JSON line, a missing completion)
+becomes a ``Row`` with a ``problem`` and no sample; the rest are read as usual.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rewardsmith.core import Sample, Tokens
+from rewardsmith.errors import InputError, MissingExtraError
+
+__all__ = ["ALIASES", "Row", "arrow_schema", "detect_format", "read_rollouts", "to_sample"]
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "prompt": ("prompt", "query", "question"),
+    "completion": ("completion", "response", "solution_str"),
+    "reference": ("reference", "ground_truth", "answer", "label", "solution", "reward_model.ground_truth"),
+    "group": ("group", "group_id", "prompt_id", "uid"),
+    "tokens": ("tokens",),
+}
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One input record: its position, the original fields, and its Sample or problem."""
+
+    index: int
+    raw: dict[str, Any] | None
+    sample: Sample | None
+    problem: str | None = None
+
+
+def detect_format(path: Path) -> str:
+    """``jsonl``, ``parquet`` or ``hf`` (a folder written by ``Dataset.save_to_disk``)."""
+    if path.is_dir():
+        if (path / "dataset_info.json").exists() or (path / "dataset_dict.json").exists():
+            return "hf"
+        raise InputError(f"{path}: a folder, but not a saved Hugging Face dataset")
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        return "jsonl"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise InputError(f"{path}: unknown file type {suffix!r} (expected .jsonl, .parquet or a dataset folder)")
+
+
+def _lookup(record: Mapping[str, Any], path: str) -> Any:
+    value: Any = record
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def _field(record: Mapping[str, Any], name: str, mapping: Mapping[str, str]) -> tuple[Any, str | None]:
+    paths = (mapping[name],) if name in mapping else ALIASES[name]
+    for path in paths:
+        value = _lookup(record, path)
+        if value is not _MISSING:
+            return value, path.split(".")[0]
+    return _MISSING, None
+
+
+def to_sample(record: Any, mapping: Mapping[str, str] | None = None) -> Sample:
+    """The Sample for one record; InputError with the reason if it cannot be read."""
+    if not isinstance(record, Mapping):
+        raise InputError(f"expected a JSON object, got {type(record).__name__}")
+    mapping = mapping or {}
+    used: set[str] = set()
+    got: dict[str, Any] = {}
+    for name in ALIASES:
+        value, key = _field(record, name, mapping)
+        if key is not None:
+            used.add(key)
+            got[name] = value
+    completion = got.get("completion", _MISSING)
+    if completion is _MISSING:
+        looked = (mapping["completion"],) if "completion" in mapping else ALIASES["completion"]
+        raise InputError(
+            f"no completion field (looked for {', '.join(looked)}; use --map completion=FIELD)"
+        )
+    if not isinstance(completion, str | list):
+        raise InputError(f"completion must be text or a list of messages, got {type(completion).__name__}")
+    prompt = got.get("prompt", "")
+    if prompt is None:
+        prompt = ""
+    group = got.get("group")
+    if group is None:
+        group = hashlib.blake2b(orjson.dumps(prompt, default=str), digest_size=8).hexdigest()
+    return Sample(
+        prompt=prompt,
+        completion=completion,
+        reference=got.get("reference"),
+        group=group if isinstance(group, str | int) else str(group),
+        meta={k: v for k, v in record.items() if k not in used},
+        tokens=_tokens(got.get("tokens")),
+    )
+
+
+def _tokens(raw: Any) -> Tokens | None:
+    if not isinstance(raw, Mapping):
+        return None
+    return Tokens(
+        ids=list(raw.get("ids") or ()),
+        logprobs=raw.get("logprobs"),
+        entropies=raw.get("entropies"),
+    )
+
+
+def _row(index: int, record: Any, mapping: Mapping[str, str]) -> Row:
+    try:
+        return Row(index, record, to_sample(record, mapping))
+    except InputError as exc:
+        return Row(index, record if isinstance(record, dict) else None, None, f"row {index + 1}: {exc}")
+
+
+def _jsonl(path: Path, mapping: Mapping[str, str], chunk_size: int) -> Iterator[list[Row]]:
+    chunk: list[Row] = []
+    index = 0
+    with path.open("rb") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                chunk.append(Row(index, None, None, f"line {lineno}: malformed JSON ({exc})"))
+            else:
+                chunk.append(_row(index, record, mapping))
+            index += 1
+            if len(chunk) >= chunk_size:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
+
+
+def _parquet(path: Path, mapping: Mapping[str, str], chunk_size: int) -> Iterator[list[Row]]:
+    import pyarrow.parquet as pq
+
+    index = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
+        records = batch.to_pylist()
+        yield [_row(index + i, r, mapping) for i, r in enumerate(records)]
+        index += len(records)
+
+
+def _hf(path: Path, mapping: Mapping[str, str], chunk_size: int, split: str | None) -> Iterator[list[Row]]:
+    try:
+        import datasets
+    except ImportError:
+        raise MissingExtraError("datasets", "hf") from None
+    ds = datasets.load_from_disk(str(path))
+    if isinstance(ds, datasets.DatasetDict):
+        if split is None and len(ds) == 1:
+            split = next(iter(ds))
+        if split not in ds:
+            raise InputError(f"{path}: choose a split with --split ({', '.join(ds)})")
+        ds = ds[split]
+    index = 0
+    for batch in ds.iter(batch_size=chunk_size):
+        columns = list(batch)
+        n = len(batch[columns[0]]) if columns else 0
+        yield [_row(index + i, {c: batch[c][i] for c in columns}, mapping) for i in range(n)]
+        index += n
+
+
+def read_rollouts(
+    path: str | Path,
+    mapping: Mapping[str, str] | None = None,
+    chunk_size: int = 4096,
+    split: str | None = None,
+) -> Iterator[list[Row]]:
+    """Yield the rows of a rollout file, ``chunk_size`` at a time."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    unknown = set(mapping or {}) - set(ALIASES)
+    if unknown:
+        raise InputError(f"--map: unknown field {', '.join(sorted(unknown))} (known: {', '.join(ALIASES)})")
+    fmt = detect_format(path)
+    if fmt == "jsonl":
+        return _jsonl(path, mapping or {}, chunk_size)
+    if fmt == "parquet":
+        return _parquet(path, mapping or {}, chunk_size)
+    return _hf(path, mapping or {}, chunk_size, split)
+
+
+def arrow_schema(path: str | Path, split: str | None = None) -> Any:
+    """The Arrow schema of a Parquet file or saved dataset (to keep column types on output)."""
+    path = Path(path)
+    fmt = detect_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(path)
+    if fmt == "hf":
+        import datasets
+
+        ds = datasets.load_from_disk(str(path))
+        if isinstance(ds, datasets.DatasetDict):
+            ds = ds[split or next(iter(ds))]
+        return ds.data.schema
+    return None

@@ -1,0 +1,118 @@
+"""Writing scored rollouts: the input's fields plus ``value``, ``status``, ``parts``,
+``info`` and ``error``, as JSONL or Parquet, one chunk at a time.
+
+Parquet output keeps the input's column types when the input was Parquet or a saved
+dataset. From JSONL input, text fields stay text and any other field is stored as its
+JSON text (JSON rows need not share one type per field; Parquet columns must).
+``parts`` is a map of floats; ``info`` is JSON text; ``error`` is a struct of type and
+message, or null. An input field named like an output column is overwritten.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import orjson
+
+from rewardsmith.core import Score
+from rewardsmith.errors import InputError
+from rewardsmith.rollouts.read import Row
+
+__all__ = ["OUTPUT_COLUMNS", "RolloutWriter"]
+
+OUTPUT_COLUMNS = ("value", "status", "parts", "info", "error")
+_JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+
+
+def _json(x: Any) -> bytes:
+    return orjson.dumps(x, default=repr, option=_JSON_OPTS)
+
+
+class RolloutWriter:
+    """Write scored rows to ``path`` (``-`` for JSONL on stdout); use as a context manager."""
+
+    def __init__(self, path: str | Path, input_schema: Any = None) -> None:
+        self.path = str(path)
+        self.format = "parquet" if self.path.lower().endswith((".parquet", ".pq")) else "jsonl"
+        if self.format == "jsonl" and self.path != "-" and not self.path.lower().endswith((".jsonl", ".json", ".ndjson")):
+            raise InputError(f"{path}: output must end in .jsonl or .parquet")
+        self.input_schema = input_schema
+        self._file: IO[bytes] | None = None
+        self._parquet: Any = None
+        self._schema: Any = None
+
+    def __enter__(self) -> RolloutWriter:
+        if self.format == "jsonl":
+            self._file = sys.stdout.buffer if self.path == "-" else open(self.path, "wb")  # noqa: SIM115
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        if self._file is not None and self.path != "-":
+            self._file.close()
+        elif self._file is not None:
+            self._file.flush()
+        if self._parquet is not None:
+            self._parquet.close()
+
+    def write(self, rows: Sequence[Row], scores: Sequence[Score]) -> None:
+        if self.format == "jsonl":
+            assert self._file is not None
+            self._file.write(b"".join(_json(_record(r, s)) for r, s in zip(rows, scores, strict=True)))
+        else:
+            self._write_parquet(rows, scores)
+
+    def _write_parquet(self, rows: Sequence[Row], scores: Sequence[Score]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._schema is None:
+            self._schema = _schema(rows, self.input_schema)
+            self._parquet = pq.ParquetWriter(self.path, self._schema)
+        fields = [f.name for f in self._schema if f.name not in OUTPUT_COLUMNS]
+        typed = self.input_schema is not None
+        records = []
+        for r, s in zip(rows, scores, strict=True):
+            raw = r.raw or {}
+            rec = {k: raw.get(k) if typed else _text(raw.get(k)) for k in fields}
+            d = s.to_dict()
+            d["info"] = orjson.dumps(d["info"], default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
+            d["parts"] = list(d["parts"].items())
+            rec.update(d)
+            records.append(rec)
+        self._parquet.write_table(pa.Table.from_pylist(records, schema=self._schema))
+
+
+def _record(row: Row, score: Score) -> dict[str, Any]:
+    rec: dict[str, Any] = dict(row.raw) if row.raw is not None else {"row": row.index}
+    rec.update(score.to_dict())
+    return rec
+
+
+def _text(x: Any) -> str | None:
+    if x is None or isinstance(x, str):
+        return x
+    return orjson.dumps(x, default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _schema(rows: Sequence[Row], input_schema: Any) -> Any:
+    import pyarrow as pa
+
+    if input_schema is not None:
+        base = [f for f in input_schema if f.name not in OUTPUT_COLUMNS]
+    else:
+        names: dict[str, None] = {}
+        for r in rows:
+            names.update(dict.fromkeys(r.raw or {}))
+        base = [pa.field(n, pa.string()) for n in names if n not in OUTPUT_COLUMNS]
+    return pa.schema([
+        *base,
+        pa.field("value", pa.float64()),
+        pa.field("status", pa.string()),
+        pa.field("parts", pa.map_(pa.string(), pa.float64())),
+        pa.field("info", pa.string()),
+        pa.field("error", pa.struct([("type", pa.string()), ("message", pa.string())])),
+    ])

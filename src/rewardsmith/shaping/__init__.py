@@ -1,0 +1,1 @@
+"""Transforms over scores: length terms, bounded transforms (more in later issues)."""

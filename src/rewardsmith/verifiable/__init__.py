@@ -1,0 +1,1 @@
+"""Rule-based checkers: formats, QA matching, math answers."""

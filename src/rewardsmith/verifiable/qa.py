@@ -1,0 +1,150 @@
+"""Short-answer QA rewards: exact match, token F1 and cover exact match.
+
+What they check: the model's answer (the last ``<answer>...</answer>`` block, or the whole
+completion when ``require_tags`` is off and there is none) against one or several gold
+answers after SQuAD v1.1 normalisation (lowercase, drop ASCII punctuation, drop the
+articles a/an/the, collapse whitespace). The best match over the gold answers counts.
+
+- ``qa.exact_match``: 1 if the normalised answer equals a normalised gold answer, else 0.
+- ``qa.f1``: token-level F1 against the best gold answer, in [0, 1]; parts hold the
+  precision and recall of that gold answer.
+- ``qa.cover_em``: 1 if a normalised gold answer appears in the normalised answer as a
+  whole-token span (SubEM), else 0.
+
+Papers: SQuAD (Rajpurkar et al., arXiv 1606.05250) for the normalisation and F1;
+Search-R1 (Jin et al., arXiv 2503.09516) for EM on the last ``<answer>`` block.
+
+Known failure modes and how they are gamed: the normalisation is ASCII and English only
+(CJK punctuation and non-English articles are kept). ``qa.cover_em`` is gamed by long
+answers that list many candidates: pair it with a length term or use ``max_answer_tokens``
+(answers longer than that earn 0). F1 rewards partially right spans, so a hedged
+answer ("Paris or Lyon") earns 0.67 against "Paris".
+
+The reference is a string, a list of accepted strings, or a dict with ``target`` /
+``answers``/``answer``.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
+from rewardsmith.verifiable.extract import last_tag_block
+
+__all__ = ["QAParams", "golds", "normalize_answer"]
+
+SQUAD = Paper("SQuAD: 100,000+ Questions for Machine Comprehension of Text", "1606.05250")
+SEARCH_R1 = Paper("Search-R1: Training LLMs to Reason and Leverage Search Engines with RL", "2503.09516")
+
+_PUNCT = str.maketrans("", "", string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize_answer(s: str) -> str:
+    """SQuAD v1.1 normalisation, in its order: lowercase, punctuation, articles, spaces."""
+    s = s.lower().translate(_PUNCT)
+    return " ".join(_ARTICLES.sub(" ", s).split())
+
+
+def golds(reference: Any) -> list[str]:
+    """The accepted answers in a reference; an empty list means the reference is unusable."""
+    if isinstance(reference, dict):
+        for key in ("target", "answers", "answer", "ground_truth"):
+            if key in reference:
+                return golds(reference[key])
+        return []
+    if isinstance(reference, str):
+        return [reference]
+    if isinstance(reference, int | float) and not isinstance(reference, bool):
+        return [str(reference)]
+    if isinstance(reference, Sequence):
+        return [str(g) for g in reference if isinstance(g, str | int | float)]
+    return []
+
+
+class QAParams(Params):
+    require_tags: bool = True
+    """Only the last ``<answer>`` block counts; without one the answer is missing (0)."""
+    max_answer_tokens: int | None = None
+    """Answers with more normalised tokens than this earn 0 (a guard against listing)."""
+
+
+class _QAReward(ItemReward):
+    def __init__(self, params: QAParams) -> None:
+        self.params = params
+
+    def score_one(self, sample: Sample) -> Score:
+        answers = golds(sample.reference)
+        if not answers:
+            raise ValueError(f"reference has no gold answer: {sample.reference!r:.80}")
+        answer = last_tag_block(sample.text)
+        if answer is None and not self.params.require_tags:
+            answer = sample.text
+        if answer is None:
+            return Score(0.0, info={"reason": "no <answer> block"})
+        pred = normalize_answer(answer)
+        info = {"answer": answer[:200]}
+        limit = self.params.max_answer_tokens
+        if limit is not None and len(pred.split()) > limit:
+            return Score(0.0, info={**info, "reason": f"answer over {limit} tokens"})
+        return self.match(pred, [normalize_answer(g) for g in answers], info)
+
+    def match(self, pred: str, gold: list[str], info: dict[str, Any]) -> Score:
+        raise NotImplementedError
+
+
+class ExactMatch(_QAReward):
+    name = "qa.exact_match"
+
+    def match(self, pred: str, gold: list[str], info: dict[str, Any]) -> Score:
+        return Score(float(pred in gold), info=info)
+
+
+class CoverEM(_QAReward):
+    name = "qa.cover_em"
+
+    def match(self, pred: str, gold: list[str], info: dict[str, Any]) -> Score:
+        padded = f" {pred} "
+        return Score(float(any(g and f" {g} " in padded for g in gold)), info=info)
+
+
+class F1(_QAReward):
+    name = "qa.f1"
+
+    def match(self, pred: str, gold: list[str], info: dict[str, Any]) -> Score:
+        best = (0.0, 0.0, 0.0)
+        pred_toks = pred.split()
+        for g in gold:
+            best = max(best, _f1(pred_toks, g.split()))
+        f1, precision, recall = best
+        return Score(f1, parts={"precision": precision, "recall": recall}, info=info)
+
+
+def _f1(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
+    same = sum((Counter(pred) & Counter(gold)).values())
+    if same == 0:
+        return (0.0, 0.0, 0.0)
+    p, r = same / len(pred), same / len(gold)
+    return (2 * p * r / (p + r), p, r)
+
+
+@register("qa.exact_match", params=QAParams, paper=SEARCH_R1,
+          summary="1 if the last <answer> equals a gold answer after SQuAD normalisation")
+def exact_match(params: QAParams) -> ExactMatch:
+    return ExactMatch(params)
+
+
+@register("qa.f1", params=QAParams, paper=SQUAD,
+          summary="token F1 of the last <answer> against the best gold answer (SQuAD)")
+def f1(params: QAParams) -> F1:
+    return F1(params)
+
+
+@register("qa.cover_em", params=QAParams, paper=SEARCH_R1,
+          summary="1 if a normalised gold answer appears as a token span in the answer (SubEM)")
+def cover_em(params: QAParams) -> CoverEM:
+    return CoverEM(params)
