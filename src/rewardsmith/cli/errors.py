@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from rewardsmith.errors import RewardsmithError
 
@@ -23,5 +24,5 @@ def usage_errors() -> Iterator[None]:
     try:
         yield
     except RewardsmithError as exc:
-        stderr.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_USAGE) from None

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import queue
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from typing import Any
 
 import orjson
@@ -99,39 +99,53 @@ class Isolated(_Wrapper):
 
 
 class Threaded(_Wrapper):
-    """Score items on ``threads`` threads; an item past ``timeout`` is reported as timeout."""
+    """Score items on ``threads`` threads; an item past ``timeout`` is reported as timeout.
+
+    The threads are daemons started per batch, so a stuck item never blocks the batch
+    past its limit nor the interpreter's exit.
+    """
 
     def __init__(self, inner: ItemReward, threads: int = 8, timeout: float | None = None) -> None:
         super().__init__(inner)
         self.threads = threads
         self.timeout = timeout
-        self._init_runtime()
-
-    def _init_runtime(self) -> None:
-        self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="rewardsmith")
 
     def score(self, samples: Sequence[Sample]) -> list[Score]:
+        todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for i in range(len(samples)):
+            todo.put(i)
         started: dict[int, float] = {}
-
-        def run(i: int, s: Sample) -> Score:
-            started[i] = time.monotonic()
-            return score_item(self.inner, s)
-
-        futures = {self._pool.submit(run, i, s): i for i, s in enumerate(samples)}
         results: dict[int, Score] = {}
-        while futures:
-            done, _ = wait(list(futures), timeout=0.05, return_when=FIRST_COMPLETED)
-            for f in done:
-                results[futures.pop(f)] = f.result()
-            if self.timeout is None:
-                continue
-            now = time.monotonic()
-            for f, i in list(futures.items()):
-                if i in started and now - started[i] > self.timeout:
-                    del futures[f]
-                    reason = f"over {self.timeout:g}s; thread left running"
-                    results[i] = Score(self.inner.floor, Status.TIMEOUT, {}, {"reason": reason})
+        done = threading.Condition()
+
+        def work() -> None:
+            while True:
+                try:
+                    i = todo.get_nowait()
+                except queue.Empty:
+                    return
+                started[i] = time.monotonic()
+                score = score_item(self.inner, samples[i])
+                with done:
+                    results.setdefault(i, score)
+                    done.notify()
+
+        for _ in range(min(self.threads, len(samples))):
+            threading.Thread(target=work, daemon=True, name="rewardsmith-item").start()
+        with done:
+            while len(results) < len(samples):
+                done.wait(0.05)
+                if self.timeout is not None:
+                    self._expire(started, results)
         return [results[i] for i in range(len(samples))]
+
+    def _expire(self, started: dict[int, float], results: dict[int, Score]) -> None:
+        assert self.timeout is not None
+        now = time.monotonic()
+        for i, t in list(started.items()):
+            if i not in results and now - t > self.timeout:
+                reason = f"over {self.timeout:g}s; thread left running"
+                results[i] = Score(self.inner.floor, Status.TIMEOUT, {}, {"reason": reason})
 
     async def ascore(self, samples: Sequence[Sample]) -> list[Score]:
         return await asyncio.to_thread(self.score, list(samples))

@@ -64,7 +64,9 @@ class _Pointwise:
 
     name = ""
 
-    def apply(self, values: Sequence[float | None], samples: Sequence[Sample]) -> list[float | None]:
+    def apply(
+        self, values: Sequence[float | None], samples: Sequence[Sample]
+    ) -> list[float | None]:
         return [None if v is None else self.one(v) for v in values]
 
     def one(self, v: float) -> float:

@@ -134,9 +134,7 @@ class RegexParams(Params):
     """The pattern, in the syntax of the ``regex`` module (a superset of ``re``)."""
     mode: Literal["search", "fullmatch"] = "fullmatch"
     """``fullmatch``: the whole completion must match; ``search``: any part may."""
-    flags: list[Literal["DOTALL", "IGNORECASE", "MULTILINE"]] = Field(
-        default_factory=lambda: ["DOTALL"]
-    )
+    flags: list[Literal["DOTALL", "IGNORECASE", "MULTILINE"]] = Field(default=["DOTALL"])
     """Regex flags by name."""
     timeout_s: float = Field(default=1.0, gt=0, le=60)
     """Wall-clock limit for one match; past it the item scores 0 with status timeout."""
