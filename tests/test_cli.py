@@ -13,7 +13,10 @@ from rewardsmith.core import catalog
 def run(*args, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "rewardsmith", *args],
-        capture_output=True, text=True, timeout=300, cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
     )
 
 
@@ -21,11 +24,18 @@ def run(*args, cwd=None):
 def rollouts(tmp_path):
     path = tmp_path / "r.jsonl"
     lines = [
-        {"prompt": "q", "completion": "<think>2+2</think><answer>4</answer>", "reference": "4", "data_source": "toy"},
+        {
+            "prompt": "q",
+            "completion": "<think>2+2</think><answer>4</answer>",
+            "reference": "4",
+            "data_source": "toy",
+        },
         {"prompt": "q", "completion": "<think>2+2</think><answer>5</answer>", "reference": "4"},
         {"prompt": "q", "completion": "four", "reference": "4"},
     ]
-    path.write_text("\n".join(json.dumps(x) for x in lines[:2]) + "\n{not json\n" + json.dumps(lines[2]) + "\n")
+    path.write_text(
+        "\n".join(json.dumps(x) for x in lines[:2]) + "\n{not json\n" + json.dumps(lines[2]) + "\n"
+    )
     return path
 
 
@@ -43,7 +53,14 @@ def test_no_argument_run_scores_the_bundled_rollouts_with_the_default_spec():
 def test_no_argument_run_prints_the_summary_table():
     proc = run("score")
     assert proc.returncode == 0, proc.stderr
-    for label in ("items", "mean value", "share > 0", "mean math.answer", "status timeout", "items/s"):
+    for label in (
+        "items",
+        "mean value",
+        "share > 0",
+        "mean math.answer",
+        "status timeout",
+        "items/s",
+    ):
         assert label in proc.stdout
 
 

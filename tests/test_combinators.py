@@ -1,8 +1,8 @@
 import asyncio
 
 import pytest
-from helpers_rewards import Flag, GroupMean, Length
 
+from helpers_rewards import Flag, GroupMean, Length
 from rewardsmith import R
 from rewardsmith.core import Gate, Max, Min, Product, Sample, Schedule, Shape, Status, Sum, set_step
 from rewardsmith.shaping.schedules import Linear
@@ -42,7 +42,13 @@ def test_duplicate_labels_get_suffixes_and_nested_parts_get_paths():
     inner = Sum([Length(), Flag()], label="inner")
     reward = Sum([Flag(), Flag(), inner])
     parts = reward.score([Sample(completion="yes")])[0].parts
-    assert set(parts) == {"test.flag", "test.flag#2", "inner", "inner/test.length", "inner/test.flag"}
+    assert set(parts) == {
+        "test.flag",
+        "test.flag#2",
+        "inner",
+        "inner/test.length",
+        "inner/test.flag",
+    }
 
 
 def test_gate_runs_each_branch_only_on_its_items():
@@ -62,7 +68,11 @@ def test_gate_threshold():
 
 @pytest.mark.parametrize(
     ("on_error", "expected_value", "expected_status"),
-    [("propagate", None, Status.ERROR), ("skip", 0.4, Status.ERROR), ("value", 0.4 - 5.0, Status.ERROR)],
+    [
+        ("propagate", None, Status.ERROR),
+        ("skip", 0.4, Status.ERROR),
+        ("value", 0.4 - 5.0, Status.ERROR),
+    ],
     ids=["propagate", "skip", "value"],
 )
 def test_error_policies(on_error, expected_value, expected_status):

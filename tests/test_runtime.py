@@ -3,8 +3,8 @@ import pickle
 import time
 
 import pytest
-from helpers_rewards import Flag, Length, Runaway
 
+from helpers_rewards import Flag, Length, Runaway
 from rewardsmith.core import Sample, Status
 from rewardsmith.runtime import Cached, Isolated, ProcessExecutor, Threaded
 
@@ -26,7 +26,14 @@ def test_a_task_that_sleeps_forever_is_killed_and_the_rest_complete(executor):
     start = time.monotonic()
     out = executor.map(_sleep_or_square, [(1,), (-1,), (2,), (-1,), (3,), (4,)], timeout=1.0)
     elapsed = time.monotonic() - start
-    assert [o.status for o in out] == [Status.OK, Status.TIMEOUT, Status.OK, Status.TIMEOUT, Status.OK, Status.OK]
+    assert [o.status for o in out] == [
+        Status.OK,
+        Status.TIMEOUT,
+        Status.OK,
+        Status.TIMEOUT,
+        Status.OK,
+        Status.OK,
+    ]
     assert [o.value for o in out if o.status is Status.OK] == [1, 4, 9, 16]
     assert elapsed < 20  # hang guard, not a speed check
     # the pool replaced its killed workers and still works
@@ -37,7 +44,13 @@ def test_isolated_reward_scores_runaway_items_as_timeouts_at_the_floor(executor)
     reward = Isolated(Runaway(), timeout=1.0, executor=executor)
     samples = [Sample(completion=t) for t in ("fine", "spin", "sleep", "die", "fine too")]
     out = reward.score(samples)
-    assert [s.status for s in out] == [Status.OK, Status.TIMEOUT, Status.TIMEOUT, Status.ERROR, Status.OK]
+    assert [s.status for s in out] == [
+        Status.OK,
+        Status.TIMEOUT,
+        Status.TIMEOUT,
+        Status.ERROR,
+        Status.OK,
+    ]
     assert [s.value for s in out] == [1.0, 0.0, 0.0, None, 1.0]
     assert "worker killed" in out[1].info["reason"]
     assert out[3].error.type == "WorkerDied"
@@ -53,7 +66,9 @@ def test_isolated_async_path_matches_sync(executor):
 def test_threaded_reports_a_stuck_item_as_timeout_without_waiting_for_it():
     reward = Threaded(Runaway(), threads=2, timeout=0.5)
     start = time.monotonic()
-    out = reward.score([Sample(completion="ok"), Sample(completion="sleep"), Sample(completion="ok")])
+    out = reward.score(
+        [Sample(completion="ok"), Sample(completion="sleep"), Sample(completion="ok")]
+    )
     assert [s.status for s in out] == [Status.OK, Status.TIMEOUT, Status.OK]
     assert time.monotonic() - start < 10
 
@@ -77,7 +92,9 @@ def test_cache_key_covers_reference_and_params():
     assert cached.key(a) == cached.key(Sample(completion="yes", reference="1"))
 
 
-@pytest.mark.parametrize("wrap", [Isolated, Threaded, Cached], ids=["isolated", "threaded", "cached"])
+@pytest.mark.parametrize(
+    "wrap", [Isolated, Threaded, Cached], ids=["isolated", "threaded", "cached"]
+)
 def test_wrappers_pickle(wrap):
     copy = pickle.loads(pickle.dumps(wrap(Length())))
     assert copy.score([Sample(completion="abcde")])[0].value == 0.5

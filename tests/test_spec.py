@@ -1,8 +1,8 @@
 import textwrap
 
 import pytest
-from helpers_rewards import Length  # noqa: F401 - keeps helper import paths consistent
 
+from helpers_rewards import Length  # noqa: F401 - keeps helper import paths consistent
 from rewardsmith import load_spec
 from rewardsmith.core import Gate, Sample, Schedule, Shape, Sum
 from rewardsmith.errors import SpecError
@@ -13,7 +13,9 @@ from rewardsmith.spec import builtin_specs, parse_spec
 @pytest.mark.parametrize("name", sorted(builtin_specs()))
 def test_every_builtin_spec_validates_and_scores(name):
     reward = load_spec(name)
-    out = reward.score([Sample(prompt="p", completion="<think>x</think><answer>4</answer>", reference="4")])
+    out = reward.score(
+        [Sample(prompt="p", completion="<think>x</think><answer>4</answer>", reference="4")]
+    )
     assert len(out) == 1
 
 
@@ -34,21 +36,29 @@ def write(tmp_path, name, text):
 
 
 def test_yaml_and_toml_build_the_same_tree(tmp_path):
-    y = write(tmp_path, "s.yaml", """
+    y = write(
+        tmp_path,
+        "s.yaml",
+        """
         name: demo
         reward:
           sum:
             - {use: qa.f1, weight: 2.0, name: f1}
             - {use: qa.exact_match, with: {require_tags: false}}
-        """)
-    t = write(tmp_path, "s.toml", """
+        """,
+    )
+    t = write(
+        tmp_path,
+        "s.toml",
+        """
         name = "demo"
         [reward]
         sum = [
           {use = "qa.f1", weight = 2.0, name = "f1"},
           {use = "qa.exact_match", with = {require_tags = false}},
         ]
-        """)
+        """,
+    )
     a, b = load_spec(y), load_spec(t)
     sample = [Sample(completion="<answer>Paris</answer>", reference="Paris")]
     assert a.score(sample) == b.score(sample)
@@ -57,7 +67,10 @@ def test_yaml_and_toml_build_the_same_tree(tmp_path):
 
 
 def test_every_problem_is_reported_with_its_path(tmp_path):
-    spec = write(tmp_path, "bad.yaml", """
+    spec = write(
+        tmp_path,
+        "bad.yaml",
+        """
         name: bad
         reward:
           gate:
@@ -69,14 +82,20 @@ def test_every_problem_is_reported_with_its_path(tmp_path):
                 - {use: qa.f1, weight: "heavy"}
             otherwise: {use: qa.f1, weight: 2}
         extra: 1
-        """)
+        """,
+    )
     with pytest.raises(SpecError) as exc:
         load_spec(spec)
     problems = exc.value.problems
     text = str(exc.value)
-    assert "reward.gate.if.use: unknown reward 'format.think_anwser'; did you mean format.think_answer" in text
+    assert (
+        "reward.gate.if.use: unknown reward 'format.think_anwser'; did you mean format.think_answer"
+        in text
+    )
     assert any(p.startswith("reward.gate.then.sum[0].with: qa.f1: require_tags") for p in problems)
-    assert any(p.startswith("reward.gate.then.sum[1].with: length.cosine: max_tokens") for p in problems)
+    assert any(
+        p.startswith("reward.gate.then.sum[1].with: length.cosine: max_tokens") for p in problems
+    )
     assert "reward.gate.then.sum[1].wieght: unknown key; did you mean 'weight'?" in problems
     assert any(p.startswith("reward.gate.then.sum[2].weight:") for p in problems)
     assert "reward.gate.otherwise.weight: weight only applies to a child of sum" in problems
@@ -93,12 +112,24 @@ def test_every_problem_is_reported_with_its_path(tmp_path):
         ("qa.f1", "expected a reward"),
         ({"use": "qa.f1", "timeout": -1}, "must be > 0"),
         ({"use": "qa.f1", "timeout": 1, "threads": 2}, "not both"),
-        ({"shape": {"reward": 1.0, "transform": "transform.nope"}}, "unknown reward 'transform.nope'"),
+        (
+            {"shape": {"reward": 1.0, "transform": "transform.nope"}},
+            "unknown reward 'transform.nope'",
+        ),
         ({"schedule": {"reward": 1.0, "weight": {"kind": "zigzag"}}}, "reward.schedule.weight"),
         ({"sum": [{"use": "qa.f1"}], "on_error": "ignore"}, "reward.on_error"),
     ],
-    ids=["two-kinds", "empty-sum", "gate-without-if", "bare-string", "negative-timeout",
-         "timeout-and-threads", "unknown-transform", "unknown-schedule", "bad-on-error"],
+    ids=[
+        "two-kinds",
+        "empty-sum",
+        "gate-without-if",
+        "bare-string",
+        "negative-timeout",
+        "timeout-and-threads",
+        "unknown-transform",
+        "unknown-schedule",
+        "bad-on-error",
+    ],
 )
 def test_malformed_nodes(reward, fragment):
     with pytest.raises(SpecError) as exc:
@@ -109,15 +140,21 @@ def test_malformed_nodes(reward, fragment):
 def test_missing_file_and_unknown_builtin():
     with pytest.raises(SpecError, match="file not found"):
         load_spec("nowhere.yaml")
-    with pytest.raises(SpecError, match="built-in: .*math-r1"):
+    with pytest.raises(SpecError, match=r"built-in: .*math-r1"):
         load_spec("math-r2")
 
 
 def test_runtime_options_wrap_the_leaf():
-    tree = parse_spec({"reward": {"sum": [
-        {"use": "qa.f1", "timeout": 2.0, "cache": True},
-        {"use": "qa.exact_match", "threads": 4},
-    ]}})
+    tree = parse_spec(
+        {
+            "reward": {
+                "sum": [
+                    {"use": "qa.f1", "timeout": 2.0, "cache": True},
+                    {"use": "qa.exact_match", "threads": 4},
+                ]
+            }
+        }
+    )
     assert isinstance(tree, Sum)
     cached, threaded = tree.children
     assert isinstance(cached, Cached) and isinstance(cached.inner, Isolated)
@@ -126,10 +163,29 @@ def test_runtime_options_wrap_the_leaf():
 
 
 def test_shape_and_schedule_from_spec():
-    tree = parse_spec({"reward": {"sum": [
-        {"shape": {"reward": {"use": "qa.f1"}, "transform": {"use": "transform.affine", "with": {"scale": 2.0, "offset": -1.0}}}},
-        {"schedule": {"reward": {"use": "qa.exact_match"}, "weight": {"kind": "linear", "start": 1.0, "end": 0.0, "steps": 4}}},
-    ]}})
+    tree = parse_spec(
+        {
+            "reward": {
+                "sum": [
+                    {
+                        "shape": {
+                            "reward": {"use": "qa.f1"},
+                            "transform": {
+                                "use": "transform.affine",
+                                "with": {"scale": 2.0, "offset": -1.0},
+                            },
+                        }
+                    },
+                    {
+                        "schedule": {
+                            "reward": {"use": "qa.exact_match"},
+                            "weight": {"kind": "linear", "start": 1.0, "end": 0.0, "steps": 4},
+                        }
+                    },
+                ]
+            }
+        }
+    )
     shape, schedule = tree.children
     assert isinstance(shape, Shape) and isinstance(schedule, Schedule)
     out = tree.score([Sample(completion="<answer>Paris</answer>", reference="Paris")])[0]

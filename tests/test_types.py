@@ -2,14 +2,22 @@ from rewardsmith.core import ItemError, Sample, Score, Status
 
 
 def test_status_order_from_best_to_worst():
-    assert [s.rank for s in (Status.OK, Status.SKIPPED, Status.TIMEOUT, Status.ERROR)] == [0, 1, 2, 3]
+    assert [s.rank for s in (Status.OK, Status.SKIPPED, Status.TIMEOUT, Status.ERROR)] == [
+        0,
+        1,
+        2,
+        3,
+    ]
 
 
 def test_text_of_chat_completion_is_last_assistant_message():
     chat = [
         {"role": "assistant", "content": "first"},
         {"role": "tool", "content": "result"},
-        {"role": "assistant", "content": [{"type": "text", "text": "fin"}, {"type": "text", "text": "al"}]},
+        {
+            "role": "assistant",
+            "content": [{"type": "text", "text": "fin"}, {"type": "text", "text": "al"}],
+        },
     ]
     assert Sample(completion=chat).text == "final"
     assert Sample(completion=[{"role": "user", "content": "hi"}]).text == ""

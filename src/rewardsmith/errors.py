@@ -66,6 +66,4 @@ class MissingExtraError(RewardsmithError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
 
     def __init__(self, package: str, extra: str) -> None:
-        super().__init__(
-            f"{package} is not installed; run: pip install 'rewardsmith[{extra}]'"
-        )
+        super().__init__(f"{package} is not installed; run: pip install 'rewardsmith[{extra}]'")

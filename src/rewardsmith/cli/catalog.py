@@ -30,7 +30,9 @@ def list_cmd(
                 "kind": e.kind,
                 "range": list(e.range),
                 "summary": e.summary,
-                "paper": None if e.paper is None else {"title": e.paper.title, "arxiv": e.paper.arxiv},
+                "paper": None
+                if e.paper is None
+                else {"title": e.paper.title, "arxiv": e.paper.arxiv},
                 "params": e.params.model_json_schema(),
             }
             for e in entries

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -10,12 +12,28 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from rewardsmith.cli.errors import EXIT_ITEMS_FAILED, stderr, usage_errors
+from rewardsmith.core import Reward
 from rewardsmith.errors import InputError
-from rewardsmith.rollouts import RolloutWriter, Summary, arrow_schema, read_rollouts, score_stream
+from rewardsmith.rollouts import (
+    FieldMap,
+    RolloutWriter,
+    Row,
+    Summary,
+    arrow_schema,
+    read_rollouts,
+    score_stream,
+)
 from rewardsmith.spec import load_spec
 
 __all__ = ["bundled_rollouts", "score_cmd"]
@@ -33,21 +51,48 @@ def _parse_map(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         field, sep, column = pair.partition("=")
         if not sep or not field or not column:
-            raise InputError(f"--map {pair!r}: expected FIELD=COLUMN, e.g. completion=response_text")
+            raise InputError(
+                f"--map {pair!r}: expected FIELD=COLUMN, e.g. completion=response_text"
+            )
         mapping[field.strip()] = column.strip()
     return mapping
 
 
 def score_cmd(
-    input: Annotated[Path | None, typer.Argument(help="Rollouts: .jsonl, .parquet, or a saved Hugging Face dataset folder. Default: the bundled example rollouts.", show_default=False)] = None,
-    spec: Annotated[str, typer.Option("--spec", "-s", help="A spec file (.yaml/.toml) or a built-in spec name.")] = DEFAULT_SPEC,
-    out: Annotated[str | None, typer.Option("--out", "-o", help="Write scored rows here: .jsonl, .parquet, or - for JSONL on stdout.")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Score chunks in this many processes.")] = 1,
-    mapping: Annotated[list[str] | None, typer.Option("--map", help="Read a field from another column: FIELD=COLUMN (dotted paths allowed). Repeatable.")] = None,
+    input: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Rollouts: .jsonl, .parquet, or a saved Hugging Face dataset folder. Default: the bundled example rollouts.",
+            show_default=False,
+        ),
+    ] = None,
+    spec: Annotated[
+        str, typer.Option("--spec", "-s", help="A spec file (.yaml/.toml) or a built-in spec name.")
+    ] = DEFAULT_SPEC,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write scored rows here: .jsonl, .parquet, or - for JSONL on stdout.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Score chunks in this many processes.")
+    ] = 1,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="Read a field from another column: FIELD=COLUMN (dotted paths allowed). Repeatable.",
+        ),
+    ] = None,
     split: Annotated[str | None, typer.Option(help="Split of a saved DatasetDict.")] = None,
     chunk_size: Annotated[int, typer.Option(min=1, help="Rows scored per batch.")] = 4096,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
-    fail_on_error: Annotated[bool, typer.Option("--fail-on-error", help="Exit 1 if any item has status error.")] = False,
+    fail_on_error: Annotated[
+        bool, typer.Option("--fail-on-error", help="Exit 1 if any item has status error.")
+    ] = False,
 ) -> None:
     """Score rollouts with a reward spec and print a summary.
 
@@ -58,43 +103,49 @@ def score_cmd(
     """
     with usage_errors():
         path = input if input is not None else bundled_rollouts()
-        fields = _parse_map(mapping or [])
+        fields = FieldMap(_parse_map(mapping or []))
         load_spec(spec)  # fail fast on a bad spec, before reading anything
-        chunks = read_rollouts(path, fields, chunk_size, split)
+        chunks = read_rollouts(path, chunk_size, split)
         schema = arrow_schema(path, split) if out and out.endswith((".parquet", ".pq")) else None
         writer = RolloutWriter(out, schema) if out else None
-        summary = _run(chunks, functools.partial(load_spec, spec), workers, writer, summary_to_stderr=out == "-")
+        summary = _run(chunks, functools.partial(load_spec, spec), workers, writer, fields)
     console = stderr if out == "-" else Console()
     if as_json:
-        console.print_json(orjson.dumps({"input": str(path), "spec": spec, **summary.as_dict()}).decode())
+        console.print_json(
+            orjson.dumps({"input": str(path), "spec": spec, **summary.as_dict()}).decode()
+        )
     else:
         console.print(_table(summary, str(path), spec))
     if fail_on_error and summary.errored:
         raise typer.Exit(EXIT_ITEMS_FAILED)
 
 
-def _run(chunks, make_reward, workers, writer, summary_to_stderr):  # type: ignore[no-untyped-def]
+def _run(
+    chunks: Iterable[list[Row]],
+    make_reward: Callable[[], Reward],
+    workers: int,
+    writer: RolloutWriter | None,
+    fields: FieldMap,
+) -> Summary:
     summary = Summary()
     progress = Progress(
-        SpinnerColumn(), TextColumn("scoring"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=stderr, transient=True, disable=not stderr.is_terminal,
+        SpinnerColumn(),
+        TextColumn("scoring"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        transient=True,
+        disable=not stderr.is_terminal,
     )
-    with progress, (writer or _Null()) as w:
+    with progress, writer or contextlib.nullcontext():
         task = progress.add_task("score", total=None)
-        for rows, scores in score_stream(chunks, make_reward, workers):
+        for rows, scores in score_stream(chunks, make_reward, workers, fields):
             if writer is not None:
-                w.write(rows, scores)
+                writer.write(rows, scores)
             summary.update(scores)
             progress.advance(task, len(rows))
     return summary
-
-
-class _Null:
-    def __enter__(self) -> _Null:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _table(summary: Summary, source: str, spec: str) -> Table:

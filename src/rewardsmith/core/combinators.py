@@ -56,11 +56,11 @@ class Transform(Protocol):
 
     name: str
 
-    def apply(self, values: Sequence[float | None], samples: Sequence[Sample]) -> list[float | None]:
-        ...
+    def apply(
+        self, values: Sequence[float | None], samples: Sequence[Sample]
+    ) -> list[float | None]: ...
 
-    def out_range(self, child: Range) -> Range:
-        ...
+    def out_range(self, child: Range) -> Range: ...
 
 
 class WeightFn(Protocol):

@@ -78,9 +78,7 @@ class Entry:
         try:
             model = self.params.model_validate(dict(params or {}))
         except ValidationError as exc:
-            raise ConfigError(
-                f"{self.name}: " + "; ".join(format_validation_error(exc))
-            ) from None
+            raise ConfigError(f"{self.name}: " + "; ".join(format_validation_error(exc))) from None
         return self.factory(model)
 
 

@@ -80,9 +80,7 @@ def completion_text(completion: str | Sequence[Message]) -> str:
             if isinstance(content, str):
                 return content
             if isinstance(content, list):  # OpenAI content parts
-                return "".join(
-                    str(p.get("text", "")) for p in content if isinstance(p, Mapping)
-                )
+                return "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
             return ""
     return ""
 
@@ -147,5 +145,7 @@ class Score:
             "status": str(self.status),
             "parts": dict(self.parts),
             "info": dict(self.info),
-            "error": None if self.error is None else {"type": self.error.type, "message": self.error.message},
+            "error": None
+            if self.error is None
+            else {"type": self.error.type, "message": self.error.message},
         }

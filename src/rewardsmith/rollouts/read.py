@@ -7,19 +7,19 @@ Field names follow the trainers. The first field present wins:
 - ``reference``: ``reference``, ``ground_truth``, ``answer``, ``label``, ``solution``,
   ``reward_model.ground_truth`` (verl's data files);
 - ``group``: ``group``, ``group_id``, ``prompt_id``, ``uid``; without one, rollouts with
-  the same prompt share a group;
+  the same prompt share a group (the prompt itself is the group id);
 - ``tokens``: ``tokens`` (a mapping with ``ids``, ``logprobs``, ``entropies``).
 
-Every other field lands in ``Sample.meta`` (``data_source`` among them). ``mapping``
+Every other field lands in ``Sample.meta`` (``data_source`` among them). A ``FieldMap``'s ``mapping``
 overrides any of these (``{"completion": "my_field"}``; dotted paths reach into nested
 records). Files are read ``chunk_size`` rows at a time, so memory stays flat however long
-the file is. A row that cannot be read (a malformed JSON line, a missing completion)
-becomes a ``Row`` with a ``problem`` and no sample; the rest are read as usual.
+the file is. A record that cannot be read (a malformed JSON line, or not an object)
+becomes a ``Row`` with a ``problem``; one without a completion fails when it is turned
+into a Sample. Either way the rest are read as usual.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +30,27 @@ import orjson
 from rewardsmith.core import Sample, Tokens
 from rewardsmith.errors import InputError, MissingExtraError
 
-__all__ = ["ALIASES", "Row", "arrow_schema", "detect_format", "read_rollouts", "to_sample"]
+__all__ = [
+    "ALIASES",
+    "FieldMap",
+    "Row",
+    "arrow_schema",
+    "detect_format",
+    "read_rollouts",
+    "to_sample",
+]
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "prompt": ("prompt", "query", "question"),
     "completion": ("completion", "response", "solution_str"),
-    "reference": ("reference", "ground_truth", "answer", "label", "solution", "reward_model.ground_truth"),
+    "reference": (
+        "reference",
+        "ground_truth",
+        "answer",
+        "label",
+        "solution",
+        "reward_model.ground_truth",
+    ),
     "group": ("group", "group_id", "prompt_id", "uid"),
     "tokens": ("tokens",),
 }
@@ -44,11 +59,10 @@ _MISSING = object()
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """One input record: its position, the original fields, and its Sample or problem."""
+    """One input record: its position and original fields, or why it could not be read."""
 
     index: int
     raw: dict[str, Any] | None
-    sample: Sample | None
     problem: str | None = None
 
 
@@ -63,61 +77,76 @@ def detect_format(path: Path) -> str:
         return "jsonl"
     if suffix in (".parquet", ".pq"):
         return "parquet"
-    raise InputError(f"{path}: unknown file type {suffix!r} (expected .jsonl, .parquet or a dataset folder)")
+    raise InputError(
+        f"{path}: unknown file type {suffix!r} (expected .jsonl, .parquet or a dataset folder)"
+    )
 
 
-def _lookup(record: Mapping[str, Any], path: str) -> Any:
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return _MISSING
-        value = value[part]
-    return value
+class FieldMap:
+    """Where each Sample field is read from: the aliases, or the user's ``mapping``."""
 
+    def __init__(self, mapping: Mapping[str, str] | None = None) -> None:
+        mapping = dict(mapping or {})
+        unknown = set(mapping) - set(ALIASES)
+        if unknown:
+            raise InputError(
+                f"--map: unknown field {', '.join(sorted(unknown))} (known: {', '.join(ALIASES)})"
+            )
+        self.paths = {
+            name: [tuple(p.split(".")) for p in ((mapping[name],) if name in mapping else aliases)]
+            for name, aliases in ALIASES.items()
+        }
 
-def _field(record: Mapping[str, Any], name: str, mapping: Mapping[str, str]) -> tuple[Any, str | None]:
-    paths = (mapping[name],) if name in mapping else ALIASES[name]
-    for path in paths:
-        value = _lookup(record, path)
-        if value is not _MISSING:
-            return value, path.split(".")[0]
-    return _MISSING, None
+    def get(self, record: dict[str, Any], name: str) -> tuple[Any, str | None]:
+        """The value of ``name`` in ``record`` and the top-level key it came from."""
+        for path in self.paths[name]:
+            value: Any = record.get(path[0], _MISSING)
+            for part in path[1:]:
+                value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
+            if value is not _MISSING:
+                return value, path[0]
+        return _MISSING, None
+
+    def sample(self, record: Any) -> Sample:
+        """The Sample for one record; InputError with the reason if it cannot be read."""
+        if not isinstance(record, dict):
+            raise InputError(f"expected a JSON object, got {type(record).__name__}")
+        got: dict[str, Any] = {}
+        used: set[str] = set()
+        for name in ALIASES:
+            value, key = self.get(record, name)
+            if key is not None:
+                got[name] = value
+                used.add(key)
+        completion = got.get("completion", _MISSING)
+        if completion is _MISSING:
+            looked = ", ".join(".".join(p) for p in self.paths["completion"])
+            raise InputError(
+                f"no completion field (looked for {looked}; use --map completion=FIELD)"
+            )
+        if not isinstance(completion, str | list):
+            raise InputError(
+                f"completion must be text or a list of messages, got {type(completion).__name__}"
+            )
+        prompt = got.get("prompt") or ""
+        group = got.get("group")
+        if group is None:  # rollouts of one prompt form a group
+            group = (
+                prompt if isinstance(prompt, str) else orjson.dumps(prompt, default=str).decode()
+            )
+        return Sample(
+            prompt=prompt,
+            completion=completion,
+            reference=got.get("reference"),
+            group=group if isinstance(group, str | int) else str(group),
+            meta={k: v for k, v in record.items() if k not in used},
+            tokens=_tokens(got.get("tokens")),
+        )
 
 
 def to_sample(record: Any, mapping: Mapping[str, str] | None = None) -> Sample:
-    """The Sample for one record; InputError with the reason if it cannot be read."""
-    if not isinstance(record, Mapping):
-        raise InputError(f"expected a JSON object, got {type(record).__name__}")
-    mapping = mapping or {}
-    used: set[str] = set()
-    got: dict[str, Any] = {}
-    for name in ALIASES:
-        value, key = _field(record, name, mapping)
-        if key is not None:
-            used.add(key)
-            got[name] = value
-    completion = got.get("completion", _MISSING)
-    if completion is _MISSING:
-        looked = (mapping["completion"],) if "completion" in mapping else ALIASES["completion"]
-        raise InputError(
-            f"no completion field (looked for {', '.join(looked)}; use --map completion=FIELD)"
-        )
-    if not isinstance(completion, str | list):
-        raise InputError(f"completion must be text or a list of messages, got {type(completion).__name__}")
-    prompt = got.get("prompt", "")
-    if prompt is None:
-        prompt = ""
-    group = got.get("group")
-    if group is None:
-        group = hashlib.blake2b(orjson.dumps(prompt, default=str), digest_size=8).hexdigest()
-    return Sample(
-        prompt=prompt,
-        completion=completion,
-        reference=got.get("reference"),
-        group=group if isinstance(group, str | int) else str(group),
-        meta={k: v for k, v in record.items() if k not in used},
-        tokens=_tokens(got.get("tokens")),
-    )
+    """The Sample for one record (see ``FieldMap``)."""
+    return FieldMap(mapping).sample(dict(record) if isinstance(record, Mapping) else record)
 
 
 def _tokens(raw: Any) -> Tokens | None:
@@ -130,14 +159,13 @@ def _tokens(raw: Any) -> Tokens | None:
     )
 
 
-def _row(index: int, record: Any, mapping: Mapping[str, str]) -> Row:
-    try:
-        return Row(index, record, to_sample(record, mapping))
-    except InputError as exc:
-        return Row(index, record if isinstance(record, dict) else None, None, f"row {index + 1}: {exc}")
+def _row(index: int, record: Any) -> Row:
+    if isinstance(record, dict):
+        return Row(index, record)
+    return Row(index, None, f"row {index + 1}: expected a JSON object, got {type(record).__name__}")
 
 
-def _jsonl(path: Path, mapping: Mapping[str, str], chunk_size: int) -> Iterator[list[Row]]:
+def _jsonl(path: Path, chunk_size: int) -> Iterator[list[Row]]:
     chunk: list[Row] = []
     index = 0
     with path.open("rb") as f:
@@ -147,9 +175,9 @@ def _jsonl(path: Path, mapping: Mapping[str, str], chunk_size: int) -> Iterator[
             try:
                 record = orjson.loads(line)
             except orjson.JSONDecodeError as exc:
-                chunk.append(Row(index, None, None, f"line {lineno}: malformed JSON ({exc})"))
+                chunk.append(Row(index, None, f"line {lineno}: malformed JSON ({exc})"))
             else:
-                chunk.append(_row(index, record, mapping))
+                chunk.append(_row(index, record))
             index += 1
             if len(chunk) >= chunk_size:
                 yield chunk
@@ -158,17 +186,17 @@ def _jsonl(path: Path, mapping: Mapping[str, str], chunk_size: int) -> Iterator[
         yield chunk
 
 
-def _parquet(path: Path, mapping: Mapping[str, str], chunk_size: int) -> Iterator[list[Row]]:
+def _parquet(path: Path, chunk_size: int) -> Iterator[list[Row]]:
     import pyarrow.parquet as pq
 
     index = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
         records = batch.to_pylist()
-        yield [_row(index + i, r, mapping) for i, r in enumerate(records)]
+        yield [_row(index + i, r) for i, r in enumerate(records)]
         index += len(records)
 
 
-def _hf(path: Path, mapping: Mapping[str, str], chunk_size: int, split: str | None) -> Iterator[list[Row]]:
+def _hf(path: Path, chunk_size: int, split: str | None) -> Iterator[list[Row]]:
     try:
         import datasets
     except ImportError:
@@ -184,29 +212,24 @@ def _hf(path: Path, mapping: Mapping[str, str], chunk_size: int, split: str | No
     for batch in ds.iter(batch_size=chunk_size):
         columns = list(batch)
         n = len(batch[columns[0]]) if columns else 0
-        yield [_row(index + i, {c: batch[c][i] for c in columns}, mapping) for i in range(n)]
+        yield [_row(index + i, {c: batch[c][i] for c in columns}) for i in range(n)]
         index += n
 
 
 def read_rollouts(
-    path: str | Path,
-    mapping: Mapping[str, str] | None = None,
-    chunk_size: int = 4096,
-    split: str | None = None,
+    path: str | Path, chunk_size: int = 4096, split: str | None = None
 ) -> Iterator[list[Row]]:
-    """Yield the rows of a rollout file, ``chunk_size`` at a time."""
+    """Yield the rows of a rollout file, ``chunk_size`` at a time (turn them into Samples
+    with ``FieldMap``)."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
-    unknown = set(mapping or {}) - set(ALIASES)
-    if unknown:
-        raise InputError(f"--map: unknown field {', '.join(sorted(unknown))} (known: {', '.join(ALIASES)})")
     fmt = detect_format(path)
     if fmt == "jsonl":
-        return _jsonl(path, mapping or {}, chunk_size)
+        return _jsonl(path, chunk_size)
     if fmt == "parquet":
-        return _parquet(path, mapping or {}, chunk_size)
-    return _hf(path, mapping or {}, chunk_size, split)
+        return _parquet(path, chunk_size)
+    return _hf(path, chunk_size, split)
 
 
 def arrow_schema(path: str | Path, split: str | None = None) -> Any:

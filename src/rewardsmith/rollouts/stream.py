@@ -14,47 +14,61 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from rewardsmith.core import ItemError, Reward, Score, Status
-from rewardsmith.rollouts.read import Row
+from rewardsmith.core import ItemError, Reward, Sample, Score, Status
+from rewardsmith.errors import InputError
+from rewardsmith.rollouts.read import FieldMap, Row
 
 __all__ = ["score_chunk", "score_stream"]
 
-_worker_reward: Reward | None = None
+_worker: tuple[Reward, FieldMap] | None = None
 
 
-def score_chunk(reward: Reward, rows: list[Row]) -> list[Score]:
-    """One Score per row: read errors as ``status=error``, the rest scored in one batch."""
-    good = [r.sample for r in rows if r.sample is not None]
-    scored = iter(reward.score(good) if good else [])
-    return [
-        next(scored)
-        if r.sample is not None
-        else Score(None, Status.ERROR, {}, {}, ItemError("InputError", r.problem or "unreadable row"))
-        for r in rows
-    ]
+def score_chunk(reward: Reward, rows: list[Row], fields: FieldMap | None = None) -> list[Score]:
+    """One Score per row: unreadable rows as ``status=error``, the rest in one batch."""
+    fields = fields or FieldMap()
+    samples: list[Sample] = []
+    failed: dict[int, Score] = {}
+    for i, row in enumerate(rows):
+        try:
+            if row.raw is None:
+                raise InputError(row.problem or "unreadable row")
+            samples.append(fields.sample(row.raw))
+        except InputError as exc:
+            message = str(exc) if row.raw is None else f"row {row.index + 1}: {exc}"
+            failed[i] = Score(None, Status.ERROR, {}, {}, ItemError("InputError", message))
+    scored = iter(reward.score(samples) if samples else [])
+    return [failed[i] if i in failed else next(scored) for i in range(len(rows))]
 
 
-def _init_worker(make_reward: Callable[[], Reward]) -> None:
-    global _worker_reward
-    _worker_reward = make_reward()
+def _init_worker(make_reward: Callable[[], Reward], fields: FieldMap) -> None:
+    global _worker
+    _worker = (make_reward(), fields)
 
 
 def _score_in_worker(rows: list[Row]) -> list[Score]:
-    assert _worker_reward is not None
-    return score_chunk(_worker_reward, rows)
+    assert _worker is not None
+    reward, fields = _worker
+    return score_chunk(reward, rows, fields)
 
 
 def score_stream(
-    chunks: Iterable[list[Row]], make_reward: Callable[[], Reward], workers: int = 1
+    chunks: Iterable[list[Row]],
+    make_reward: Callable[[], Reward],
+    workers: int = 1,
+    fields: FieldMap | None = None,
 ) -> Iterator[tuple[list[Row], list[Score]]]:
     """Yield each chunk with its scores, in input order."""
+    fields = fields or FieldMap()
     if workers <= 1:
         reward = make_reward()
         for rows in chunks:
-            yield rows, score_chunk(reward, rows)
+            yield rows, score_chunk(reward, rows, fields)
         return
     ctx = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(make_reward,)) as pool:
+    init = (make_reward, fields)
+    with ProcessPoolExecutor(
+        workers, mp_context=ctx, initializer=_init_worker, initargs=init
+    ) as pool:
         pending: deque[tuple[list[Row], Future[list[Score]]]] = deque()
         for rows in chunks:
             pending.append((rows, pool.submit(_score_in_worker, rows)))

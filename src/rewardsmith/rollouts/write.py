@@ -38,7 +38,11 @@ class RolloutWriter:
     def __init__(self, path: str | Path, input_schema: Any = None) -> None:
         self.path = str(path)
         self.format = "parquet" if self.path.lower().endswith((".parquet", ".pq")) else "jsonl"
-        if self.format == "jsonl" and self.path != "-" and not self.path.lower().endswith((".jsonl", ".json", ".ndjson")):
+        if (
+            self.format == "jsonl"
+            and self.path != "-"
+            and not self.path.lower().endswith((".jsonl", ".json", ".ndjson"))
+        ):
             raise InputError(f"{path}: output must end in .jsonl or .parquet")
         self.input_schema = input_schema
         self._file: IO[bytes] | None = None
@@ -47,10 +51,12 @@ class RolloutWriter:
 
     def __enter__(self) -> RolloutWriter:
         if self.format == "jsonl":
-            self._file = sys.stdout.buffer if self.path == "-" else open(self.path, "wb")  # noqa: SIM115
+            self._file = sys.stdout.buffer if self.path == "-" else open(self.path, "wb")
         return self
 
-    def __exit__(self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._file is not None and self.path != "-":
             self._file.close()
         elif self._file is not None:
@@ -61,7 +67,9 @@ class RolloutWriter:
     def write(self, rows: Sequence[Row], scores: Sequence[Score]) -> None:
         if self.format == "jsonl":
             assert self._file is not None
-            self._file.write(b"".join(_json(_record(r, s)) for r, s in zip(rows, scores, strict=True)))
+            self._file.write(
+                b"".join(_json(_record(r, s)) for r, s in zip(rows, scores, strict=True))
+            )
         else:
             self._write_parquet(rows, scores)
 
@@ -79,7 +87,9 @@ class RolloutWriter:
             raw = r.raw or {}
             rec = {k: raw.get(k) if typed else _text(raw.get(k)) for k in fields}
             d = s.to_dict()
-            d["info"] = orjson.dumps(d["info"], default=repr, option=orjson.OPT_NON_STR_KEYS).decode()
+            d["info"] = orjson.dumps(
+                d["info"], default=repr, option=orjson.OPT_NON_STR_KEYS
+            ).decode()
             d["parts"] = list(d["parts"].items())
             rec.update(d)
             records.append(rec)
@@ -108,11 +118,13 @@ def _schema(rows: Sequence[Row], input_schema: Any) -> Any:
         for r in rows:
             names.update(dict.fromkeys(r.raw or {}))
         base = [pa.field(n, pa.string()) for n in names if n not in OUTPUT_COLUMNS]
-    return pa.schema([
-        *base,
-        pa.field("value", pa.float64()),
-        pa.field("status", pa.string()),
-        pa.field("parts", pa.map_(pa.string(), pa.float64())),
-        pa.field("info", pa.string()),
-        pa.field("error", pa.struct([("type", pa.string()), ("message", pa.string())])),
-    ])
+    return pa.schema(
+        [
+            *base,
+            pa.field("value", pa.float64()),
+            pa.field("status", pa.string()),
+            pa.field("parts", pa.map_(pa.string(), pa.float64())),
+            pa.field("info", pa.string()),
+            pa.field("error", pa.struct([("type", pa.string()), ("message", pa.string())])),
+        ]
+    )

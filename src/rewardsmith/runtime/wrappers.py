@@ -33,12 +33,13 @@ __all__ = ["Cached", "Isolated", "Threaded"]
 
 class _Wrapper(Composable):
     accepts: tuple[type, ...] = (ItemReward,)
+    inner: Any
 
     def __init__(self, inner: Any) -> None:
         if not isinstance(inner, self.accepts):
             raise TypeError(f"{type(self).__name__} wraps per-item rewards, not {inner!r}")
         self.inner = inner
-        self.name = inner.name
+        self.name: str = self.inner.name
         self.children = (inner,)
 
     @property
@@ -169,7 +170,9 @@ class Cached(_Wrapper):
 
     def key(self, s: Sample) -> bytes:
         item = [s.prompt, s.completion, s.reference, dict(s.meta)]
-        blob = orjson.dumps(item, default=repr, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+        blob = orjson.dumps(
+            item, default=repr, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+        )
         return hashlib.blake2b(self._salt + blob, digest_size=16).digest()
 
     def score(self, samples: Sequence[Sample]) -> list[Score]:
@@ -185,7 +188,9 @@ class Cached(_Wrapper):
         first: dict[bytes, int] = {}
         for i in todo:
             first.setdefault(keys[i], i)
-        fresh = dict(zip(first, self.inner.score([samples[i] for i in first.values()]), strict=True))
+        fresh = dict(
+            zip(first, self.inner.score([samples[i] for i in first.values()]), strict=True)
+        )
         with self._lock:
             self.hits += len(samples) - len(first)
             self.misses += len(first)

@@ -65,7 +65,9 @@ class Cosine(_Ramp):
     kind: Literal["cosine"] = "cosine"
 
     def __call__(self, step: int) -> float:
-        return self.end + 0.5 * (self.start - self.end) * (1 + math.cos(math.pi * self.progress(step)))
+        return self.end + 0.5 * (self.start - self.end) * (
+            1 + math.cos(math.pi * self.progress(step))
+        )
 
 
 class Exponential(Params):
@@ -102,7 +104,9 @@ class Piecewise(Params):
         return (min(self.values), max(self.values))
 
 
-Schedule = Annotated[Constant | Linear | Cosine | Exponential | Piecewise, Field(discriminator="kind")]
+Schedule = Annotated[
+    Constant | Linear | Cosine | Exponential | Piecewise, Field(discriminator="kind")
+]
 _ADAPTER: TypeAdapter[Schedule] = TypeAdapter(Schedule)
 
 

@@ -81,11 +81,18 @@ class _Builder:
         if isinstance(raw, int | float) and not isinstance(raw, bool):
             return Constant(raw)
         if not isinstance(raw, Mapping):
-            self.fail(path, f"expected a reward (a mapping with one of {', '.join(KINDS)}) or a number, got {type(raw).__name__}")
+            self.fail(
+                path,
+                f"expected a reward (a mapping with one of {', '.join(KINDS)}) or a number, got {type(raw).__name__}",
+            )
             return None
         kinds = [k for k in KINDS if k in raw]
         if len(kinds) != 1:
-            found = f"found {', '.join(kinds)}" if kinds else f"found keys {', '.join(map(str, raw)) or 'none'}"
+            found = (
+                f"found {', '.join(kinds)}"
+                if kinds
+                else f"found keys {', '.join(map(str, raw)) or 'none'}"
+            )
             self.fail(path, f"a reward node needs exactly one of {', '.join(KINDS)}; {found}")
             return None
         kind = kinds[0]
@@ -100,7 +107,11 @@ class _Builder:
         for key in raw:
             if key not in allowed:
                 close = difflib.get_close_matches(str(key), sorted(allowed), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(sorted(allowed))})"
+                hint = (
+                    f"; did you mean {close[0]!r}?"
+                    if close
+                    else f" (allowed: {', '.join(sorted(allowed))})"
+                )
                 self.fail(f"{path}.{key}", f"unknown key{hint}")
 
     def build_use(self, raw: Mapping[str, Any], path: str) -> Reward | None:
@@ -109,26 +120,33 @@ class _Builder:
         threads = self.scalar(raw, "threads", path)
         cache = self.scalar(raw, "cache", path, False)
         if not isinstance(params, Mapping):
-            self.fail(f"{path}.with", f"expected a mapping of parameters, got {type(params).__name__}")
+            self.fail(
+                f"{path}.with", f"expected a mapping of parameters, got {type(params).__name__}"
+            )
             return None
-        reward = self.registered(name, params, f"{path}.use", "reward")
+        reward: Any = self.registered(name, params, f"{path}.use", "reward")
         if reward is None:
             return None
         if (timeout or threads or cache) and not isinstance(reward, ItemReward):
-            self.fail(path, f"timeout, threads and cache apply to per-item rewards; {name} is not one")
+            self.fail(
+                path, f"timeout, threads and cache apply to per-item rewards; {name} is not one"
+            )
             return None
         if timeout is not None and threads is not None:
             self.fail(path, "choose timeout (worker processes) or threads, not both")
         elif timeout is not None:
-            reward = Isolated(reward, timeout)  # type: ignore[arg-type]
+            reward = Isolated(reward, timeout)
         elif threads is not None:
-            reward = Threaded(reward, threads)  # type: ignore[arg-type]
+            reward = Threaded(reward, threads)
         if cache:
-            reward = Cached(reward)  # type: ignore[arg-type]
-        reward.label = self.scalar(raw, "name", path)  # type: ignore[union-attr]
-        return reward
+            reward = Cached(reward)
+        reward.label = self.scalar(raw, "name", path)
+        built: Reward = reward
+        return built
 
-    def registered(self, name: Any, params: Mapping[str, Any], path: str, kind: registry.Kind) -> Any:
+    def registered(
+        self, name: Any, params: Mapping[str, Any], path: str, kind: registry.Kind
+    ) -> Any:
         if not isinstance(name, str):
             self.fail(path, f"expected a registered name, got {name!r}")
             return None
@@ -147,7 +165,9 @@ class _Builder:
             "error_value": self.scalar(raw, "error_value", path, 0.0),
         }
 
-    def children(self, raw: Mapping[str, Any], kind: str, path: str) -> tuple[list[Reward], list[float], list[str | None]] | None:
+    def children(
+        self, raw: Mapping[str, Any], kind: str, path: str
+    ) -> tuple[list[Reward], list[float], list[str | None]] | None:
         items = raw[kind]
         if not isinstance(items, list) or not items:
             self.fail(f"{path}.{kind}", "expected a non-empty list of rewards")
@@ -224,7 +244,9 @@ class _Builder:
             self.fail(f"{p}.transform", "expected a transform name or {use: NAME, with: {...}}")
         else:
             self.check_keys(spec, {"use", "with"}, f"{p}.transform")
-            transform = self.registered(spec["use"], spec.get("with") or {}, f"{p}.transform.use", "transform")
+            transform = self.registered(
+                spec["use"], spec.get("with") or {}, f"{p}.transform.use", "transform"
+            )
         if child is None or transform is None:
             return None
         return Shape(child, transform, labels=[getattr(child, "label", None)], **opts)

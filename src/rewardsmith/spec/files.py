@@ -51,7 +51,10 @@ def read_spec(path_or_name: str | Path) -> tuple[dict[str, Any], str]:
         specs = builtin_specs()
         name = str(path_or_name)
         if name not in specs:
-            raise SpecError(name, [f"no such file and no built-in spec of that name (built-in: {', '.join(specs)})"])
+            raise SpecError(
+                name,
+                [f"no such file and no built-in spec of that name (built-in: {', '.join(specs)})"],
+            )
         text, source, toml = specs[name], f"built-in spec {name!r}", False
     return _parse_text(text, source, toml), source
 
@@ -68,7 +71,11 @@ def _parse_text(text: str, source: str, toml: bool) -> dict[str, Any]:
 
 def parse_spec(data: dict[str, Any], source: str = "<spec>") -> Reward:
     """Validate a parsed spec mapping and build its Reward tree."""
-    problems = [f"{k}: unknown top-level key (allowed: {', '.join(sorted(TOP_KEYS))})" for k in data if k not in TOP_KEYS]
+    problems = [
+        f"{k}: unknown top-level key (allowed: {', '.join(sorted(TOP_KEYS))})"
+        for k in data
+        if k not in TOP_KEYS
+    ]
     if "reward" not in data:
         problems.append("reward: missing (the reward tree)")
     if "name" in data and not isinstance(data["name"], str):

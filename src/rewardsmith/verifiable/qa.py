@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 import string
-from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,7 +37,9 @@ from rewardsmith.verifiable.extract import last_tag_block
 __all__ = ["QAParams", "golds", "normalize_answer"]
 
 SQUAD = Paper("SQuAD: 100,000+ Questions for Machine Comprehension of Text", "1606.05250")
-SEARCH_R1 = Paper("Search-R1: Training LLMs to Reason and Leverage Search Engines with RL", "2503.09516")
+SEARCH_R1 = Paper(
+    "Search-R1: Training LLMs to Reason and Leverage Search Engines with RL", "2503.09516"
+)
 
 _PUNCT = str.maketrans("", "", string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -61,7 +62,7 @@ def golds(reference: Any) -> list[str]:
         return [reference]
     if isinstance(reference, int | float) and not isinstance(reference, bool):
         return [str(reference)]
-    if isinstance(reference, Sequence):
+    if isinstance(reference, list | tuple | Sequence):
         return [str(g) for g in reference if isinstance(g, str | int | float)]
     return []
 
@@ -125,26 +126,46 @@ class F1(_QAReward):
 
 
 def _f1(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
-    same = sum((Counter(pred) & Counter(gold)).values())
+    counts: dict[str, int] = {}
+    for tok in gold:
+        counts[tok] = counts.get(tok, 0) + 1
+    same = 0
+    for tok in pred:  # the size of the multiset intersection, without building Counters
+        left = counts.get(tok, 0)
+        if left:
+            counts[tok] = left - 1
+            same += 1
     if same == 0:
         return (0.0, 0.0, 0.0)
     p, r = same / len(pred), same / len(gold)
     return (2 * p * r / (p + r), p, r)
 
 
-@register("qa.exact_match", params=QAParams, paper=SEARCH_R1,
-          summary="1 if the last <answer> equals a gold answer after SQuAD normalisation")
+@register(
+    "qa.exact_match",
+    params=QAParams,
+    paper=SEARCH_R1,
+    summary="1 if the last <answer> equals a gold answer after SQuAD normalisation",
+)
 def exact_match(params: QAParams) -> ExactMatch:
     return ExactMatch(params)
 
 
-@register("qa.f1", params=QAParams, paper=SQUAD,
-          summary="token F1 of the last <answer> against the best gold answer (SQuAD)")
+@register(
+    "qa.f1",
+    params=QAParams,
+    paper=SQUAD,
+    summary="token F1 of the last <answer> against the best gold answer (SQuAD)",
+)
 def f1(params: QAParams) -> F1:
     return F1(params)
 
 
-@register("qa.cover_em", params=QAParams, paper=SEARCH_R1,
-          summary="1 if a normalised gold answer appears as a token span in the answer (SubEM)")
+@register(
+    "qa.cover_em",
+    params=QAParams,
+    paper=SEARCH_R1,
+    summary="1 if a normalised gold answer appears as a token span in the answer (SubEM)",
+)
 def cover_em(params: QAParams) -> CoverEM:
     return CoverEM(params)
