@@ -56,7 +56,7 @@ def test_gate_runs_each_branch_only_on_its_items():
     gate = Gate(cond, then=then, otherwise=-1.0)
     out = gate.score(S[:3])
     assert values(out) == pytest.approx([0.3, -1.0, 1.0])
-    assert out[1].parts == {"test.flag": 0.0, "-1": -1.0}
+    assert out[1].parts == {"test.flag": 0.0}  # constants are not parts
     assert out[0].parts == {"test.flag": 1.0, "test.length": pytest.approx(0.3)}
     assert gate.range == (-1.0, 1.0)
 

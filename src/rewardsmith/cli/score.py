@@ -150,7 +150,7 @@ def _run(
 
 def _table(summary: Summary, source: str, spec: str) -> Table:
     d = summary.as_dict()
-    table = Table(title=f"rewardsmith score: {Path(source).name} with {spec}", show_header=False)
+    table = Table(title=f"{Path(source).name} · {spec}", show_header=False)
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
 
@@ -161,7 +161,7 @@ def _table(summary: Summary, source: str, spec: str) -> Table:
     table.add_row("mean value", fmt(d["mean"]))
     table.add_row("share > 0", fmt(d["share_positive"]))
     for name, mean in d["parts"].items():
-        table.add_row(f"mean {name}", fmt(mean))
+        table.add_row(f"mean {name} (n={summary.part_counts[name]})", fmt(mean))
     for status, n in d["status"].items():
         table.add_row(f"status {status}", str(n))
     table.add_row("items/s", f"{d['items_per_s'] or 0:,.0f}")

@@ -120,6 +120,9 @@ class Combinator(Composable):
     ) -> None:
         self.children: list[Reward] = [as_reward(c) for c in children]
         self.labels = _unique_labels(self.children, labels)
+        self._constants = frozenset(
+            lb for lb, c in zip(self.labels, self.children, strict=True) if isinstance(c, Constant)
+        )
         self.label = label
         self.on_error: OnError = on_error
         self.error_value = float(error_value)
@@ -175,17 +178,25 @@ class Combinator(Composable):
     ) -> Score:
         used = self._use(scores, self._weights())
         value = None if used.failed else aggregate(used)
-        return Score(value, used.status, collect_parts(labels, scores), {}, used.error)
+        parts = collect_parts(labels, scores, self._constants)
+        return Score(value, used.status, parts, {}, used.error)
 
 
 def _first(used: _Used) -> float:
     return used.values[0]
 
 
-def collect_parts(labels: Iterable[str], scores: Iterable[Score]) -> dict[str, float]:
-    """Each child's value under its label, and its own parts under ``label/part``."""
+def collect_parts(
+    labels: Iterable[str], scores: Iterable[Score], skip: frozenset[str] = frozenset()
+) -> dict[str, float]:
+    """Each child's value under its label, and its own parts under ``label/part``.
+
+    Constant children (``otherwise: -1.0``) are left out: their value says nothing new.
+    """
     parts: dict[str, float] = {}
     for label, s in zip(labels, scores, strict=False):
+        if label in skip:
+            continue
         if s.value is not None:
             parts[label] = s.value
         for key, v in s.parts.items():
