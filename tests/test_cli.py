@@ -3,16 +3,19 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from rewardsmith.core import catalog
 
+SCRIPT = Path(sys.executable).with_name("rewardsmith")  # the installed console script
+
 
 def run(*args, cwd=None):
     return subprocess.run(
-        [sys.executable, "-m", "rewardsmith", *args],
+        [str(SCRIPT), *args],
         capture_output=True,
         text=True,
         timeout=300,
