@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import re
-
 __all__ = ["last_tag_block"]
-
-_BLOCKS: dict[str, re.Pattern[str]] = {}
 
 
 def last_tag_block(text: str, tag: str = "answer") -> str | None:
-    """The content of the last ``<tag>...</tag>`` block, stripped; None if there is none."""
-    pattern = _BLOCKS.get(tag)
-    if pattern is None:
-        pattern = _BLOCKS[tag] = re.compile(rf"<{tag}>(.*?)</{tag}>", re.DOTALL)
-    found = None
-    for found in pattern.finditer(text):  # noqa: B007 - we want the last match
-        pass
-    return None if found is None else found.group(1).strip()
+    """The content of the last complete ``<tag>...</tag>`` block (not stripped), or None.
+
+    Linear time: the last closing tag, then the nearest opening tag before it. A regex
+    scan for every block is quadratic on a completion full of unclosed openers.
+    """
+    close = text.rfind(f"</{tag}>")
+    if close < 0:
+        return None
+    start = text.rfind(f"<{tag}>", 0, close)
+    return None if start < 0 else text[start + len(tag) + 2 : close]

@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from rewardsmith.verifiable.extract import last_tag_block as last_answer_block
+
 __all__ = [
     "Extracted",
     "Number",
@@ -51,15 +53,6 @@ class Extracted:
     text: str | None
     source: str
     boxed: tuple[str, ...] = ()
-
-
-def last_answer_block(text: str, tag: str = "answer") -> str | None:
-    """The content of the last complete ``<tag>...</tag>`` block, or None (not stripped)."""
-    close = text.rfind(f"</{tag}>")
-    if close < 0:
-        return None
-    start = text.rfind(f"<{tag}>", 0, close)
-    return None if start < 0 else text[start + len(tag) + 2 : close]
 
 
 def _brace_pairs(text: str) -> dict[int, int]:

@@ -18,7 +18,7 @@ Known failure modes and how they are gamed: the normalisation is ASCII and Engli
 (CJK punctuation and non-English articles are kept). ``qa.cover_em`` is gamed by long
 answers that list many candidates: pair it with a length term or use ``max_answer_tokens``
 (answers longer than that earn 0). F1 rewards partially right spans, so a hedged
-answer ("Paris or Lyon") earns 0.67 against "Paris".
+answer ("Paris or Lyon") earns 0.5 against "Paris".
 
 The reference is a string, a list of accepted strings, or a dict with ``target`` /
 ``answers``/``answer``.
@@ -59,11 +59,11 @@ def golds(reference: Any) -> list[str]:
                 return golds(reference[key])
         return []
     if isinstance(reference, str):
-        return [reference]
+        return [reference] if reference.strip() else []
     if isinstance(reference, int | float) and not isinstance(reference, bool):
         return [str(reference)]
     if isinstance(reference, list | tuple | Sequence):
-        return [str(g) for g in reference if isinstance(g, str | int | float)]
+        return [str(g) for g in reference if isinstance(g, str | int | float) and str(g).strip()]
     return []
 
 
@@ -83,7 +83,9 @@ class _QAReward(ItemReward):
         if not answers:
             raise ValueError(f"reference has no gold answer: {sample.reference!r:.80}")
         answer = last_tag_block(sample.text)
-        if answer is None and not self.params.require_tags:
+        if answer is not None:
+            answer = answer.strip()
+        elif not self.params.require_tags:
             answer = sample.text
         if answer is None:
             return Score(0.0, info={"reason": "no <answer> block"})
