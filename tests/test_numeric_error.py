@@ -179,7 +179,16 @@ def test_generated_problems_score_one_on_every_answer_form():
         ("1/0", None),
         ("", None),
     ],
-    ids=["int", "decimal", "signed-denominator", "e-notation", "times-ten", "surd", "div0", "empty"],
+    ids=[
+        "int",
+        "decimal",
+        "signed-denominator",
+        "e-notation",
+        "times-ten",
+        "surd",
+        "div0",
+        "empty",
+    ],
 )
 def test_parse_numeric(text, value):
     assert parse_numeric(text) == value

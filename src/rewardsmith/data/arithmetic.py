@@ -194,7 +194,9 @@ def render_latex(expr: Expr) -> str:
 
 def exact_text(value: Fraction) -> str:
     """An integer, or a reduced fraction ``a/b`` with the sign on the numerator."""
-    return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return (
+        str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    )
 
 
 def decimal_text(value: Fraction, places: int = 6) -> str:
