@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -430,8 +430,3 @@ class Schedule(Combinator):
         c = self.children[0].range
         ends = [lo_w * c[0], lo_w * c[1], hi_w * c[0], hi_w * c[1]]
         return (min(ends), max(ends))
-
-
-def child_labels(node: Combinator) -> Mapping[str, Reward]:
-    """The children of a node by label (for adapters that split a tree into parts)."""
-    return dict(zip(node.labels, node.children, strict=True))

@@ -133,13 +133,18 @@ def answers_match(answer: str, reference: str, rel_tol: float = 1e-9) -> bool:
     return _plain(answer) == _plain(reference)
 
 
-class MathAnswerParams(Params):
+class FinalAnswerParams(Params):
+    """How the final answer is found; shared by the rewards that read one."""
+
     strict: bool = True
     """Score 0 when the completion hedges between several final answers."""
-    rel_tol: float = Field(default=1e-9, ge=0, lt=1)
-    """Relative tolerance, used only when a side is written as a decimal with a fraction."""
     fallback_last_number: bool = False
     """With no marked answer anywhere, take the last number in the completion."""
+
+
+class MathAnswerParams(FinalAnswerParams):
+    rel_tol: float = Field(default=1e-9, ge=0, lt=1)
+    """Relative tolerance, used only when a side is written as a decimal with a fraction."""
 
 
 class MathAnswer(ItemReward):

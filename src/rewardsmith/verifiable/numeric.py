@@ -55,8 +55,8 @@ from typing import Any
 
 from pydantic import Field
 
-from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
-from rewardsmith.verifiable.math import reference_answer, several_answers
+from rewardsmith.core import ItemReward, Paper, Sample, Score, register
+from rewardsmith.verifiable.math import FinalAnswerParams, reference_answer, several_answers
 from rewardsmith.verifiable.math_text import extract_answer, normalize_answer, parse_number
 
 __all__ = ["MAX_NUMBER_CHARS", "NumericErrorParams", "numeric_error_value", "parse_numeric"]
@@ -131,13 +131,9 @@ def _reference(reference: Any) -> tuple[str, Fraction]:
     return text, value
 
 
-class NumericErrorParams(Params):
+class NumericErrorParams(FinalAnswerParams):
     eps: float = Field(default=1e-6, gt=0)
     """ε in the relative term, so a reference of 0 does not divide by zero."""
-    strict: bool = True
-    """Score 0 when the completion hedges between several final answers (as math.answer)."""
-    fallback_last_number: bool = False
-    """With no marked answer anywhere, take the last number in the completion."""
 
 
 class NumericError(ItemReward):
