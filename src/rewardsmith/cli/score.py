@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -104,11 +103,11 @@ def score_cmd(
     with usage_errors():
         path = input if input is not None else bundled_rollouts()
         fields = FieldMap(_parse_map(mapping or []))
-        load_spec(spec)  # fail fast on a bad spec, before reading anything
+        reward = load_spec(spec)  # a bad spec fails here, before anything is read
         chunks = read_rollouts(path, chunk_size, split)
         schema = arrow_schema(path, split) if out and out.endswith((".parquet", ".pq")) else None
         writer = RolloutWriter(out, schema) if out else None
-        summary = _run(chunks, functools.partial(load_spec, spec), workers, writer, fields)
+        summary = _run(chunks, reward, workers, writer, fields)
     console = stderr if out == "-" else Console()
     if as_json:
         console.print_json(
@@ -122,7 +121,7 @@ def score_cmd(
 
 def _run(
     chunks: Iterable[list[Row]],
-    make_reward: Callable[[], Reward],
+    reward: Reward,
     workers: int,
     writer: RolloutWriter | None,
     fields: FieldMap,
@@ -140,7 +139,7 @@ def _run(
     )
     with progress, writer or contextlib.nullcontext():
         task = progress.add_task("score", total=None)
-        for rows, scores in score_stream(chunks, make_reward, workers, fields):
+        for rows, scores in score_stream(chunks, reward, workers, fields):
             if writer is not None:
                 writer.write(rows, scores)
             summary.update(scores)

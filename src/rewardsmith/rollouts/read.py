@@ -196,7 +196,8 @@ def _parquet(path: Path, chunk_size: int) -> Iterator[list[Row]]:
         index += len(records)
 
 
-def _hf(path: Path, chunk_size: int, split: str | None) -> Iterator[list[Row]]:
+def _open_hf(path: Path, split: str | None) -> Any:
+    """The one dataset (split) of a ``save_to_disk`` folder."""
     try:
         import datasets
     except ImportError:
@@ -208,6 +209,11 @@ def _hf(path: Path, chunk_size: int, split: str | None) -> Iterator[list[Row]]:
         if split not in ds:
             raise InputError(f"{path}: choose a split with --split ({', '.join(ds)})")
         ds = ds[split]
+    return ds
+
+
+def _hf(path: Path, chunk_size: int, split: str | None) -> Iterator[list[Row]]:
+    ds = _open_hf(path, split)
     index = 0
     for batch in ds.iter(batch_size=chunk_size):
         columns = list(batch)
@@ -241,10 +247,5 @@ def arrow_schema(path: str | Path, split: str | None = None) -> Any:
 
         return pq.read_schema(path)
     if fmt == "hf":
-        import datasets
-
-        ds = datasets.load_from_disk(str(path))
-        if isinstance(ds, datasets.DatasetDict):
-            ds = ds[split or next(iter(ds))]
-        return ds.data.schema
+        return _open_hf(path, split).data.schema
     return None

@@ -3,7 +3,7 @@
 Rows that could not be read get ``status=error`` with the reason; the others are scored
 as one batch per chunk (so GRPO groups inside a chunk are seen together). With
 ``workers > 1`` chunks are scored in that many worker processes, each building its own
-reward with ``make_reward``; at most two chunks per worker are in flight, so memory stays
+copy of the reward (rewards pickle); at most two chunks per worker are in flight, so memory stays
 flat, and results come back in input order.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from rewardsmith.core import ItemError, Reward, Sample, Score, Status
@@ -40,9 +40,9 @@ def score_chunk(reward: Reward, rows: list[Row], fields: FieldMap | None = None)
     return [failed[i] if i in failed else next(scored) for i in range(len(rows))]
 
 
-def _init_worker(make_reward: Callable[[], Reward], fields: FieldMap) -> None:
+def _init_worker(reward: Reward, fields: FieldMap) -> None:
     global _worker
-    _worker = (make_reward(), fields)
+    _worker = (reward, fields)
 
 
 def _score_in_worker(rows: list[Row]) -> list[Score]:
@@ -53,19 +53,18 @@ def _score_in_worker(rows: list[Row]) -> list[Score]:
 
 def score_stream(
     chunks: Iterable[list[Row]],
-    make_reward: Callable[[], Reward],
+    reward: Reward,
     workers: int = 1,
     fields: FieldMap | None = None,
 ) -> Iterator[tuple[list[Row], list[Score]]]:
     """Yield each chunk with its scores, in input order."""
     fields = fields or FieldMap()
     if workers <= 1:
-        reward = make_reward()
         for rows in chunks:
             yield rows, score_chunk(reward, rows, fields)
         return
     ctx = multiprocessing.get_context("forkserver")
-    init = (make_reward, fields)
+    init = (reward, fields)
     with ProcessPoolExecutor(
         workers, mp_context=ctx, initializer=_init_worker, initargs=init
     ) as pool:

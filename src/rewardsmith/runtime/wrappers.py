@@ -52,8 +52,7 @@ class _Wrapper(Composable):
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
-        for key in ("_pool", "_lock"):
-            state.pop(key, None)
+        state.pop("_lock", None)  # locks do not pickle; Cached makes a new one
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
