@@ -139,3 +139,18 @@ def test_saved_hugging_face_dataset(tmp_path):
     rows = rows_of(tmp_path / "dd", split="test", chunk_size=2)
     assert [sample_of(r).completion for r in rows] == ["<answer>a</answer>", "b", "c"]
     assert [sample_of(r).reference for r in rows] == ["a"] * 3
+
+
+def test_blocks_carry_raw_lines_and_parse_where_they_are_scored(tmp_path):
+    from rewardsmith.rollouts import Summary, process_block, read_blocks
+
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"completion": "<answer>x</answer>", "reference": "x"}\n\n{bad\n')
+    (block,) = read_blocks(path)
+    assert block.linenos == [1, 3] and block.records is None
+    done = process_block(block, load("qa.exact_match"), FieldMap())
+    assert done.rows == 2 and done.rendered is None
+    total = Summary()
+    total.merge(done.summary)
+    total.merge(done.summary)
+    assert (total.items, total.scored, total.errored, total.value_sum) == (4, 2, 2, 2.0)

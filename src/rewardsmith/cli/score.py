@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+import itertools
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Annotated
@@ -25,13 +26,13 @@ from rewardsmith.cli.errors import EXIT_ITEMS_FAILED, stderr, usage_errors
 from rewardsmith.core import Reward
 from rewardsmith.errors import InputError
 from rewardsmith.rollouts import (
+    Block,
     FieldMap,
     RolloutWriter,
-    Row,
     Summary,
     arrow_schema,
-    read_rollouts,
-    score_stream,
+    read_blocks,
+    score_blocks,
 )
 from rewardsmith.spec import load_spec
 
@@ -104,10 +105,10 @@ def score_cmd(
         path = input if input is not None else bundled_rollouts()
         fields = FieldMap(_parse_map(mapping or []))
         reward = load_spec(spec)  # a bad spec fails here, before anything is read
-        chunks = read_rollouts(path, chunk_size, split)
+        blocks = read_blocks(path, chunk_size, split)
         schema = arrow_schema(path, split) if out and out.endswith((".parquet", ".pq")) else None
         writer = RolloutWriter(out, schema) if out else None
-        summary = _run(chunks, reward, workers, writer, fields)
+        summary = _run(blocks, reward, workers, writer, fields)
     console = stderr if out == "-" else Console()
     if as_json:
         console.print_json(
@@ -120,7 +121,7 @@ def score_cmd(
 
 
 def _run(
-    chunks: Iterable[list[Row]],
+    blocks: Iterator[Block],
     reward: Reward,
     workers: int,
     writer: RolloutWriter | None,
@@ -137,13 +138,18 @@ def _run(
         transient=True,
         disable=not stderr.is_terminal,
     )
+    renderer = None
+    if writer is not None:  # a Parquet schema may come from the first rows
+        first = next(blocks, None)
+        renderer = writer.prepare(first.rows() if first is not None else [])
+        blocks = itertools.chain([first] if first is not None else [], blocks)
     with progress, writer or contextlib.nullcontext():
         task = progress.add_task("score", total=None)
-        for rows, scores in score_stream(chunks, reward, workers, fields):
+        for done in score_blocks(blocks, reward, workers=workers, fields=fields, renderer=renderer):
             if writer is not None:
-                writer.write(rows, scores)
-            summary.update(scores)
-            progress.advance(task, len(rows))
+                writer.write_rendered(done.rendered)
+            summary.merge(done.summary)
+            progress.advance(task, done.rows)
     return summary
 
 

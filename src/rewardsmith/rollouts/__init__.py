@@ -2,28 +2,35 @@
 
 from rewardsmith.rollouts.read import (
     ALIASES,
+    Block,
     FieldMap,
     Row,
     arrow_schema,
     detect_format,
+    read_blocks,
     read_rollouts,
     to_sample,
 )
-from rewardsmith.rollouts.stream import score_chunk, score_stream
+from rewardsmith.rollouts.stream import Processed, process_block, score_blocks, score_chunk
 from rewardsmith.rollouts.summary import Summary
-from rewardsmith.rollouts.write import OUTPUT_COLUMNS, RolloutWriter
+from rewardsmith.rollouts.write import OUTPUT_COLUMNS, Renderer, RolloutWriter
 
 __all__ = [
     "ALIASES",
     "OUTPUT_COLUMNS",
+    "Block",
     "FieldMap",
+    "Processed",
+    "Renderer",
     "RolloutWriter",
     "Row",
     "Summary",
     "arrow_schema",
     "detect_format",
+    "process_block",
+    "read_blocks",
     "read_rollouts",
+    "score_blocks",
     "score_chunk",
-    "score_stream",
     "to_sample",
 ]

@@ -21,7 +21,7 @@ into a Sample. Either way the rest are read as usual.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,31 @@ class Row:
     index: int
     raw: dict[str, Any] | None
     problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A chunk of input read but not parsed: JSONL lines, or records from a table.
+
+    Parsing happens where the block is scored (``rows()``), so with worker processes the
+    parent only reads bytes and the workers do the JSON work.
+    """
+
+    start: int
+    linenos: list[int] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)
+    records: list[Any] | None = None
+
+    def __len__(self) -> int:
+        return len(self.records) if self.records is not None else len(self.lines)
+
+    def rows(self) -> list[Row]:
+        if self.records is not None:
+            return [_row(self.start + i, r) for i, r in enumerate(self.records)]
+        return [
+            _parse_line(self.start + i, lineno, line)
+            for i, (lineno, line) in enumerate(zip(self.linenos, self.lines, strict=True))
+        ]
 
 
 def detect_format(path: Path) -> str:
@@ -165,34 +190,35 @@ def _row(index: int, record: Any) -> Row:
     return Row(index, None, f"row {index + 1}: expected a JSON object, got {type(record).__name__}")
 
 
-def _jsonl(path: Path, chunk_size: int) -> Iterator[list[Row]]:
-    chunk: list[Row] = []
-    index = 0
+def _parse_line(index: int, lineno: int, line: bytes) -> Row:
+    try:
+        return _row(index, orjson.loads(line))
+    except orjson.JSONDecodeError as exc:
+        return Row(index, None, f"line {lineno}: malformed JSON ({exc})")
+
+
+def _jsonl(path: Path, chunk_size: int) -> Iterator[Block]:
+    block = Block(0)
     with path.open("rb") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                chunk.append(Row(index, None, f"line {lineno}: malformed JSON ({exc})"))
-            else:
-                chunk.append(_row(index, record))
-            index += 1
-            if len(chunk) >= chunk_size:
-                yield chunk
-                chunk = []
-    if chunk:
-        yield chunk
+            block.linenos.append(lineno)
+            block.lines.append(line)
+            if len(block.lines) >= chunk_size:
+                yield block
+                block = Block(block.start + len(block.lines))
+    if block.lines:
+        yield block
 
 
-def _parquet(path: Path, chunk_size: int) -> Iterator[list[Row]]:
+def _parquet(path: Path, chunk_size: int) -> Iterator[Block]:
     import pyarrow.parquet as pq
 
     index = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
         records = batch.to_pylist()
-        yield [_row(index + i, r) for i, r in enumerate(records)]
+        yield Block(index, records=records)
         index += len(records)
 
 
@@ -212,21 +238,20 @@ def _open_hf(path: Path, split: str | None) -> Any:
     return ds
 
 
-def _hf(path: Path, chunk_size: int, split: str | None) -> Iterator[list[Row]]:
+def _hf(path: Path, chunk_size: int, split: str | None) -> Iterator[Block]:
     ds = _open_hf(path, split)
     index = 0
     for batch in ds.iter(batch_size=chunk_size):
         columns = list(batch)
         n = len(batch[columns[0]]) if columns else 0
-        yield [_row(index + i, {c: batch[c][i] for c in columns}) for i in range(n)]
+        yield Block(index, records=[{c: batch[c][i] for c in columns} for i in range(n)])
         index += n
 
 
-def read_rollouts(
+def read_blocks(
     path: str | Path, chunk_size: int = 4096, split: str | None = None
-) -> Iterator[list[Row]]:
-    """Yield the rows of a rollout file, ``chunk_size`` at a time (turn them into Samples
-    with ``FieldMap``)."""
+) -> Iterator[Block]:
+    """Yield a rollout file as unparsed Blocks of ``chunk_size`` rows."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
@@ -236,6 +261,14 @@ def read_rollouts(
     if fmt == "parquet":
         return _parquet(path, chunk_size)
     return _hf(path, chunk_size, split)
+
+
+def read_rollouts(
+    path: str | Path, chunk_size: int = 4096, split: str | None = None
+) -> Iterator[list[Row]]:
+    """Yield the rows of a rollout file, ``chunk_size`` at a time (turn them into Samples
+    with ``FieldMap``)."""
+    return (block.rows() for block in read_blocks(path, chunk_size, split))
 
 
 def arrow_schema(path: str | Path, split: str | None = None) -> Any:

@@ -1,10 +1,11 @@
-"""Scoring a stream of rollout chunks, in this process or in worker processes.
+"""Scoring a stream of input blocks, in this process or in worker processes.
 
-Rows that could not be read get ``status=error`` with the reason; the others are scored
-as one batch per chunk (so GRPO groups inside a chunk are seen together). With
-``workers > 1`` chunks are scored in that many worker processes, each building its own
-copy of the reward (rewards pickle); at most two chunks per worker are in flight, so memory stays
-flat, and results come back in input order.
+Each block is parsed, scored as one batch (so GRPO groups inside a block are seen
+together), rendered for the output and counted where it is processed: with
+``workers > 1`` that is a worker process holding its own copy of the reward (rewards
+pickle), and the parent only reads bytes, writes what comes back and adds up the counts.
+At most two blocks per worker are in flight, so memory stays flat, and results come back
+in input order. Rows that cannot be read get ``status=error`` with the reason.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
 
 from rewardsmith.core import ItemError, Reward, Sample, Score, Status
 from rewardsmith.errors import InputError
-from rewardsmith.rollouts.read import FieldMap, Row
+from rewardsmith.rollouts.read import Block, FieldMap, Row
+from rewardsmith.rollouts.summary import Summary
+from rewardsmith.rollouts.write import Renderer
 
-__all__ = ["score_chunk", "score_stream"]
-
-_worker: tuple[Reward, FieldMap] | None = None
+__all__ = ["Processed", "process_block", "score_blocks", "score_chunk"]
 
 
 def score_chunk(reward: Reward, rows: list[Row], fields: FieldMap | None = None) -> list[Score]:
@@ -40,40 +43,62 @@ def score_chunk(reward: Reward, rows: list[Row], fields: FieldMap | None = None)
     return [failed[i] if i in failed else next(scored) for i in range(len(rows))]
 
 
-def _init_worker(reward: Reward, fields: FieldMap) -> None:
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """A scored block: its row count, its counts and its rendered output (or None)."""
+
+    rows: int
+    summary: Summary
+    rendered: Any = None
+
+
+def process_block(
+    block: Block, reward: Reward, fields: FieldMap, renderer: Renderer | None = None
+) -> Processed:
+    """Parse, score, count and render one block."""
+    rows = block.rows()
+    scores = score_chunk(reward, rows, fields)
+    summary = Summary()
+    summary.update(scores)
+    return Processed(len(rows), summary, renderer(rows, scores) if renderer else None)
+
+
+_worker: tuple[Reward, FieldMap, Renderer | None] | None = None
+
+
+def _init_worker(reward: Reward, fields: FieldMap, renderer: Renderer | None) -> None:
     global _worker
-    _worker = (reward, fields)
+    _worker = (reward, fields, renderer)
 
 
-def _score_in_worker(rows: list[Row]) -> list[Score]:
+def _process_in_worker(block: Block) -> Processed:
     assert _worker is not None
-    reward, fields = _worker
-    return score_chunk(reward, rows, fields)
+    return process_block(block, *_worker)
 
 
-def score_stream(
-    chunks: Iterable[list[Row]],
+def score_blocks(
+    blocks: Iterable[Block],
     reward: Reward,
+    *,
     workers: int = 1,
     fields: FieldMap | None = None,
-) -> Iterator[tuple[list[Row], list[Score]]]:
-    """Yield each chunk with its scores, in input order."""
+    renderer: Renderer | None = None,
+) -> Iterator[Processed]:
+    """Yield each block's result, in input order."""
     fields = fields or FieldMap()
     if workers <= 1:
-        for rows in chunks:
-            yield rows, score_chunk(reward, rows, fields)
+        for block in blocks:
+            yield process_block(block, reward, fields, renderer)
         return
     ctx = multiprocessing.get_context("forkserver")
-    init = (reward, fields)
+    init = (reward, fields, renderer)
     with ProcessPoolExecutor(
         workers, mp_context=ctx, initializer=_init_worker, initargs=init
     ) as pool:
-        pending: deque[tuple[list[Row], Future[list[Score]]]] = deque()
-        for rows in chunks:
-            pending.append((rows, pool.submit(_score_in_worker, rows)))
+        pending: deque[Future[Processed]] = deque()
+        for block in blocks:
+            pending.append(pool.submit(_process_in_worker, block))
             if len(pending) >= 2 * workers:
-                done_rows, fut = pending.popleft()
-                yield done_rows, fut.result()
+                yield pending.popleft().result()
         while pending:
-            done_rows, fut = pending.popleft()
-            yield done_rows, fut.result()
+            yield pending.popleft().result()

@@ -40,6 +40,18 @@ class Summary:
                 self.part_counts[k] += 1
         self.elapsed = time.perf_counter() - self.started
 
+    def merge(self, other: Summary) -> None:
+        """Add another summary's counts (from a worker) to this one."""
+        self.items += other.items
+        self.scored += other.scored
+        self.value_sum += other.value_sum
+        self.positive += other.positive
+        self.statuses.update(other.statuses)
+        for k, v in other.part_sums.items():
+            self.part_sums[k] = self.part_sums.get(k, 0.0) + v
+        self.part_counts.update(other.part_counts)
+        self.elapsed = time.perf_counter() - self.started
+
     @property
     def errored(self) -> int:
         return self.statuses[str(Status.ERROR)]

@@ -3,7 +3,9 @@
 
 Parquet output keeps the input's column types when the input was Parquet or a saved
 dataset. From JSONL input, text fields stay text and any other field is stored as its
-JSON text (JSON rows need not share one type per field; Parquet columns must).
+JSON text (JSON rows need not share one type per field; Parquet columns must). The
+columns are the fields of the first chunk: a field that first appears later is left out
+of Parquet output (JSONL output keeps every field of every row).
 ``parts`` is a map of floats; ``info`` is JSON text; ``error`` is a struct of type and
 message, or null. An input field named like an output column is overwritten.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -22,7 +25,7 @@ from rewardsmith.core import Score
 from rewardsmith.errors import InputError
 from rewardsmith.rollouts.read import Row
 
-__all__ = ["OUTPUT_COLUMNS", "RolloutWriter"]
+__all__ = ["OUTPUT_COLUMNS", "Renderer", "RolloutWriter"]
 
 OUTPUT_COLUMNS = ("value", "status", "parts", "info", "error")
 _JSON_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
@@ -32,8 +35,46 @@ def _json(x: Any) -> bytes:
     return orjson.dumps(x, default=repr, option=_JSON_OPTS)
 
 
+@dataclass(frozen=True, slots=True)
+class Renderer:
+    """Turns scored rows into output bytes (JSONL) or an Arrow table (Parquet).
+
+    It holds no file, so it pickles: worker processes render their own chunks and the
+    parent only writes what comes back.
+    """
+
+    format: str
+    schema: Any = None
+    typed: bool = False
+
+    def __call__(self, rows: Sequence[Row], scores: Sequence[Score]) -> Any:
+        if self.format == "jsonl":
+            return b"".join(_json(_record(r, s)) for r, s in zip(rows, scores, strict=True))
+        return self._table(rows, scores)
+
+    def _table(self, rows: Sequence[Row], scores: Sequence[Score]) -> Any:
+        import pyarrow as pa
+
+        fields = [f.name for f in self.schema if f.name not in OUTPUT_COLUMNS]
+        records = []
+        for r, s in zip(rows, scores, strict=True):
+            raw = r.raw or {}
+            rec = {k: raw.get(k) if self.typed else _text(raw.get(k)) for k in fields}
+            d = s.to_dict()
+            d["info"] = _text(d["info"])
+            d["parts"] = list(d["parts"].items())
+            rec.update(d)
+            records.append(rec)
+        return pa.Table.from_pylist(records, schema=self.schema)
+
+
 class RolloutWriter:
-    """Write scored rows to ``path`` (``-`` for JSONL on stdout); use as a context manager."""
+    """Write scored rows to ``path`` (``-`` for JSONL on stdout); use as a context manager.
+
+    ``prepare(first_rows)`` fixes the Parquet schema (from the input's schema, or from the
+    fields of the first rows); ``renderer`` then renders any chunk, here or in a worker,
+    and ``write_rendered`` writes it. ``write(rows, scores)`` does all three.
+    """
 
     def __init__(self, path: str | Path, input_schema: Any = None) -> None:
         self.path = str(path)
@@ -45,9 +86,9 @@ class RolloutWriter:
         ):
             raise InputError(f"{path}: output must end in .jsonl or .parquet")
         self.input_schema = input_schema
+        self.renderer: Renderer | None = Renderer("jsonl") if self.format == "jsonl" else None
         self._file: IO[bytes] | None = None
         self._parquet: Any = None
-        self._schema: Any = None
 
     def __enter__(self) -> RolloutWriter:
         if self.format == "jsonl":
@@ -64,36 +105,25 @@ class RolloutWriter:
         if self._parquet is not None:
             self._parquet.close()
 
-    def write(self, rows: Sequence[Row], scores: Sequence[Score]) -> None:
+    def prepare(self, rows: Sequence[Row]) -> Renderer:
+        """The renderer for this output; the first call fixes a Parquet schema from ``rows``."""
+        if self.renderer is None:
+            import pyarrow.parquet as pq
+
+            schema = _schema(rows, self.input_schema)
+            self.renderer = Renderer("parquet", schema, self.input_schema is not None)
+            self._parquet = pq.ParquetWriter(self.path, schema)
+        return self.renderer
+
+    def write_rendered(self, rendered: Any) -> None:
         if self.format == "jsonl":
-            assert self._file is not None
-            self._file.write(
-                b"".join(_json(_record(r, s)) for r, s in zip(rows, scores, strict=True))
-            )
+            assert self._file is not None, "use the writer as a context manager"
+            self._file.write(rendered)
         else:
-            self._write_parquet(rows, scores)
+            self._parquet.write_table(rendered)
 
-    def _write_parquet(self, rows: Sequence[Row], scores: Sequence[Score]) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        if self._schema is None:
-            self._schema = _schema(rows, self.input_schema)
-            self._parquet = pq.ParquetWriter(self.path, self._schema)
-        fields = [f.name for f in self._schema if f.name not in OUTPUT_COLUMNS]
-        typed = self.input_schema is not None
-        records = []
-        for r, s in zip(rows, scores, strict=True):
-            raw = r.raw or {}
-            rec = {k: raw.get(k) if typed else _text(raw.get(k)) for k in fields}
-            d = s.to_dict()
-            d["info"] = orjson.dumps(
-                d["info"], default=repr, option=orjson.OPT_NON_STR_KEYS
-            ).decode()
-            d["parts"] = list(d["parts"].items())
-            rec.update(d)
-            records.append(rec)
-        self._parquet.write_table(pa.Table.from_pylist(records, schema=self._schema))
+    def write(self, rows: Sequence[Row], scores: Sequence[Score]) -> None:
+        self.write_rendered(self.prepare(rows)(rows, scores))
 
 
 def _record(row: Row, score: Score) -> dict[str, Any]:
