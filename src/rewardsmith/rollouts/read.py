@@ -122,15 +122,18 @@ class FieldMap:
             for name, aliases in ALIASES.items()
         }
 
-    def get(self, record: dict[str, Any], name: str) -> tuple[Any, str | None]:
-        """The value of ``name`` in ``record`` and the top-level key it came from."""
-        for path in self.paths[name]:
-            value: Any = record.get(path[0], _MISSING)
-            for part in path[1:]:
-                value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
-            if value is not _MISSING:
-                return value, path[0]
-        return _MISSING, None
+        # Records of one file share their keys: which aliases can match is decided once
+        # per distinct key set, not once per record.
+        self._plans: dict[tuple[str, ...], list[tuple[str, list[tuple[str, ...]]]]] = {}
+
+    def _plan(self, keys: tuple[str, ...]) -> list[tuple[str, list[tuple[str, ...]]]]:
+        plan = self._plans.get(keys)
+        if plan is None:
+            present = set(keys)
+            plan = [(n, [p for p in paths if p[0] in present]) for n, paths in self.paths.items()]
+            if len(self._plans) < 1024:
+                self._plans[keys] = plan
+        return plan
 
     def sample(self, record: Any) -> Sample:
         """The Sample for one record; InputError with the reason if it cannot be read."""
@@ -138,11 +141,15 @@ class FieldMap:
             raise InputError(f"expected a JSON object, got {type(record).__name__}")
         got: dict[str, Any] = {}
         used: set[str] = set()
-        for name in ALIASES:
-            value, key = self.get(record, name)
-            if key is not None:
-                got[name] = value
-                used.add(key)
+        for name, paths in self._plan(tuple(record)):
+            for path in paths:
+                value: Any = record[path[0]]
+                for part in path[1:]:
+                    value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
+                if value is not _MISSING:
+                    got[name] = value
+                    used.add(path[0])
+                    break
         completion = got.get("completion", _MISSING)
         if completion is _MISSING:
             looked = ", ".join(".".join(p) for p in self.paths["completion"])
