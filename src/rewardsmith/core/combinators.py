@@ -393,10 +393,16 @@ class Shape(Combinator):
     def _combine(self, samples: Sequence[Sample], columns: list[list[Score]]) -> list[Score]:
         merged = [self._merge(_first, [s], self.labels) for s in columns[0]]
         shaped = self.transform.apply([m.value for m in merged], samples)
-        return [
-            m.with_(value=None if m.value is None or v is None else float(v))
-            for m, v in zip(merged, shaped, strict=True)
-        ]
+        return [self._shaped(m, v) for m, v in zip(merged, shaped, strict=True)]
+
+    def _shaped(self, merged: Score, v: float | None) -> Score:
+        if merged.value is None:
+            return merged
+        if v is None:  # the transform lacked an input it needs (PAR's references, ...)
+            reason = f"{self.transform.name} gave no value for this item"
+            worst = max(merged.status, Status.SKIPPED, key=lambda st: st.rank)
+            return merged.with_(value=None, status=worst, info={**merged.info, "reason": reason})
+        return merged.with_(value=float(v))
 
     @property
     def range(self) -> Range:

@@ -1,1 +1,7 @@
-"""Transforms over scores: length terms, bounded transforms (more in later issues)."""
+"""Shaping: transforms over scores, length and efficiency terms, group-relative rewards.
+
+Modules: ``transforms`` (pointwise), ``normalize`` (group and batch normalisation),
+``par`` (Preference As Reward), ``noise`` (reward noise), ``step_rewards`` (Clip and
+Delta over process rewards), ``length`` and ``length_group`` (length terms),
+``consensus`` (majority-vote pseudo-labels), ``schedules`` (weights over training steps).
+"""

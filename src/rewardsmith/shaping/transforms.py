@@ -3,7 +3,8 @@
 A transform maps each child value to a new value (None, an item that could not be
 scored, stays None) and says what range comes out for a given child range, so a
 ``shape`` node's declared range stays true. These four look at one value at a time; the
-batch and group transforms (normalisation, PAR) come later in this package.
+batch and group transforms are in ``normalize`` (z-score, min-max, rank), ``par``
+(Preference As Reward) and ``noise`` (reward noise for robustness studies).
 
 - ``transform.affine``: ``v * scale + offset``.
 - ``transform.clamp``: ``v`` limited to ``[low, high]``.
