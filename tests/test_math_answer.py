@@ -109,6 +109,11 @@ NORMALISATION = {
         (r"\frac{\sqrt{3}}{2}", r"\frac{\sqrt{3}}{2}"), (r"\frac{x}{2}", r"\frac{x}{2}"),
         (r"\frac{1.5}{2}", "1.5/2"),
     ],
+    "fractions that are not their own term stay LaTeX": [
+        (r"2\frac{1}{2}", r"2\frac{1}{2}"), (r"\frac{1}{2}x", r"\frac{1}{2}x"),
+        (r"x^\frac12", r"x^\frac12"), (r"6 \div \frac12", r"6 \div \frac12"),
+        (r"[\frac{1}{2}, 1)", "[1/2, 1)"), (r"1 + \frac12", "1 + 1/2"),
+    ],
     "thousands separators": [
         ("1,250", "1250"), ("1,000,000", "1000000"), ("-1,250.75", "-1250.75"),
         (r"10,\!000", "10000"), ("1{,}000", "1000"), ("1,25", "1,25"),
@@ -169,8 +174,10 @@ COMPARISON = {
         (r"\boxed{\frac{\sqrt{3}}{2}}", r"\dfrac{\sqrt{3}}{2}", {}, 1.0),
         (r"\boxed{x + 1}", "x+1", {}, 1.0),
         (r"\boxed{\text{(B)}}", "(b)", {}, 1.0),
-        (r"\boxed{\sqrt{3}/2}", r"\frac{\sqrt{3}}{2}", {}, 0.0),
         (r"\boxed{5 cm}", "5", {}, 0.0),
+    ],
+    "symbolic (a string-only limitation before issue 3)": [
+        (r"\boxed{\sqrt{3}/2}", r"\frac{\sqrt{3}}{2}", {}, 1.0),
     ],
 }
 CMP_CASES = [(g, *c) for g, cs in COMPARISON.items() for c in cs]

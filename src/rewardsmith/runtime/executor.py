@@ -33,7 +33,27 @@ from pebble import ProcessExpired, ProcessPool
 
 from rewardsmith.core import ItemError, Status
 
-__all__ = ["Outcome", "ProcessExecutor", "default_workers", "shared_executor"]
+__all__ = [
+    "Outcome",
+    "ProcessExecutor",
+    "default_workers",
+    "in_worker",
+    "preload",
+    "shared_executor",
+]
+
+# Modules the forkserver imports once, so every worker (a replacement for a killed one
+# included) starts with them loaded; rewards add their heavy imports with ``preload``.
+_PRELOAD = ["rewardsmith"]
+
+
+def preload(*modules: str) -> None:
+    """Have worker processes start with ``modules`` imported (missing ones are skipped).
+
+    Without it, the first item a fresh worker gets spends its time limit importing
+    (sympy takes about a second). Takes effect for pools started afterwards.
+    """
+    _PRELOAD.extend(m for m in modules if m not in _PRELOAD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +85,10 @@ class ProcessExecutor:
         with self._lock:
             if self._pool is None or not self._pool.active:
                 ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(["rewardsmith"])
-                self._pool = ProcessPool(max_workers=self.workers, context=ctx)
+                ctx.set_forkserver_preload(_PRELOAD)
+                self._pool = ProcessPool(
+                    max_workers=self.workers, context=ctx, initializer=_mark_worker
+                )
             return self._pool
 
     def submit(self, fn: Callable[..., Any], timeout: float, *args: Any) -> Future[Any]:
@@ -108,6 +130,23 @@ def outcome(future: Future[Any], timeout: float) -> Outcome:
         )
     except Exception as exc:
         return Outcome(Status.ERROR, error=ItemError.of(exc))
+
+
+_in_worker = False
+
+
+def _mark_worker() -> None:
+    global _in_worker
+    _in_worker = True
+
+
+def in_worker() -> bool:
+    """Whether this process is one of these pools' workers.
+
+    Its task already runs under a hard limit, so a reward called there (a reward wrapped
+    in ``Isolated``) can do its expensive work inline instead of opening a nested pool.
+    """
+    return _in_worker
 
 
 _SHARED: dict[int, ProcessExecutor] = {}

@@ -2,51 +2,111 @@
 
 What it checks: the final answer is pulled out of the completion (the last
 ``<answer>...</answer>`` block if there is one, else the whole text; inside it the last
-``\\boxed{}``/``\\fbox{}``, else the text after the last "answer is", else after the last
-``####``, else the whole ``<answer>`` block; optionally the last number in the text), then
-normalised (``$`` and ``\\(\\)`` dropped, ``\\text{}`` unwrapped, ``\\dfrac{1}{2}`` read
-as ``1/2``, ``1,250`` as ``1250``, ``x =`` prefixes, units of percent and degree,
-trailing period and case dropped; see ``math_text.normalize_answer``) and compared with
-the normalised reference. Two answers that both read as exact rationals (integers,
-decimals, fractions ``a/b``, signed) are equal when the rationals are equal, or, when
-either is written as a decimal with a fractional part, within ``rel_tol``; otherwise the
-normalised strings must be equal, ignoring whitespace. 1 if equal, else 0. Range [0, 1].
+``\\boxed{}``/``\\fbox{}``, else the text after the last "answer is" or "answer:" (read as
+unwrapped LaTeX up to the end of its sentence: ``Answer: \\frac25``, ``The answer is (4,
+9].``), else after the last ``####``, else the whole ``<answer>`` block; optionally the
+last number in the text), then normalised (``$`` and ``\\(\\)`` dropped, ``\\text{}``
+unwrapped, ``\\dfrac{1}{2}`` read as ``1/2``, ``1,250`` as ``1250``, ``x =`` prefixes,
+units of percent and degree, trailing period and case dropped; see
+``math_text.normalize_answer``) and compared with the normalised reference in tiers,
+cheapest first; the first tier that decides wins and is named in ``info["tier"]``:
+
+1. ``string``: the normalised texts are equal, ignoring whitespace.
+2. ``number``: both are plain numbers (integers, decimals, fractions ``a/b``, signed, any
+   length): equal as exact rationals or, when either is written with a decimal point,
+   within ``rel_tol`` (default 1e-9). A 5,000-digit answer off in its last digit is wrong,
+   decided in linear time.
+3. ``structure`` (``math_struct``): tuples and points ``(1, 2)``, intervals whose open and
+   closed ends must match (``(4, 9]`` is not ``[4, 9]``; ``a < x \\le b`` is ``(a, b]``),
+   sets ``\\{..\\}`` and bare lists ``1, 2`` (order and repeats ignored), unions of
+   intervals (order ignored), ``pmatrix``/``bmatrix`` matrices, equations (``y = 2x + 1``
+   is ``2x + 1 = y``; ``y = 2x + 1`` against a bare ``2x + 1`` compares the value) and
+   inequalities (``x > 3`` is ``3 < x``), element by element with tiers 1 and 2.
+4. ``symbolic`` (``math_symbolic``): elements the cheap tiers leave open are read with
+   ``latex2sympy2_extended`` and compared by sympy (``simplify(a - b) == 0`` or
+   ``a.equals(b)``; equations: ``lhs − rhs`` proportional by a nonzero constant;
+   inequalities: by a positive constant). Exact only: a numeric evaluation may reject,
+   never accept; decimals are read as exact fractions, and numbers with a decimal point
+   compare within ``rel_tol``. So ``\\frac{\\sqrt{3}}{2} = \\sqrt{3}/2``,
+   ``2\\sqrt{2} = \\sqrt{8}``, ``x^2-1 = (x-1)(x+1)``, but ``0.333 ≠ 1/3``.
+
+Tiers 1–3 run in the calling process. ``score(batch)`` resolves every item it can that
+way, then sends the rest at once to the runtime's worker pool (``shared_executor``), one
+task per distinct (answer, reference) pair, each under a hard wall-clock limit
+(``timeout_s``, default 2 s) after which its worker is killed: such an item scores 0.0
+with status ``timeout`` and the reason in ``info``; the rest of the batch is unaffected.
+A worker that dies is an error (value None), never a wrong answer. Symbolic verdicts are
+kept in a bounded LRU (65,536 pairs) keyed by the normalised answer and reference, so the
+repeated answers of a GRPO group are verified once (``symbolic_runs`` counts the worker
+tasks); each distinct reference is normalised and parsed once per batch.
+
+Limits before sympy sees anything (``math_struct.limit_reason``): over 1,000 characters
+or bracket nesting over 50 (no structure parsing either), parentheses or bare braces
+nested over 8 deep, exponent towers (``9^{9^{9^{9}}}``), literal powers over 10,000
+digits or with an exponent over 10,000, factorials over 1000 (``1000000!``) or of an
+expression holding another factorial. Such an answer is not verifiable: it scores what
+tiers 1–3 give (0 unless they match) with the reason in ``info["limit"]``.
 
 Strict mode (the default) gives 0 with reason ``"several final answers"`` when the
 searched region holds boxes with different contents, or the answer contains " or ",
 ``\\pm``, or a comma-separated list of numbers while the reference is a single number.
 
-``info`` holds ``extracted`` (the raw answer, cut to 200 characters) and ``source`` (the
-rule that found it), and ``reason`` when the item scored 0 without a comparison. The
-reference is a string (its last ``\\boxed{}`` or ``####`` answer is used when it has
-one, so a full MATH or GSM8K solution works), a number, or a dict with ``answer``,
-``target`` or ``ground_truth``; a missing or empty reference is an error (value None).
+``info`` holds ``extracted`` (the raw answer, cut to 200 characters), ``source`` (the
+rule that found it) and ``tier``; ``reason`` when the item scored 0 without a comparison
+or timed out; ``limit`` when an answer was too big to verify. The reference is a string
+(its last ``\\boxed{}`` or ``####`` answer is used when it has one, so a full MATH or
+GSM8K solution works), a number, or a dict with ``answer``, ``target`` or
+``ground_truth``; a missing or empty reference is an error (value None). Range [0, 1].
 
 Paper: Measuring Mathematical Problem Solving With the MATH Dataset (Hendrycks et al.,
 arXiv 2103.03874), whose answer normalisation this follows in spirit.
 
-Known failure modes and how it is gamed: this is string and rational matching, not
-algebra: ``\\frac{\\sqrt{3}}{2}`` and ``\\sqrt{3}/2`` differ, as do ``0.5`` and ``50\\%``
-of a quantity, units (``5 cm`` vs ``5``) and equivalent intervals or sets written in
-another order. Lowercasing conflates ``\\Delta`` and ``\\delta``. A markdown heading
-``#### Step 3`` in a completion without any other answer marker is taken as the answer.
-An unclosed ``\\boxed{`` (a truncated completion) is ignored, so an earlier complete box
-counts. Without strict mode a policy can spray answers ("3 or 4", several boxes); with
-it, one wrong box anywhere in a box-only completion zeroes the item, so prompts should
-ask for a single boxed answer. A completion over ``max_chars`` (100,000) scores 0
-unread.
+Known failure modes and how it is gamed: equal values are not always equal answers: an
+unsimplified ``\\frac{4}{8}`` or ``1 + 1`` earns full credit for ``1/2`` or ``2``, so the
+reward cannot ask for simplest form. ``0.5`` and ``50\\%`` of a quantity differ; units
+differ from bare numbers (``5 cm`` vs ``5``). Lowercasing conflates ``\\Delta`` and
+``\\delta`` and ``X`` with ``x``. ``i`` is a variable, not the imaginary unit, and ``e``
+is Euler's number. A number before a fraction is a mixed number (``2\\frac{1}{2}`` is
+5/2, as in MATH answers, not 1). ``(1, 2)`` is read the same as a point or an open interval, and
+a bare list is compared order-free, so an ordered answer written without brackets can
+be matched in another order. Equations are equivalent up to a constant factor, not as
+solution sets (``x^2 = 1`` is not ``x = 1, x = -1``). Sympy may fail to prove a true
+identity (a false negative, never a false positive) or run out of time (status
+``timeout``). A markdown heading ``#### Step 3`` in a completion without any other
+answer marker is taken as the answer. An unclosed ``\\boxed{`` (a truncated completion)
+is ignored, so an earlier complete box counts. Without strict mode a policy can spray
+answers ("3 or 4", several boxes); with it, one wrong box anywhere in a box-only
+completion zeroes the item, so prompts should ask for a single boxed answer. A
+completion over ``max_chars`` (100,000) scores 0 unread. The symbolic tier uses a
+``forkserver`` pool: scripts that score must guard their entry point with
+``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
 
 import math as _m
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 from pydantic import Field
 
-from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
+from rewardsmith.core import ItemError, ItemReward, Paper, Params, Sample, Score, Status, register
+from rewardsmith.core.reward import is_strict
+from rewardsmith.runtime.executor import Outcome, in_worker, preload, shared_executor
+from rewardsmith.verifiable.math_limits import limit_reason, parse_limit
+from rewardsmith.verifiable.math_struct import (
+    CheapOracle,
+    Node,
+    compare,
+    numbers_equal,
+    parse_structure,
+)
+from rewardsmith.verifiable.math_symbolic import verify
 from rewardsmith.verifiable.math_text import (
     Number,
     boxed_contents,
@@ -58,10 +118,12 @@ from rewardsmith.verifiable.math_text import (
 
 __all__ = ["MathAnswerParams", "answers_match", "reference_answer", "several_answers"]
 
-MATH = Paper("Measuring Mathematical Problem Solving With the MATH Dataset (Hendrycks et al.)",
-             "2103.03874")
+MATH = Paper(
+    "Measuring Mathematical Problem Solving With the MATH Dataset (Hendrycks et al.)", "2103.03874"
+)
 
 _REFERENCE_KEYS = ("answer", "target", "ground_truth")
+preload("latex2sympy2_extended")  # workers start with the LaTeX parser and sympy loaded
 _PLUS_MINUS = ("\\pm", "\\mp", "±", "∓")
 
 
@@ -145,6 +207,35 @@ class FinalAnswerParams(Params):
 class MathAnswerParams(FinalAnswerParams):
     rel_tol: float = Field(default=1e-9, ge=0, lt=1)
     """Relative tolerance, used only when a side is written as a decimal with a fraction."""
+    timeout_s: float = Field(default=2.0, gt=0, le=600)
+    """Hard wall-clock limit per item for the symbolic tier (the worker is killed after it)."""
+    symbolic: bool = True
+    """Run the symbolic tier (sympy in a worker process) for answers the cheap tiers leave open."""
+    workers: int | None = Field(default=None, ge=1)
+    """Worker processes for the symbolic tier (a shared pool); None: one per usable core."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reference:
+    """A reference answer read once per batch: normalised, limited, parsed."""
+
+    text: str  # normalised, ``x =`` prefix dropped (tiers 1 and 2)
+    key: str  # normalised with any prefix kept (tiers 3 and 4, the cache key)
+    limit: str | None
+    tree: Node | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """An item the cheap tiers could not decide: its trees go to a worker."""
+
+    key: tuple[str, str]
+    answer: Node
+    reference: Node
+    info: dict[str, Any]
+
+
+_CACHE_SIZE = 65_536
 
 
 class MathAnswer(ItemReward):
@@ -152,11 +243,66 @@ class MathAnswer(ItemReward):
 
     def __init__(self, params: MathAnswerParams) -> None:
         self.params = params
+        self.symbolic_runs = 0
+        """How many symbolic checks were sent to a worker (cache hits and repeats excluded)."""
+        self._init_runtime()
+
+    def _init_runtime(self) -> None:
+        self._lock = threading.Lock()
+        self._verdicts: OrderedDict[tuple[str, str], bool] = OrderedDict()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        del state["_lock"], state["_verdicts"]  # a lock does not pickle; a copy starts cold
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._init_runtime()
 
     def score_one(self, sample: Sample) -> Score:
-        reference = normalize_answer(reference_answer(sample.reference))
-        if not reference:
-            raise ValueError(f"reference is empty after normalisation: {sample.reference!r:.80}")
+        return self.score([sample])[0]
+
+    def score(self, samples: Sequence[Sample]) -> list[Score]:
+        """Cheap tiers in this process, then every open item at once in worker processes."""
+        references: dict[str, _Reference] = {}
+        out: list[Score | _Pending] = [self._first_pass(s, references) for s in samples]
+        todo = {r.key: r for r in out if isinstance(r, _Pending)}
+        if not todo:
+            return [r for r in out if isinstance(r, Score)]
+        args = [(p.answer, p.reference, self.params.rel_tol) for p in todo.values()]
+        if in_worker():  # already inside a killable task (``Isolated``): no nested pool
+            outcomes = [_inline(*a) for a in args]
+        else:
+            pool = shared_executor(self.params.workers)
+            outcomes = pool.map(verify, args, self.params.timeout_s)
+        with self._lock:
+            self.symbolic_runs += len(args)
+        verdicts = dict(zip(todo, outcomes, strict=True))
+        for key, o in verdicts.items():
+            if o.status is Status.OK:
+                self._remember(key, bool(o.value))
+        return [
+            r if isinstance(r, Score) else self._symbolic_score(r, verdicts[r.key]) for r in out
+        ]
+
+    def _first_pass(self, sample: Sample, references: dict[str, _Reference]) -> Score | _Pending:
+        """The item's Score, or what the symbolic tier must decide; errors as data."""
+        try:
+            cap = self.max_chars
+            if cap is not None and len(sample.text) > cap:
+                return Score(self.floor, info={"reason": f"completion over {cap} characters"})
+            return self._cheap(sample, references)
+        except Exception as exc:
+            if is_strict():
+                raise
+            return Score.failed(exc)
+
+    def _cheap(self, sample: Sample, references: dict[str, _Reference]) -> Score | _Pending:
+        raw = reference_answer(sample.reference)
+        ref = references.get(raw)
+        if ref is None:
+            ref = references[raw] = _read_reference(raw)
         found = extract_answer(sample.text, fallback_last_number=self.params.fallback_last_number)
         if found.text is None:
             return Score(0.0, info={"reason": "no final answer found", "source": found.source})
@@ -164,12 +310,77 @@ class MathAnswer(ItemReward):
         answer = normalize_answer(found.text)
         if not answer:
             return Score(0.0, info={**info, "reason": "empty answer"})
-        if self.params.strict and several_answers(answer, found.boxed, reference):
+        if self.params.strict and several_answers(answer, found.boxed, ref.text):
             return Score(0.0, info={**info, "reason": "several final answers"})
-        return Score(float(answers_match(answer, reference, self.params.rel_tol)), info=info)
+        if _plain(answer) == _plain(ref.text):
+            return Score(1.0, info={**info, "tier": "string"})
+        number = numbers_equal(answer, ref.text, self.params.rel_tol)
+        if number is not None:
+            return Score(float(number), info={**info, "tier": "number"})
+        kept = normalize_answer(found.text, drop_prefix=False)
+        key = (" ".join(kept.split()), ref.key)
+        cached = self._recall(key)
+        if cached is not None:
+            return Score(float(cached), info={**info, "tier": "symbolic"})
+        if parse_limit(kept) is not None or ref.tree is None:
+            limit = parse_limit(kept) or ref.limit
+            return Score(0.0, info={**info, "tier": "string", "limit": limit})
+        tree = parse_structure(kept)
+        verdict = compare(tree, ref.tree, CheapOracle(self.params.rel_tol))
+        if verdict is not None:
+            return Score(float(verdict), info={**info, "tier": "structure"})
+        limit = limit_reason(kept) or ref.limit
+        if limit is not None or not self.params.symbolic:
+            extra = {} if limit is None else {"limit": limit}
+            return Score(0.0, info={**info, "tier": "structure", **extra})
+        return _Pending(key, tree, ref.tree, {**info, "tier": "symbolic"})
+
+    def _symbolic_score(self, item: _Pending, o: Outcome) -> Score:
+        if o.status is Status.OK:
+            return Score(float(bool(o.value)), info=item.info)
+        if o.status is Status.TIMEOUT:
+            reason = f"symbolic check over {self.params.timeout_s:g}s; worker killed"
+            return Score(self.floor, Status.TIMEOUT, {}, {**item.info, "reason": reason}, o.error)
+        return Score(None, o.status, {}, item.info, o.error)
+
+    def _recall(self, key: tuple[str, str]) -> bool | None:
+        with self._lock:
+            verdict = self._verdicts.get(key)
+            if verdict is not None:
+                self._verdicts.move_to_end(key)
+            return verdict
+
+    def _remember(self, key: tuple[str, str], verdict: bool) -> None:
+        with self._lock:
+            self._verdicts[key] = verdict
+            if len(self._verdicts) > _CACHE_SIZE:
+                self._verdicts.popitem(last=False)
 
 
-@register("math.answer", params=MathAnswerParams, paper=MATH, range=(0.0, 1.0),
-          summary="1 if the final (boxed or marked) answer equals the reference, as number or text")
+def _inline(answer: Node, reference: Node, rel_tol: float) -> Outcome:
+    try:
+        return Outcome(Status.OK, verify(answer, reference, rel_tol))
+    except Exception as exc:
+        return Outcome(Status.ERROR, error=ItemError.of(exc))
+
+
+def _read_reference(raw: str) -> _Reference:
+    text = normalize_answer(raw)
+    if not text:
+        raise ValueError(f"reference is empty after normalisation: {raw!r:.80}")
+    key = " ".join(normalize_answer(raw, drop_prefix=False).split())
+    limit = limit_reason(key)
+    tree = None if parse_limit(key) is not None else parse_structure(key)
+    return _Reference(text, key, limit, tree)
+
+
+@register(
+    "math.answer",
+    params=MathAnswerParams,
+    paper=MATH,
+    range=(0.0, 1.0),
+    summary="1 if the final answer equals the reference: as text, number, structure "
+    "(tuple, interval, set, matrix, relation) or by sympy under a hard timeout",
+)
 def answer(params: MathAnswerParams) -> MathAnswer:
     return MathAnswer(params)

@@ -33,7 +33,8 @@ __all__ = [
 
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
-_ANSWER_IS = re.compile(r"\banswer\s+is\b", re.IGNORECASE)
+# "answer is" and "Answer:" ("Final Answer:"); what follows is read as unwrapped LaTeX
+_ANSWER_IS = re.compile(r"\banswer(?:\s+is\b|\s*:)", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"\n|[.!?](?=\s|$)")
 _NUMBER_IN_TEXT = re.compile(r"[-\u2212]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
 
@@ -90,13 +91,18 @@ def boxed_contents(text: str) -> list[str]:
 
 
 def answer_is_text(text: str) -> str | None:
-    """What follows the last "answer is", up to the end of its line or sentence."""
+    """What follows the last "answer is" or "answer:", up to the end of its line or sentence.
+
+    A period ends the clause only before whitespace or the end, so decimals and
+    unwrapped LaTeX survive: ``Answer: \\frac25`` gives ``\\frac25`` and
+    ``The answer is (4, 9].`` gives ``(4, 9]``.
+    """
     last = None
     for last in _ANSWER_IS.finditer(text):  # noqa: B007 - the last one counts
         pass
     if last is None:
         return None
-    rest = text[last.end() :]
+    rest = text[last.end() :].lstrip(" \t:").lstrip()  # "Answer:\n3": the next line
     end = _CLAUSE_END.search(rest)
     clause = rest if end is None else rest[: end.start()]
     return clause.strip().lstrip(":").strip()
@@ -154,6 +160,24 @@ _THOUSANDS = re.compile(r"(?<![0-9.,])[0-9]{1,3}(?:,[0-9]{3})+(?!,?[0-9])")
 _SIMPLE = r"(-?[0-9]+(?:\.[0-9]+)?)"
 _FRAC = re.compile(rf"\\frac\s*\{{\s*{_SIMPLE}\s*\}}\s*\{{\s*{_SIMPLE}\s*\}}")
 _FRAC_DIGITS = re.compile(r"\\frac([0-9])([0-9])(?![0-9])")  # \frac12
+# A fraction is written a/b only where it stands as its own term: "2\frac{1}{2}" (a mixed
+# number), "\frac{1}{2}x", "x^\frac12" or "6 \div \frac12" would change value as "21/2",
+# "1/2x" (read 1/(2x)), "x^1/2" or "6 \div 1/2".
+_TERM_BEFORE = frozenset("([{,=+-")
+_TERM_AFTER = frozenset(")]},=+-<>&")
+
+
+def _fraction_as_slash(m: re.Match[str]) -> str:
+    text, i, j = m.string, m.start() - 1, m.end()
+    while i >= 0 and text[i].isspace():  # index walks, not slices: linear over all matches
+        i -= 1
+    while j < len(text) and text[j].isspace():
+        j += 1
+    if (i >= 0 and text[i] not in _TERM_BEFORE) or (j < len(text) and text[j] not in _TERM_AFTER):
+        return m.group()
+    return f"{m.group(1)}/{m.group(2)}"
+
+
 _VAR_PREFIX = re.compile(r"^[A-Za-z]\s*=\s*")
 
 
@@ -164,21 +188,10 @@ def _trim(s: str) -> str:
     return s.strip()
 
 
-def normalize_answer(s: str) -> str:
-    """A final answer in a canonical text form, for comparison.
+_MAX_ROUNDS = 8  # passes to a fixed point; only adversarial nesting needs more than two
 
-    Drops ``$``, ``\\(``/``\\)``, ``\\left``/``\\right``, ``%``, degree marks and LaTeX
-    spacing; unwraps ``\\text{...}``; writes ``\\dfrac``/``\\tfrac`` as ``\\frac`` and
-    ``\\frac{a}{b}`` of plain numbers as ``a/b``; removes thousands separators in proper
-    3-digit groups; drops a single-variable prefix (``x = ``), markdown bold and a trailing
-    period; lowercases.
 
-    Example:
-        >>> normalize_answer(r"$x = \\dfrac{1}{2}$.")
-        '1/2'
-        >>> normalize_answer(r"1,250\\text{ dollars}")
-        '1250 dollars'
-    """
+def _normalize_pass(s: str, drop_prefix: bool) -> str:
     s = s.replace("\u2212", "-")  # the Unicode minus sign
     s = _LEFT_RIGHT.sub("", s)
     s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
@@ -190,9 +203,36 @@ def normalize_answer(s: str) -> str:
         s = s.replace(token, "")
     s = _DEGREES.sub("", s).replace("{,}", ",")
     s = _THOUSANDS.sub(lambda m: m.group().replace(",", ""), s)
-    s = _FRAC_DIGITS.sub(r"\1/\2", _FRAC.sub(r"\1/\2", s))
-    s = _VAR_PREFIX.sub("", _trim(s))
+    s = _FRAC_DIGITS.sub(_fraction_as_slash, _FRAC.sub(_fraction_as_slash, s))
+    s = _trim(s)
+    if drop_prefix:
+        s = _VAR_PREFIX.sub("", s)
     return _trim(s).lower()
+
+
+def normalize_answer(s: str, *, drop_prefix: bool = True) -> str:
+    """A final answer in a canonical text form, for comparison.
+
+    Drops ``$``, ``\\(``/``\\)``, ``\\left``/``\\right``, ``%``, degree marks and LaTeX
+    spacing; unwraps ``\\text{...}``; writes ``\\dfrac``/``\\tfrac`` as ``\\frac`` and
+    ``\\frac{a}{b}`` of plain numbers as ``a/b`` where it is a term of its own (not in
+    ``2\\frac{1}{2}`` or ``\\frac{1}{2}x``); removes thousands separators in proper
+    3-digit groups; drops a single-variable prefix (``x = ``) unless ``drop_prefix`` is
+    False, markdown bold and a trailing period; lowercases. The passes repeat until
+    nothing changes (at most a few rounds), so the result normalises to itself.
+
+    Example:
+        >>> normalize_answer(r"$x = \\dfrac{1}{2}$.")
+        '1/2'
+        >>> normalize_answer(r"1,250\\text{ dollars}")
+        '1250 dollars'
+    """
+    for _ in range(_MAX_ROUNDS):
+        out = _normalize_pass(s, drop_prefix)
+        if out == s:
+            break
+        s = out
+    return s
 
 
 @dataclass(frozen=True, slots=True)

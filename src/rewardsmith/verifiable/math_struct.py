@@ -1,0 +1,454 @@
+"""Math answers as structures: tuples, intervals, sets, unions, matrices, relations.
+
+Pure, cheap functions for ``math.answer``'s third tier. ``parse_structure`` reads a
+normalised answer (``math_text.normalize_answer``) into a small tree of frozen nodes that
+pickle (the symbolic tier sends them to a worker process); ``compare`` walks two trees
+with a leaf ``Oracle`` and answers True, False or None ("cannot tell without algebra").
+The parent process uses ``CheapOracle`` (tiers 1 and 2 on each leaf); the worker process
+uses ``math_symbolic.SympyOracle`` on the same trees, so the structural rules are written
+once. Call ``math_limits.parse_limit`` first: parsing recurses once per bracket level.
+
+Example:
+    >>> parse_structure("(4, 9]")
+    Seq(open='(', close=']', items=(Leaf(text='4'), Leaf(text='9')))
+    >>> compare(parse_structure(r"\\{3, 1, 2\\}"), parse_structure(r"\\{1,2,3\\}"), CheapOracle())
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from fractions import Fraction
+from typing import Protocol
+
+from rewardsmith.verifiable.math_text import parse_number
+
+__all__ = [
+    "Bag",
+    "CheapOracle",
+    "Leaf",
+    "Matrix",
+    "Node",
+    "Oracle",
+    "Rel",
+    "Seq",
+    "compare",
+    "numbers_equal",
+    "parse_structure",
+    "symbolic_candidate",
+]
+
+_MAX_ITEMS = 64  # sets and lists longer than this are compared as text only
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """A single expression, compared by the oracle."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Seq:
+    """An ordered bracket group: a tuple, a point or an interval; the brackets count."""
+
+    open: str
+    close: str
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Bag:
+    """An unordered collection: ``set`` (``\\{..\\}``), bare comma ``list``, or ``union``."""
+
+    kind: str
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Matrix:
+    rows: tuple[tuple[Node, ...], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rel:
+    """``lhs op rhs`` with ``op`` one of ``=``, ``!=``, ``<``, ``<=`` (``>`` is flipped)."""
+
+    op: str
+    lhs: Node
+    rhs: Node
+
+
+Node = Leaf | Seq | Bag | Matrix | Rel
+
+
+class Oracle(Protocol):
+    def expr(self, a: str, b: str) -> bool | None:
+        """Whether two leaf expressions are equal; None when this oracle cannot tell."""
+        ...
+
+    def relation(self, a: Rel, b: Rel) -> bool | None:
+        """Whether two relations with the same operator family are equivalent."""
+        ...
+
+
+# ---------------------------------------------------------------------------- scanning
+
+_REL_CMDS = {
+    "le": "<=",
+    "leq": "<=",
+    "leqslant": "<=",
+    "ge": ">=",
+    "geq": ">=",
+    "geqslant": ">=",
+    "ne": "!=",
+    "neq": "!=",
+    "lt": "<",
+    "gt": ">",
+}
+_REL_CHARS = {"=": "=", "<": "<", ">": ">", "≤": "<=", "≥": ">=", "≠": "!="}
+_OPENERS = {"(", "[", "{", "\\{"}
+_CLOSERS = {")", "]", "}", "\\}"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Scan:
+    depth: int
+    tokens: tuple[tuple[int, int, str], ...]  # top-level separators: (start, end, kind)
+    wrapped: tuple[str, str] | None  # the brackets when one group spans the whole text
+
+
+def _scan(text: str) -> _Scan:
+    """One pass: bracket depth, top-level separators, and whether one group wraps it all."""
+    depth = max_depth = 0
+    tokens: list[tuple[int, int, str]] = []
+    first_open: str | None = None
+    first_closed_at = -1
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        j = i + 1
+        tok = c
+        if c == "\\" and j < n:
+            if text[j].isalpha():
+                while j < n and text[j].isalpha():
+                    j += 1
+                tok = text[i:j]
+            else:
+                j += 1
+                tok = text[i:j]
+        elif c in "<>" and j < n and text[j] == "=":
+            j += 1
+            tok = text[i:j]
+        if tok in _OPENERS:
+            if i == 0:
+                first_open = tok
+            depth += 1
+            max_depth = max(max_depth, depth)
+        elif tok in _CLOSERS:
+            depth = max(depth - 1, 0)
+            if depth == 0 and first_closed_at < 0:
+                first_closed_at = i
+        elif depth == 0:
+            kind = _separator(tok)
+            if kind is not None:
+                tokens.append((i, j, kind))
+        i = j
+    wrapped = None
+    if first_open is not None and depth == 0 and first_closed_at >= 0:
+        closer_end = first_closed_at + (2 if text.startswith("\\}", first_closed_at) else 1)
+        if closer_end == n:
+            wrapped = (first_open, text[first_closed_at:])
+    return _Scan(max_depth, tuple(tokens), wrapped)
+
+
+def _separator(tok: str) -> str | None:
+    if tok in (",", "&", "\\\\"):
+        return tok
+    if tok == "\\cup":
+        return "cup"
+    if tok in _REL_CHARS:
+        return _REL_CHARS[tok]
+    if tok in ("<=", ">="):
+        return tok
+    if tok.startswith("\\") and tok[1:] in _REL_CMDS:
+        return _REL_CMDS[tok[1:]]
+    return None
+
+
+def _split(text: str, cuts: list[tuple[int, int, str]]) -> list[str]:
+    parts, start = [], 0
+    for s, e, _ in cuts:
+        parts.append(text[start:s].strip())
+        start = e
+    parts.append(text[start:].strip())
+    return parts
+
+
+# ---------------------------------------------------------------------------- parsing
+
+_IN_PREFIX = re.compile(r"^[a-z]\s*\\in\s*")
+_MATRIX = re.compile(r"\\begin\{([pb]?matrix)\}(.*)\\end\{\1\}", re.DOTALL)
+_UNICODE = (
+    ("∞", "\\infty"),
+    ("π", "\\pi"),
+    ("√", "\\sqrt"),
+    ("∪", "\\cup"),
+    ("·", "\\cdot"),
+    ("×", "\\times"),
+    ("≤", "\\le "),
+    ("≥", "\\ge "),
+    ("≠", "\\ne "),
+)
+_FLIP = {">": "<", ">=": "<="}
+
+
+def parse_structure(text: str) -> Node:
+    """A normalised answer as a tree; plain expressions are a ``Leaf``."""
+    for a, b in _UNICODE:
+        text = text.replace(a, b)
+    return _parse(_IN_PREFIX.sub("", text.strip()))
+
+
+def _parse(text: str) -> Node:
+    scan = _scan(text)
+    kinds = [k for _, _, k in scan.tokens]
+    if "cup" in kinds:
+        cuts = [t for t in scan.tokens if t[2] == "cup"]
+        return Bag("union", tuple(_parse(p) for p in _split(text, cuts)))
+    if "," in kinds:
+        cuts = [t for t in scan.tokens if t[2] == ","]
+        return Bag("list", tuple(_parse(p) for p in _split(text, cuts)))
+    rels = [t for t in scan.tokens if t[2] in ("=", "!=", "<", "<=", ">", ">=")]
+    if rels:
+        return _relation(text, rels)
+    m = _MATRIX.fullmatch(text)
+    if m is not None:
+        return _matrix(m.group(2))
+    if scan.wrapped is not None:
+        opener, closer = scan.wrapped
+        inner = text[len(opener) : len(text) - len(closer)].strip()
+        if opener == "\\{" and closer == "\\}":
+            node = _parse(inner)
+            return Bag(
+                "set", node.items if isinstance(node, Bag) and node.kind == "list" else (node,)
+            )
+        inner_scan = _scan(inner)
+        commas = [t for t in inner_scan.tokens if t[2] == ","]
+        if commas and opener in "([" and closer in ")]":
+            return Seq(opener, closer, tuple(_parse(p) for p in _split(inner, commas)))
+    return Leaf(text)
+
+
+def _relation(text: str, rels: list[tuple[int, int, str]]) -> Node:
+    parts = _split(text, rels)
+    ops = [k for _, _, k in rels]
+    if len(ops) == 1:
+        lhs, rhs = _parse(parts[0]), _parse(parts[1])
+        if ops[0] in _FLIP:
+            return Rel(_FLIP[ops[0]], rhs, lhs)
+        return Rel(ops[0], lhs, rhs)
+    if len(ops) == 2 and re.fullmatch(r"[a-z]", parts[1]):
+        # a < x <= b is the interval (a, b]; written downwards, it is flipped
+        if all(o in ("<", "<=") for o in ops):
+            lo, hi = parts[0], parts[2]
+        elif all(o in (">", ">=") for o in ops):
+            lo, hi, ops = parts[2], parts[0], [_FLIP[o] for o in reversed(ops)]
+        else:
+            return Leaf(text)
+        return Seq(
+            "(" if ops[0] == "<" else "[", ")" if ops[1] == "<" else "]", (_parse(lo), _parse(hi))
+        )
+    return Leaf(text)
+
+
+def _matrix(body: str) -> Node:
+    scan = _scan(body)
+    rows: list[tuple[Node, ...]] = []
+    start = 0
+    cells: list[Node] = []
+    for s, e, kind in scan.tokens:
+        if kind in ("&", "\\\\"):
+            cells.append(_parse(body[start:s].strip()))
+            start = e
+            if kind == "\\\\":
+                rows.append(tuple(cells))
+                cells = []
+    last = body[start:].strip()
+    if last or cells:
+        cells.append(_parse(last))
+        rows.append(tuple(cells))
+    return Matrix(tuple(rows))
+
+
+# ---------------------------------------------------------------------------- comparing
+
+
+def compare(a: Node, b: Node, oracle: Oracle) -> bool | None:
+    """Whether two trees are equal: True, False, or None when the oracle cannot tell."""
+    if isinstance(a, Rel) != isinstance(b, Rel):
+        return _relation_vs_value(a, b, oracle)
+    if type(a) is not type(b):
+        return False  # a tuple is not a set, a matrix not a number
+    if isinstance(a, Leaf):
+        assert isinstance(b, Leaf)
+        return oracle.expr(a.text, b.text)
+    if isinstance(a, Seq):
+        assert isinstance(b, Seq)
+        if (a.open, a.close) != (b.open, b.close) or len(a.items) != len(b.items):
+            return False
+        return _all(compare(x, y, oracle) for x, y in zip(a.items, b.items, strict=True))
+    if isinstance(a, Matrix):
+        assert isinstance(b, Matrix)
+        if [len(r) for r in a.rows] != [len(r) for r in b.rows]:
+            return False
+        pairs = zip(_cells(a), _cells(b), strict=True)
+        return _all(compare(x, y, oracle) for x, y in pairs)
+    if isinstance(a, Bag):
+        assert isinstance(b, Bag)
+        if (a.kind == "union") != (b.kind == "union"):
+            return False
+        return _match(_unique(a.items), _unique(b.items), oracle)
+    assert isinstance(a, Rel) and isinstance(b, Rel)
+    if (a.op in ("=", "!=")) != (b.op in ("=", "!=")) or (a.op == "=") != (b.op == "="):
+        return False
+    if a.op != b.op:
+        return False  # < against <=: open and closed ends differ
+    return oracle.relation(a, b)
+
+
+def _cells(m: Matrix) -> list[Node]:
+    return [c for row in m.rows for c in row]
+
+
+def _relation_vs_value(a: Node, b: Node, oracle: Oracle) -> bool | None:
+    """``y = 2x + 1`` against ``2x + 1``: the side that is not a lone variable counts."""
+    rel, other = (a, b) if isinstance(a, Rel) else (b, a)
+    assert isinstance(rel, Rel)
+    if rel.op != "=":
+        return False
+    for var, value in ((rel.lhs, rel.rhs), (rel.rhs, rel.lhs)):
+        if isinstance(var, Leaf) and re.fullmatch(r"[a-z]", var.text):
+            return compare(value, other, oracle)
+    return False
+
+
+def _all(verdicts: Iterable[bool | None]) -> bool | None:
+    unknown = False
+    for v in verdicts:
+        if v is False:
+            return False
+        if v is None:
+            unknown = True
+    return None if unknown else True
+
+
+def _unique(items: tuple[Node, ...]) -> list[Node]:
+    seen: dict[Node, None] = {}
+    for item in items:
+        seen.setdefault(_stripped(item), None)
+    return list(seen)
+
+
+def _stripped(node: Node) -> Node:
+    return Leaf("".join(node.text.split())) if isinstance(node, Leaf) else node
+
+
+def _match(xs: list[Node], ys: list[Node], oracle: Oracle) -> bool | None:
+    """Order-free equality: a perfect matching of equal elements (three-valued)."""
+    if len(xs) != len(ys):
+        return False
+    if len(xs) > _MAX_ITEMS:
+        return xs == ys or None
+    table = [[compare(x, y, oracle) for y in ys] for x in xs]
+    if _perfect(table, lambda v: v is True):
+        return True
+    if not _perfect(table, lambda v: v is not False):
+        return False
+    return None
+
+
+def _perfect(table: list[list[bool | None]], ok: Callable[[bool | None], bool]) -> bool:
+    """Kuhn's augmenting paths: can every row be matched to its own column?"""
+    n = len(table)
+    owner: list[int] = [-1] * n
+
+    def augment(i: int, seen: list[bool]) -> bool:
+        for j in range(n):
+            if ok(table[i][j]) and not seen[j]:
+                seen[j] = True
+                if owner[j] < 0 or augment(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+
+    return all(augment(i, [False] * n) for i in range(n))
+
+
+# ---------------------------------------------------------------------------- cheap oracle
+
+_WORDS = re.compile(r"[a-z]{2,}(?:\s+[a-z]+)*")
+_MATHISH = re.compile(r"[a-z0-9\s\\{}()\[\]^_+\-*/=<>.,!|&':]*")
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+
+def _plain(s: str) -> str:
+    return "".join(s.split())
+
+
+class CheapOracle:
+    """Tiers 1 and 2 on leaves: text equality and exact rationals; never algebra."""
+
+    def __init__(self, rel_tol: float = 1e-9) -> None:
+        self.rel_tol = rel_tol
+
+    def expr(self, a: str, b: str) -> bool | None:
+        if _plain(a) == _plain(b):
+            return True
+        verdict = numbers_equal(a, b, self.rel_tol)
+        if verdict is not None:
+            return verdict
+        if not symbolic_candidate(a) or not symbolic_candidate(b):
+            return False
+        return None
+
+    def relation(self, a: Rel, b: Rel) -> bool | None:
+        same = _all((compare(a.lhs, b.lhs, self), compare(a.rhs, b.rhs, self)))
+        if same is True or a.op not in ("=", "!="):
+            return same or None
+        return _all((compare(a.lhs, b.rhs, self), compare(a.rhs, b.lhs, self))) or None
+
+
+def symbolic_candidate(s: str) -> bool:
+    """Whether sympy could read ``s`` as something other than it reads: not a word, ASCII math."""
+    return _MATHISH.fullmatch(s) is not None and _WORDS.fullmatch(s.strip()) is None
+
+
+def numbers_equal(a: str, b: str, rel_tol: float) -> bool | None:
+    """Both sides plain numbers: equal as rationals (decimals within ``rel_tol``); else None.
+
+    Numbers of any length compare exactly and in linear time (``Decimal``, never ``int``),
+    so a 5,000-digit answer differing in its last digit is wrong.
+    """
+    na, nb = parse_number(a), parse_number(b)
+    if na is not None and nb is not None:
+        if na.value == nb.value:
+            return True
+        if not (na.decimal or nb.decimal):
+            return False
+        diff = abs(na.value - nb.value)
+        return diff <= Fraction(rel_tol) * max(abs(na.value), abs(nb.value))
+    pa, pb = _plain(a), _plain(b)
+    if _PLAIN_DECIMAL.fullmatch(pa) is None or _PLAIN_DECIMAL.fullmatch(pb) is None:
+        return None
+    da, db = Decimal(pa), Decimal(pb)
+    if da == db:
+        return True
+    if "." not in pa + pb:
+        return False
+    with localcontext() as ctx:
+        ctx.prec = len(pa) + len(pb) + 10
+        return abs(da - db) <= Decimal(rel_tol) * max(abs(da), abs(db))

@@ -1,0 +1,161 @@
+"""The symbolic tier of ``math.answer``: sympy equivalence, run only in a worker process.
+
+``verify`` is the worker's entry point: it gets two structure trees from
+``math_struct.parse_structure`` (already passed through ``math_struct.limit_reason``) and
+walks them with ``SympyOracle``, which reads each leaf with ``latex2sympy2_extended`` and
+decides equality exactly:
+
+- numbers without a decimal point: ``simplify(a - b) == 0`` or ``a.equals(b)``, both exact;
+- numbers where either side is written with a decimal point: within ``rel_tol`` at 30
+  significant digits (decimals are read as exact fractions, ``0.333`` is ``333/1000``);
+- expressions with variables: equal if ``simplify(a - b) == 0`` or ``a.equals(b)``; two
+  fixed-point numeric evaluations only ever *reject* (a function identity must hold at
+  every point), never accept, so there are no numeric false positives;
+- equations: ``lhs − rhs`` of one is a nonzero constant multiple of the other's;
+  inequalities: the same with a positive constant and the same strictness.
+
+A leaf sympy cannot read is unequal to everything but itself. sympy and its parser are
+imported on first use (``math.py`` asks the runtime to preload them, so a fresh worker does not
+spend its first item's timeout importing them); this module is light to import in the
+parent, which only needs ``verify`` by name to send it to the pool.
+
+Example:
+    >>> from rewardsmith.verifiable.math_struct import parse_structure
+    >>> verify(parse_structure("x^2-1"), parse_structure("(x-1)(x+1)"), 1e-9)
+    True
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rewardsmith.verifiable.math_struct import CheapOracle, Leaf, Node, Rel, compare
+
+__all__ = ["SympyOracle", "verify"]
+
+_DECIMAL = re.compile(r"(?<![0-9.])([0-9]*)\.([0-9]+)(?![0-9.])")
+_POINTS = ("0.6180339887", "1.3247179572")  # fixed, irrational-looking: deterministic checks
+_DIGITS = 30
+
+
+def verify(a: Node, b: Node, rel_tol: float) -> bool:
+    """Whether two answers are equivalent, deciding every leaf with sympy (worker side)."""
+    return compare(a, b, SympyOracle(rel_tol)) is True
+
+
+def _exact_decimals(text: str) -> str:
+    return _DECIMAL.sub(
+        lambda m: rf"(\frac{{{m.group(1)}{m.group(2)}}}{{1{'0' * len(m.group(2))}}})", text
+    )
+
+
+class SympyOracle:
+    """Leaves and relations decided by sympy; cheap tiers first."""
+
+    def __init__(self, rel_tol: float) -> None:
+        self.rel_tol = rel_tol
+        self.cheap = CheapOracle(rel_tol)
+        self._parsed: dict[str, Any] = {}
+
+    def _sympy(self, text: str) -> Any:
+        if text not in self._parsed:
+            from latex2sympy2_extended import latex2sympy
+            from latex2sympy2_extended.math_normalization import NormalizationConfig
+
+            # malformed operators: \\sqrt2, \\frac12; units stay (5 cm is not 5)
+            config = NormalizationConfig(
+                basic_latex=True,
+                units=False,
+                malformed_operators=True,
+                nits=False,
+                boxed="all",
+                equations=False,
+            )
+            try:
+                self._parsed[text] = latex2sympy(_exact_decimals(text), normalization_config=config)
+            except Exception:
+                self._parsed[text] = None
+        return self._parsed[text]
+
+    def expr(self, a: str, b: str) -> bool | None:
+        cheap = self.cheap.expr(a, b)
+        if cheap is not None:
+            return cheap
+        x, y = self._sympy(a), self._sympy(b)
+        if x is None or y is None:
+            return False
+        decimal = _DECIMAL.search(a) is not None or _DECIMAL.search(b) is not None
+        try:
+            return _equal(x, y, self.rel_tol if decimal else 0.0)
+        except Exception:
+            return False
+
+    def relation(self, a: Rel, b: Rel) -> bool | None:
+        if self.cheap.relation(a, b) is True:
+            return True
+        sides = [a.lhs, a.rhs, b.lhs, b.rhs]
+        if not all(isinstance(s, Leaf) for s in sides):
+            return False
+        parsed = [self._sympy(s.text) for s in sides if isinstance(s, Leaf)]
+        if any(p is None for p in parsed):
+            return False
+        try:
+            return _proportional(
+                parsed[1] - parsed[0], parsed[3] - parsed[2], positive=a.op in ("<", "<=")
+            )
+        except Exception:
+            return False
+
+
+def _equal(x: Any, y: Any, rel_tol: float) -> bool:
+    from sympy import Expr, nan, simplify, zoo
+
+    if x == y:
+        return True
+    if not (isinstance(x, Expr) and isinstance(y, Expr)):
+        return False
+    if x.has(nan, zoo) or y.has(nan, zoo):
+        return False
+    diff = x - y
+    if not diff.free_symbols and rel_tol > 0:
+        vx, vy = x.evalf(_DIGITS), y.evalf(_DIGITS)
+        if vx.is_real and vy.is_real and vx.is_finite and vy.is_finite:
+            return bool(abs(vx - vy) <= rel_tol * max(abs(vx), abs(vy)))
+        return False
+    if _clearly_different(x, y):
+        return False
+    if simplify(diff) == 0:
+        return True
+    return x.equals(y) is True
+
+
+def _clearly_different(x: Any, y: Any) -> bool:
+    """A numeric witness that ``x - y`` is not identically zero (rejects, never accepts)."""
+    from sympy import Rational
+
+    symbols = sorted((x - y).free_symbols, key=str)
+    for point in _POINTS:
+        values = {s: Rational(point) + k * Rational(1, 7) for k, s in enumerate(symbols)}
+        try:
+            vx, vy = x.subs(values).evalf(_DIGITS), y.subs(values).evalf(_DIGITS)
+            if not (vx.is_number and vy.is_number and vx.is_finite and vy.is_finite):
+                continue
+            if abs(vx - vy) > 1e-15 * max(1, abs(vx), abs(vy)):
+                return True
+        except Exception:
+            continue
+    return False
+
+
+def _proportional(da: Any, db: Any, positive: bool) -> bool:
+    """Whether ``da = c·db`` for a constant c that is nonzero (positive for inequalities)."""
+    from sympy import simplify
+
+    zero_a, zero_b = bool(simplify(da) == 0), bool(simplify(db) == 0)
+    if zero_a or zero_b:
+        return zero_a and zero_b
+    q = simplify(da / db)
+    if q.free_symbols or not q.is_finite:
+        return False
+    return bool(q.is_positive) if positive else q.is_zero is False
