@@ -208,6 +208,9 @@ SPRAYING = [
     (r"\boxed{(1, 2)}", "(1,2)", True, 1.0),
     (r"\boxed{1, 2}", "1, 2", True, 1.0),
     (r"\boxed{}, \boxed{4}", "4", True, 1.0),
+    ("<answer>59 (or possibly 49, 51)</answer>", "49", True, 0.0),
+    ("<answer>1/15\n2/15</answer>", "2/15", True, 0.0),
+    ("<answer>2 1 3</answer>", "2", True, 0.0),
 ]
 
 

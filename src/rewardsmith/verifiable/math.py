@@ -84,6 +84,8 @@ completion over ``max_chars`` (100,000) scores 0 unread. The symbolic tier uses 
 
 from __future__ import annotations
 
+import re
+
 import math as _m
 import threading
 from collections import OrderedDict
@@ -155,8 +157,13 @@ def _plain(s: str) -> str:
     return "".join(s.split())
 
 
+_LIST_SEP = re.compile(r"[,;]|\s+")
+_OR = re.compile(r"\bor\b")
+
+
 def _numbers_list(s: str) -> bool:
-    parts = s.split(",")
+    """Two or more numbers separated by commas, semicolons or white space (lines too)."""
+    parts = [p for p in _LIST_SEP.split(s) if p]
     return len(parts) >= 2 and all(parse_number(p) is not None for p in parts)
 
 
@@ -171,7 +178,7 @@ def several_answers(answer: str, boxed: tuple[str, ...], reference: str) -> bool
     """
     if len({_plain(normalize_answer(b)) for b in boxed} - {""}) >= 2:
         return True
-    if " or " in answer and " or " not in reference:
+    if _OR.search(answer) and not _OR.search(reference):
         return True
     if any(pm in answer for pm in _PLUS_MINUS) and not any(pm in reference for pm in _PLUS_MINUS):
         return True
