@@ -84,9 +84,8 @@ completion over ``max_chars`` (100,000) scores 0 unread. The symbolic tier uses 
 
 from __future__ import annotations
 
-import re
-
 import math as _m
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
