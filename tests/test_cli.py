@@ -130,3 +130,30 @@ def test_list_shows_every_reward_with_range_and_paper():
     assert listed["math.answer"]["paper"]["arxiv"]
     table = run("list")
     assert "qa.cover_em" in table.stdout and "2503.14476" in table.stdout
+
+
+def test_workers_that_used_the_symbolic_pool_exit(tmp_path):
+    # A --workers process that started math.answer's sympy pool once hung at exit.
+    path = tmp_path / "sym.jsonl"
+    rows = [
+        ("\\frac{\\sqrt{3}}{2}", "\\sqrt{3}/2"),
+        ("(x-1)(x+1)", "x^2-1"),
+        ("2\\sqrt{2}", "\\sqrt{8}"),
+        ("5", "5"),
+    ]
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "prompt": str(i),
+                    "completion": f"<think>t</think><answer>{a}</answer>",
+                    "reference": r,
+                }
+            )
+            + "\n"
+            for i, (a, r) in enumerate(rows)
+        )
+    )
+    proc = run("score", str(path), "--workers", "2", "--chunk-size", "1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["mean"] == 1.0

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import multiprocessing
+import multiprocessing.util
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -88,6 +89,12 @@ class ProcessExecutor:
                 ctx.set_forkserver_preload(_PRELOAD)
                 self._pool = ProcessPool(
                     max_workers=self.workers, context=ctx, initializer=_mark_worker
+                )
+                # Inside a multiprocessing child (a ``--workers`` process), exit joins
+                # every live child process, our idle workers included, and so never
+                # ends; finalizers with an exit priority run before that join.
+                multiprocessing.util.Finalize(
+                    self, ProcessExecutor.close, (self,), exitpriority=100
                 )
             return self._pool
 
