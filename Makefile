@@ -25,8 +25,13 @@ test: $(VENV)/.dev
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-bench: $(VENV)/.dev
+$(VENV)/.bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev,bench]'
+	touch $@ $(VENV)/.dev $(VENV)/.base
+
+bench: $(VENV)/.bench
 	$(BIN)/python benchmarks/qa_throughput.py
+	$(BIN)/python benchmarks/math_verify_bench.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,376 @@
+r"""Accuracy, speed, hangs and memory of ``math.answer`` against Math-Verify and string match.
+
+Baselines: Math-Verify 0.9.0 (``verify(parse("$" + reference + "$"), parse(completion))``,
+as its README shows for gold answers; install it with ``pip install -e '.[bench]'``) and
+a normalised-string check (the last ``\boxed{}``, else the text after the last "answer",
+``####`` or ``<answer>``; stripped, lowercased, spaces, ``$`` and a final period
+removed). All run on the same seeded corpus from ``math_corpus.make_corpus`` (labels
+known by construction; see that module).
+
+Each engine runs in its own subprocesses, in three passes:
+
+1. item by item under a guard, for accuracy and latency: the child reports when it
+   starts and ends each item; an item that runs past ``--hang-s`` (10 s) is a hang, its
+   child is killed and a fresh one goes on from the next item. A hang or a crash counts
+   as "not right" for accuracy. p50/p99 and "over 1 s" come from this pass (import and a
+   warm-up items are not timed).
+2. one worker: rewardsmith scores the corpus as one batch (``reward.score(samples)``);
+   Math-Verify and the string check go item by item, in the main thread, since
+   Math-Verify's own timeouts are ``signal.alarm``. Peak memory is this child's
+   ``ru_maxrss`` after the pass.
+3. two workers: ``ProcessPoolExecutor(2)``, warmed up, each given one half.
+
+Items that hung in pass 1 are left out of passes 2 and 3 (they could run for ever) and
+charged ``--hang-s`` each to the wall time (divided by 2 for two workers), so a hang
+makes an engine look faster than it is, never slower.
+
+Usage: python benchmarks/math_verify_bench.py [--n 2000] [--seed 0]
+    [--engines rewardsmith math-verify string] [--hang-s 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib.util
+import json
+import multiprocessing
+import os
+import queue
+import re
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from math_corpus import Item, make_corpus
+
+ENGINES = ("rewardsmith", "math-verify", "string")
+Verdict = bool | None  # None: the engine raised or gave no score
+Checker = Callable[[Sequence[Item]], list[Verdict]]
+
+# --- engines (run inside the child processes) -----------------------------------------------
+
+_BOX = "\\boxed{"
+_MARKERS = re.compile(r"(?:answer(?: is)?:?|####)", re.IGNORECASE)
+_TAG = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+
+
+def _last_box(text: str) -> str | None:
+    start = text.rfind(_BOX)
+    if start < 0:
+        return None
+    depth, i = 1, start + len(_BOX)
+    for j in range(i, len(text)):
+        depth += {"{": 1, "}": -1}.get(text[j], 0)
+        if depth == 0:
+            return text[i:j]
+    return None
+
+
+def _string_answer(text: str) -> str:
+    boxed = _last_box(text)
+    if boxed is not None:
+        return boxed
+    tags = _TAG.findall(text)
+    if tags:
+        return tags[-1]
+    marks = list(_MARKERS.finditer(text))
+    if not marks:
+        return ""
+    line = text[marks[-1].end() :].split("\n", 1)[0]
+    return re.sub(r"\.\s.*$", "", line)  # "$x$. I hope it is correct."
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s$]", "", text.strip().lower()).rstrip(".")
+
+
+def _string_checker() -> Checker:
+    def check(items: Sequence[Item]) -> list[Verdict]:
+        return [_norm(_string_answer(i.completion)) == _norm(i.reference) for i in items]
+
+    return check
+
+
+def _math_verify_checker() -> Checker:
+    from math_verify import parse, verify
+
+    def one(item: Item) -> Verdict:
+        try:
+            return bool(verify(parse(f"${item.reference}$"), parse(item.completion)))
+        except Exception:
+            return None
+
+    return lambda items: [one(i) for i in items]
+
+
+def _rewardsmith_checker() -> Checker:
+    import rewardsmith
+
+    reward = rewardsmith.load("math.answer")
+
+    def check(items: Sequence[Item]) -> list[Verdict]:
+        scores = reward.score([rewardsmith.Sample(completion=i.completion, reference=i.reference)
+                               for i in items])
+        return [None if s.value is None else s.value == 1.0 for s in scores]
+
+    return check
+
+
+CHECKERS: dict[str, Callable[[], Checker]] = {
+    "rewardsmith": _rewardsmith_checker,
+    "math-verify": _math_verify_checker,
+    "string": _string_checker,
+}
+_WARM = [Item(r"So $\boxed{\frac{1}{2}}$.", "0.5", True, "boxed", False),  # numbers
+         Item(r"So $\boxed{\sqrt{8}}$.", r"2\sqrt{2}", True, "boxed", False)]  # a symbolic tier
+_checker: Checker | None = None
+
+
+def _load(engine: str) -> Checker:
+    global _checker
+    _checker = CHECKERS[engine]()
+    _checker(_WARM)  # lazy imports and pool start-up (sympy, parsers) are not timed
+    return _checker
+
+
+def _warm_worker(engine: str) -> None:
+    _load(engine)
+    time.sleep(0.5)  # hold this worker so the other one takes the second warm-up
+
+
+def _run_half(items: list[Item]) -> list[Verdict]:
+    assert _checker is not None
+    return _checker(items)
+
+
+def _child_latency(engine: str, items: list[Item], start: int) -> None:
+    check = _load(engine)
+    for i in range(start, len(items)):
+        print(f"S {i}", flush=True)
+        t = time.perf_counter()
+        verdict = check([items[i]])[0]
+        print(f"D {i} {json.dumps(verdict)} {time.perf_counter() - t:.6f}", flush=True)
+
+
+def _child_throughput(engine: str, items: list[Item]) -> None:
+    check = _load(engine)
+    t = time.perf_counter()
+    verdicts = check(items)
+    one = time.perf_counter() - t
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    half = len(items) // 2
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        list(pool.map(_warm_worker, [engine, engine]))
+        t = time.perf_counter()
+        parts = list(pool.map(_run_half, [items[:half], items[half:]]))
+        two = time.perf_counter() - t
+    same = verdicts == parts[0] + parts[1]
+    print(json.dumps({"one": one, "two": two, "peak_kb": peak_kb, "verdicts": verdicts, "same": same}),
+          flush=True)
+
+
+# --- the parent -----------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    engine: str
+    verdicts: dict[int, Verdict] = field(default_factory=dict)
+    latency: dict[int, float] = field(default_factory=dict)
+    hangs: list[int] = field(default_factory=list)
+    crashes: list[int] = field(default_factory=list)
+    one_s: float | None = None
+    two_s: float | None = None
+    peak_mb: float | None = None
+    note: str = ""
+
+
+def _child_cmd(args: argparse.Namespace, mode: str, engine: str, extra: Sequence[str] = ()) -> list[str]:
+    return [sys.executable, __file__, "--child", mode, "--engines", engine, "--n", str(args.n),
+            "--seed", str(args.seed), *extra]
+
+
+def _spawn(cmd: list[str]) -> tuple[subprocess.Popen[str], queue.Queue[str | None]]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return proc, lines
+
+
+def _kill(proc: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # the child and any workers it started
+    proc.wait()
+
+
+def latency_pass(args: argparse.Namespace, engine: str, n: int, res: Result) -> None:
+    start = 0
+    while start < n:
+        proc, lines = _spawn(_child_cmd(args, "latency", engine, ["--start", str(start)]))
+        current, deadline, last = None, None, start - 1
+        while True:
+            try:
+                wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+                line = lines.get(timeout=wait)
+            except queue.Empty:  # the item in progress ran past the limit
+                assert current is not None
+                res.hangs.append(current)
+                res.verdicts[current] = None
+                _kill(proc)
+                start = current + 1
+                break
+            if line is None:  # the child ended: done, or it crashed on the current item
+                _kill(proc)
+                if current is None and last < n - 1:
+                    raise SystemExit(f"{engine}: a worker exited before item {last + 1}; "
+                                     f"run this to see why: {' '.join(proc.args)}")
+                if current is None:
+                    start = n
+                else:
+                    res.crashes.append(current)
+                    res.verdicts[current] = None
+                    start = current + 1
+                break
+            tag, idx, *rest = line.split()
+            if tag == "S":
+                current, deadline = int(idx), time.monotonic() + args.hang_s
+            else:
+                res.verdicts[int(idx)] = json.loads(rest[0])
+                res.latency[int(idx)] = float(rest[1])
+                current, deadline, last = None, None, int(idx)
+        print(f"  {engine}: {len(res.verdicts)}/{n} items, {len(res.hangs)} hangs", file=sys.stderr)
+
+
+def throughput_pass(args: argparse.Namespace, engine: str, res: Result) -> None:
+    skip = sorted(res.hangs + res.crashes)
+    cmd = _child_cmd(args, "throughput", engine, ["--skip", ",".join(map(str, skip)) or "-"])
+    with tempfile.TemporaryFile("w+") as out_f, tempfile.TemporaryFile("w+") as err_f:
+        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, text=True, start_new_session=True)
+        try:
+            proc.wait(timeout=args.pass_timeout_s)
+        except subprocess.TimeoutExpired:
+            res.note = f"throughput pass over {args.pass_timeout_s:g} s"
+        _kill(proc)  # and whatever it left behind in its session
+        out_f.seek(0)
+        err_f.seek(0)
+        stdout, stderr = out_f.read(), err_f.read()
+    if res.note:
+        return
+    if proc.returncode or not stdout.strip():
+        res.note = f"throughput pass failed: {stderr.strip().splitlines()[-1:]}"
+        return
+    out = json.loads(stdout.strip().splitlines()[-1])
+    res.one_s = out["one"] + args.hang_s * len(res.hangs)
+    res.two_s = out["two"] + args.hang_s * len(res.hangs) / 2
+    res.peak_mb = out["peak_kb"] / 1024
+    kept = [i for i in range(args.n) if i not in set(skip)]
+    differ = sum(res.verdicts[i] != v for i, v in zip(kept, out["verdicts"], strict=True))
+    notes = []
+    if differ:
+        notes.append(f"batch and item-by-item verdicts differ on {differ} items")
+    if not out["same"]:
+        notes.append("two-worker verdicts differ from one worker's")
+    res.note = "; ".join(notes)
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def report(items: list[Item], results: list[Result]) -> None:
+    n = len(items)
+    mv = next((r for r in results if r.engine == "math-verify"), None)
+    mv_rate = n / mv.one_s if mv and mv.one_s else None
+    head = (f"{'engine':<12} {'acc %':>6} {'FP':>4} {'FN':>4} {'err':>4} {'it/s w1':>9} {'it/s w2':>9}"
+            f" {'p50 ms':>7} {'p99 ms':>8} {'>1s':>4} {'hangs':>5} {'peak MB':>8} {'x MV':>6}")
+    print(head)
+    for r in results:
+        right = fp = fn = 0
+        for i, item in enumerate(items):
+            said = bool(r.verdicts.get(i))
+            right += said == item.label
+            fp += said and not item.label
+            fn += item.label and not said
+        lat = sorted(r.latency.values())
+        p50 = statistics.median(lat) * 1e3 if lat else None
+        p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] * 1e3 if lat else None
+        slow = sum(t > 1.0 for t in lat) + len(r.hangs)
+        errors = sum(v is None for v in r.verdicts.values())
+        rate1 = n / r.one_s if r.one_s else None
+        rate2 = n / r.two_s if r.two_s else None
+        ratio = rate1 / mv_rate if rate1 and mv_rate else None
+        print(f"{r.engine:<12} {100 * right / n:>6.1f} {fp:>4} {fn:>4} {errors:>4} {_fmt(rate1, ',.0f'):>9}"
+              f" {_fmt(rate2, ',.0f'):>9} {_fmt(p50, '.2f'):>7} {_fmt(p99, '.1f'):>8} {slow:>4}"
+              f" {len(r.hangs):>5} {_fmt(r.peak_mb, '.0f'):>8} {_fmt(ratio, '.1f'):>6}")
+    for r in results:
+        if r.note:
+            print(f"note: {r.engine}: {r.note}")
+    print("\nmistakes by kind (false positives/false negatives):")
+    for r in results:
+        fp_k = Counter(it.kind for i, it in enumerate(items) if bool(r.verdicts.get(i)) and not it.label)
+        fn_k = Counter(it.kind for i, it in enumerate(items) if it.label and not r.verdicts.get(i))
+        kinds = sorted(set(fp_k) | set(fn_k), key=lambda k: -(fp_k[k] + fn_k[k]))
+        print(f"  {r.engine:<12} " + (", ".join(f"{k} {fp_k[k]}/{fn_k[k]}" for k in kinds) or "none"))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=2000, help="corpus size")
+    ap.add_argument("--seed", type=int, default=0, help="corpus seed")
+    ap.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
+    ap.add_argument("--hang-s", type=float, default=10.0, help="an item running longer is a hang")
+    ap.add_argument("--pass-timeout-s", type=float, default=900.0, help=argparse.SUPPRESS)
+    ap.add_argument("--child", choices=["latency", "throughput"], help=argparse.SUPPRESS)
+    ap.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--skip", default="-", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    items = make_corpus(args.n, args.seed)
+    if args.child == "latency":
+        _child_latency(args.engines[0], items, args.start)
+    elif args.child == "throughput":
+        skip = set() if args.skip == "-" else {int(s) for s in args.skip.split(",")}
+        _child_throughput(args.engines[0], [it for i, it in enumerate(items) if i not in skip])
+    else:
+        run(args, items)
+
+
+def run(args: argparse.Namespace, items: list[Item]) -> None:
+    wrong = sum(not i.label for i in items)
+    print(f"corpus: n={args.n} seed={args.seed}, {wrong} wrong, "
+          f"{sum(i.pathological for i in items)} pathological; hang = over {args.hang_s:g} s; "
+          f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}\n")
+    if "math-verify" in args.engines and importlib.util.find_spec("math_verify") is None:
+        raise SystemExit("math-verify is not installed: pip install -e '.[bench]'")
+    results = []
+    for engine in args.engines:
+        t = time.perf_counter()
+        res = Result(engine)
+        latency_pass(args, engine, len(items), res)
+        throughput_pass(args, engine, res)
+        print(f"  {engine}: done in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        results.append(res)
+    report(items, results)
+
+
+if __name__ == "__main__":
+    main()
