@@ -98,3 +98,24 @@ def test_cache_key_covers_reference_and_params():
 def test_wrappers_pickle(wrap):
     copy = pickle.loads(pickle.dumps(wrap(Length())))
     assert copy.score([Sample(completion="abcde")])[0].value == 0.5
+
+
+def test_a_pool_whose_workers_cannot_start_reports_errors_instead_of_hanging(monkeypatch):
+    import sys
+
+    from rewardsmith.runtime import executor as ex_mod
+
+    # Workers re-run the main script at start; one that no longer exists makes every
+    # worker die at birth (as `python - <<EOF` does); pebble respawns them for ever and
+    # a large batch used to block on a full task pipe.
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", "/nonexistent/script.py", raising=False)
+    monkeypatch.setattr(ex_mod, "STARTUP_GRACE_S", 2.0)
+    ex = ProcessExecutor(1)
+    start = time.monotonic()
+    first = ex.map(_sleep_or_square, [(2,), (3,)], timeout=1.0)
+    again = ex.map(_sleep_or_square, [(4,)], timeout=1.0)  # this call used to hang
+    ex.close()
+    assert [o.status for o in first + again] == [Status.ERROR] * 3
+    assert {o.error.type for o in first + again} == {"WorkerStartError"}
+    assert "if __name__ == '__main__'" in first[0].error.message
+    assert time.monotonic() - start < 30  # hang guard

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import math
 import multiprocessing
 import multiprocessing.util
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ from rewardsmith.core import ItemError, Status
 __all__ = [
     "Outcome",
     "ProcessExecutor",
+    "WorkerStartError",
     "default_workers",
     "in_worker",
     "preload",
@@ -46,6 +48,8 @@ __all__ = [
 # Modules the forkserver imports once, so every worker (a replacement for a killed one
 # included) starts with them loaded; rewards add their heavy imports with ``preload``.
 _PRELOAD = ["rewardsmith"]
+STARTUP_GRACE_S = 30.0
+"""Beyond its items' own limits, how long a batch may wait for workers to start."""
 
 
 def preload(*modules: str) -> None:
@@ -55,6 +59,10 @@ def preload(*modules: str) -> None:
     (sympy takes about a second). Takes effect for pools started afterwards.
     """
     _PRELOAD.extend(m for m in modules if m not in _PRELOAD)
+
+
+class WorkerStartError(RuntimeError):
+    """The pool's worker processes die as they start."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +104,21 @@ class ProcessExecutor:
                 multiprocessing.util.Finalize(
                     self, ProcessExecutor.close, (self,), exitpriority=100
                 )
+                self._probe(self._pool)
             return self._pool
+
+    def _probe(self, pool: ProcessPool) -> None:
+        """Check that workers start: ones that die at birth (the main script cannot be
+        re-imported, say) are respawned for ever and the tasks behind them never run."""
+        try:
+            pool.submit(os.getpid, STARTUP_GRACE_S).result(timeout=STARTUP_GRACE_S + 5)
+        except Exception as exc:
+            pool.stop()  # type: ignore[no-untyped-call]
+            self._pool = None
+            raise WorkerStartError(
+                f"worker processes did not start ({type(exc).__name__}: {exc}); a script "
+                "that scores must be a file guarded by if __name__ == '__main__'"
+            ) from None
 
     def submit(self, fn: Callable[..., Any], timeout: float, *args: Any) -> Future[Any]:
         return self._get_pool().submit(fn, timeout, *args)
@@ -105,15 +127,36 @@ class ProcessExecutor:
         self, fn: Callable[..., Any], arglists: Sequence[tuple[Any, ...]], timeout: float
     ) -> list[Outcome]:
         """Run ``fn(*args)`` for each tuple; one Outcome each, in order."""
-        futures = [self.submit(fn, timeout, *args) for args in arglists]
-        return [outcome(f, timeout) for f in futures]
+        try:
+            futures = [self.submit(fn, timeout, *args) for args in arglists]
+        except WorkerStartError as exc:
+            return [Outcome(Status.ERROR, error=ItemError.of(exc)) for _ in arglists]
+        wait(futures, timeout=self._batch_limit(len(futures), timeout))
+        return self._collect(futures, timeout)
 
     async def amap(
         self, fn: Callable[..., Any], arglists: Sequence[tuple[Any, ...]], timeout: float
     ) -> list[Outcome]:
-        futures = [self.submit(fn, timeout, *args) for args in arglists]
-        await asyncio.gather(*(asyncio.wrap_future(f) for f in futures), return_exceptions=True)
-        return [outcome(f, timeout) for f in futures]
+        try:
+            futures = [self.submit(fn, timeout, *args) for args in arglists]
+        except WorkerStartError as exc:
+            return [Outcome(Status.ERROR, error=ItemError.of(exc)) for _ in arglists]
+        if futures:
+            wrapped = [asyncio.wrap_future(f) for f in futures]
+            await asyncio.wait(wrapped, timeout=self._batch_limit(len(futures), timeout))
+        return self._collect(futures, timeout)
+
+    def _batch_limit(self, n: int, timeout: float) -> float:
+        """How long a whole batch may take: its items in waves, plus time to start workers."""
+        return STARTUP_GRACE_S + timeout * (math.ceil(n / self.workers) + 1)
+
+    def _collect(self, futures: list[Future[Any]], timeout: float) -> list[Outcome]:
+        stalled = {id(f) for f in futures if not f.done()}
+        for f in futures:
+            f.cancel()  # no effect on finished ones
+        if stalled:  # workers that cannot start, or a wedged pool: start afresh next time
+            self.close()
+        return [_STALLED if id(f) in stalled else outcome(f, timeout) for f in futures]
 
     def close(self) -> None:
         with self._lock:
@@ -155,6 +198,13 @@ def in_worker() -> bool:
     """
     return _in_worker
 
+
+_STALLED = Outcome(
+    Status.ERROR,
+    error=ItemError(
+        "PoolStalled", "the worker pool did not run this item (workers failed to start?)"
+    ),
+)
 
 _SHARED: dict[int, ProcessExecutor] = {}
 _SHARED_LOCK = threading.Lock()
