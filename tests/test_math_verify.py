@@ -5,6 +5,7 @@ Expected values are written by hand. Tables are grouped by phenomenon; each case
 """
 
 import time
+from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
@@ -64,14 +65,30 @@ EQUIVALENCE = {
         (r"[1, 3) \cup (4, 5)", r"[1,3)", 0.0, "structure"),
     ],
     "matrices": [
-        (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{bmatrix}1 & 2\\ 3 & 4\end{bmatrix}",
-         1.0, "structure"),
-        (r"\begin{pmatrix}1&2\\3&4\end{pmatrix}", r"\begin{pmatrix}1&2\\4&3\end{pmatrix}",
-         0.0, "structure"),
-        (r"\begin{pmatrix}1&2&3\end{pmatrix}", r"\begin{pmatrix}1\\2\\3\end{pmatrix}",
-         0.0, "structure"),
-        (r"\begin{pmatrix}\frac{1}{2}&\sqrt{8}\end{pmatrix}",
-         r"\begin{pmatrix}0.5&2\sqrt{2}\end{pmatrix}", 1.0, "symbolic"),
+        (
+            r"\begin{pmatrix}1&2\\3&4\end{pmatrix}",
+            r"\begin{bmatrix}1 & 2\\ 3 & 4\end{bmatrix}",
+            1.0,
+            "structure",
+        ),
+        (
+            r"\begin{pmatrix}1&2\\3&4\end{pmatrix}",
+            r"\begin{pmatrix}1&2\\4&3\end{pmatrix}",
+            0.0,
+            "structure",
+        ),
+        (
+            r"\begin{pmatrix}1&2&3\end{pmatrix}",
+            r"\begin{pmatrix}1\\2\\3\end{pmatrix}",
+            0.0,
+            "structure",
+        ),
+        (
+            r"\begin{pmatrix}\frac{1}{2}&\sqrt{8}\end{pmatrix}",
+            r"\begin{pmatrix}0.5&2\sqrt{2}\end{pmatrix}",
+            1.0,
+            "symbolic",
+        ),
     ],
     "equations": [
         ("y = 2x + 1", "2x + 1 = y", 1.0, "structure"),
@@ -136,8 +153,11 @@ def reward():
     return rewardsmith.load("math.answer")
 
 
-@pytest.mark.parametrize("group,answer,reference,value,tier", EQ_CASES,
-                         ids=[f"{c[0]}: {c[1][:30]!r} vs {c[2][:30]!r}" for c in EQ_CASES])
+@pytest.mark.parametrize(
+    "group,answer,reference,value,tier",
+    EQ_CASES,
+    ids=[f"{c[0]}: {c[1][:30]!r} vs {c[2][:30]!r}" for c in EQ_CASES],
+)
 def test_equivalence(reward, group, answer, reference, value, tier):
     s = reward.score([Sample(completion=boxed(answer), reference=reference)])[0]
     assert (s.value, s.status, s.info["tier"]) == (value, Status.OK, tier)
@@ -161,8 +181,9 @@ UNWRAPPED = [
 ]
 
 
-@pytest.mark.parametrize("completion,text,normalised,reference", UNWRAPPED,
-                         ids=[repr(c[0]) for c in UNWRAPPED])
+@pytest.mark.parametrize(
+    "completion,text,normalised,reference", UNWRAPPED, ids=[repr(c[0]) for c in UNWRAPPED]
+)
 def test_unwrapped_latex_after_answer_markers(completion, text, normalised, reference):
     found = extract_answer(completion)
     assert (found.text, found.source) == (text, "answer_is")
@@ -196,12 +217,18 @@ def test_pathological_answers_are_refused_before_sympy(answer, reference, reason
 
 @pytest.mark.parametrize(
     "completion,reference",
-    [("Let me think. " * 1500 + boxed("x^2-1"), "(x-1)(x+1)"),
-     ("Let me think. " * 1500 + boxed("41"), "42"),
-     (boxed("x + " * 5000 + "1"), "1"),
-     (boxed("1" + "0" * 20_000), "1" + "0" * 19_999 + "1")],
-    ids=["20k chars then a symbolic answer", "20k chars then a wrong number",
-         "20k-char expression", "20k-digit number"],
+    [
+        ("Let me think. " * 1500 + boxed("x^2-1"), "(x-1)(x+1)"),
+        ("Let me think. " * 1500 + boxed("41"), "42"),
+        (boxed("x + " * 5000 + "1"), "1"),
+        (boxed("1" + "0" * 20_000), "1" + "0" * 19_999 + "1"),
+    ],
+    ids=[
+        "20k chars then a symbolic answer",
+        "20k chars then a wrong number",
+        "20k-char expression",
+        "20k-digit number",
+    ],
 )
 def test_20k_character_completions_return_within_the_limit(completion, reference):
     assert len(completion) > 20_000
@@ -233,8 +260,12 @@ def test_a_timeout_scores_the_floor_and_spares_the_rest_of_the_batch():
     out = reward.score(samples)
     assert time.perf_counter() - t < 15
     assert [(s.value, s.status) for s in out] == [
-        (1.0, Status.OK), (0.0, Status.TIMEOUT), (0.0, Status.OK), (1.0, Status.OK),
-        (0.0, Status.OK)]
+        (1.0, Status.OK),
+        (0.0, Status.TIMEOUT),
+        (0.0, Status.OK),
+        (1.0, Status.OK),
+        (0.0, Status.OK),
+    ]
     slow = out[1]
     assert "worker killed" in slow.info["reason"] and slow.info["tier"] == "symbolic"
     assert slow.error is not None and slow.error.type == "TimeoutError"
@@ -245,20 +276,33 @@ def test_a_timeout_scores_the_floor_and_spares_the_rest_of_the_batch():
 
 def test_a_mixed_batch_keeps_its_order_and_runs_the_symbolic_items_together():
     reward = rewardsmith.load("math.answer")
-    cases = [(boxed("7"), "7", 1.0), (boxed(r"2\sqrt{2}"), r"\sqrt{8}", 1.0),
-             ("nothing here", "7", 0.0), (boxed("x^2+1"), "(x-1)(x+1)", 0.0),
-             (boxed("0.5"), "1/2", 1.0), (boxed(r"\frac{\sqrt{3}}{2}"), r"\sqrt{3}/2", 1.0)]
+    cases = [
+        (boxed("7"), "7", 1.0),
+        (boxed(r"2\sqrt{2}"), r"\sqrt{8}", 1.0),
+        ("nothing here", "7", 0.0),
+        (boxed("x^2+1"), "(x-1)(x+1)", 0.0),
+        (boxed("0.5"), "1/2", 1.0),
+        (boxed(r"\frac{\sqrt{3}}{2}"), r"\sqrt{3}/2", 1.0),
+    ]
     out = reward.score([Sample(completion=c, reference=r) for c, r, _ in cases])
     assert [s.value for s in out] == [v for *_, v in cases]
     assert [s.info.get("tier") for s in out] == [
-        "string", "symbolic", None, "symbolic", "number", "symbolic"]
+        "string",
+        "symbolic",
+        None,
+        "symbolic",
+        "number",
+        "symbolic",
+    ]
     assert reward.symbolic_runs == 3
 
 
 def test_a_grpo_group_of_identical_answers_is_verified_once():
     reward = rewardsmith.load("math.answer")
-    group = [Sample(completion=boxed(r"\frac{a}{b} + 1"), reference=r"\frac{a+b}{b}", group="g")
-             for _ in range(8)]
+    group = [
+        Sample(completion=boxed(r"\frac{a}{b} + 1"), reference=r"\frac{a+b}{b}", group="g")
+        for _ in range(8)
+    ]
     assert [s.value for s in reward.score(group)] == [1.0] * 8
     assert reward.symbolic_runs == 1
     # spelled differently but normalised alike, and in a later batch: from the cache
@@ -275,8 +319,10 @@ def test_each_distinct_reference_is_read_once_per_batch(monkeypatch):
     real = math_module._read_reference
     monkeypatch.setattr(math_module, "_read_reference", lambda raw: reads.append(raw) or real(raw))
     solution = r"Half of 48 is 24, so the total is $\boxed{\frac{\sqrt{3}}{2}}$."
-    batch = [Sample(completion=boxed(a), reference=solution)
-             for a in (r"\sqrt{3}/2", "0.87", r"\frac{\sqrt3}{2}", "1")] * 2
+    batch = [
+        Sample(completion=boxed(a), reference=solution)
+        for a in (r"\sqrt{3}/2", "0.87", r"\frac{\sqrt3}{2}", "1")
+    ] * 2
     batch.append(Sample(completion=boxed("2"), reference="2"))
     values = [s.value for s in rewardsmith.load("math.answer").score(batch)]
     assert values == [1.0, 0.0, 1.0, 0.0] * 2 + [1.0]
@@ -294,18 +340,54 @@ def test_symbolic_tier_can_be_switched_off():
 
 
 def test_structures_parse_as_expected():
-    assert parse_structure(r"[1, 3) \cup (4, \infty)") == parse_structure(
-        r"[1,3)\cup(4,\infty)")
+    assert parse_structure(r"[1, 3) \cup (4, \infty)") == parse_structure(r"[1,3)\cup(4,\infty)")
     assert type(parse_structure("(x-1)(x+1)")).__name__ == "Leaf"
     assert type(parse_structure(r"\{1\}")).__name__ == "Bag"
 
 
 fragments = st.sampled_from(
-    ["$", "\\(", "\\)", "\\left", "\\right", "\\text{", "\\textbf{", "}", "{", "\\dfrac",
-     "\\frac", "12", "1,000", ",", "x = ", "y=", " ", ".", "*", "%", "\\%", "^\\circ", "°",
-     "\\!", "{,}", "−", "A", "İ", "\\{", "\\}", "(", ")", "[", "]", "\\infty", "\n"])
-texts = st.one_of(st.text(max_size=60), st.lists(fragments | st.text(max_size=3),
-                                                  max_size=25).map("".join))
+    [
+        "$",
+        "\\(",
+        "\\)",
+        "\\left",
+        "\\right",
+        "\\text{",
+        "\\textbf{",
+        "}",
+        "{",
+        "\\dfrac",
+        "\\frac",
+        "12",
+        "1,000",
+        ",",
+        "x = ",
+        "y=",
+        " ",
+        ".",
+        "*",
+        "%",
+        "\\%",
+        "^\\circ",
+        "°",
+        "\\!",
+        "{,}",
+        "−",
+        "A",
+        "İ",
+        "\\{",
+        "\\}",
+        "(",
+        ")",
+        "[",
+        "]",
+        "\\infty",
+        "\n",
+    ]
+)
+texts = st.one_of(
+    st.text(max_size=60), st.lists(fragments | st.text(max_size=3), max_size=25).map("".join)
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -326,9 +408,44 @@ def test_structure_parsing_and_limits_never_raise(text):
 
 def test_under_isolated_the_symbolic_tier_runs_inside_the_worker():
     inner = rewardsmith.load("math.answer")
-    samples = [Sample(completion=boxed("x^2-1"), reference="(x-1)(x+1)"),
-               Sample(completion=boxed("(4, 9]"), reference="[4, 9]"),
-               Sample(completion=boxed(r"\sqrt{2}"), reference=r"\sqrt{3}")]
+    samples = [
+        Sample(completion=boxed("x^2-1"), reference="(x-1)(x+1)"),
+        Sample(completion=boxed("(4, 9]"), reference="[4, 9]"),
+        Sample(completion=boxed(r"\sqrt{2}"), reference=r"\sqrt{3}"),
+    ]
     isolated = Isolated(inner, timeout=30)
     assert isolated.score(samples) == inner.score(samples)
     assert [s.value for s in isolated.score(samples)] == [1.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    ("completion", "reference", "value"),
+    [
+        (r"The answer is $(B)$.", r"\text{(E)}", 0.0),
+        (r"\boxed{(C)}", r"\textbf{(C)}", 1.0),
+        ("Answer: D", "(d)", 1.0),
+    ],
+    ids=["different-letters", "same-letter-text", "bare-letter"],
+)
+def test_choice_letters_are_decided_without_sympy(completion, reference, value):
+    reward = rewardsmith.load("math.answer")
+    (s,) = reward.score([Sample(completion=completion, reference=reference)])
+    assert (s.value, s.status) == (value, Status.OK)
+    assert reward.symbolic_runs == 0
+
+
+def test_a_deep_continued_fraction_is_verified_exactly_and_quickly():
+    text, value = "1", Fraction(1)
+    for _ in range(40):
+        text, value = rf"1+\frac{{1}}{{{text}}}", 1 + 1 / value
+    reward = rewardsmith.load("math.answer")
+    start = time.monotonic()
+    (s,) = reward.score(
+        [
+            Sample(
+                completion=rf"\boxed{{{text}}}", reference=f"{value.numerator}/{value.denominator}"
+            )
+        ]
+    )
+    assert (s.value, s.status, s.info["tier"]) == (1.0, Status.OK, "symbolic")
+    assert time.monotonic() - start < 15  # hang guard: unevaluated trees took minutes

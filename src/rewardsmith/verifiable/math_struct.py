@@ -390,6 +390,7 @@ def _perfect(table: list[list[bool | None]], ok: Callable[[bool | None], bool]) 
 
 # ---------------------------------------------------------------------------- cheap oracle
 
+_CHOICE = re.compile(r"\(?([a-e])\)?")
 _WORDS = re.compile(r"[a-z]{2,}(?:\s+[a-z]+)*")
 _MATHISH = re.compile(r"[a-z0-9\s\\{}()\[\]^_+\-*/=<>.,!|&':]*")
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
@@ -411,6 +412,9 @@ class CheapOracle:
         verdict = numbers_equal(a, b, self.rel_tol)
         if verdict is not None:
             return verdict
+        ca, cb = _CHOICE.fullmatch(a.strip()), _CHOICE.fullmatch(b.strip())
+        if ca and cb:  # multiple-choice letters, (B) or B: nothing for sympy to add
+            return ca.group(1) == cb.group(1)
         if not symbolic_candidate(a) or not symbolic_candidate(b):
             return False
         return None

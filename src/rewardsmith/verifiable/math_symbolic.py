@@ -73,7 +73,11 @@ class SympyOracle:
                 equations=False,
             )
             try:
-                self._parsed[text] = latex2sympy(_exact_decimals(text), normalization_config=config)
+                parsed = latex2sympy(_exact_decimals(text), normalization_config=config)
+                # The parser builds unevaluated trees; evaluating them once (a nested
+                # fraction becomes one Rational) keeps later evalf calls from taking
+                # time exponential in the nesting depth.
+                self._parsed[text] = parsed.doit() if hasattr(parsed, "doit") else parsed
             except Exception:
                 self._parsed[text] = None
         return self._parsed[text]
