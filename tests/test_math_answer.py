@@ -69,8 +69,9 @@ EXTRACTION = {
 EX_CASES = [(g, *c) for g, cs in EXTRACTION.items() for c in cs]
 
 
-@pytest.mark.parametrize("group,completion,text,source", EX_CASES,
-                         ids=[f"{c[0]}: {c[1][:40]!r}" for c in EX_CASES])
+@pytest.mark.parametrize(
+    "group,completion,text,source", EX_CASES, ids=[f"{c[0]}: {c[1][:40]!r}" for c in EX_CASES]
+)
 def test_extraction(group, completion, text, source):
     found = extract_answer(completion)
     assert (found.text, found.source) == (text, source)
@@ -78,9 +79,13 @@ def test_extraction(group, completion, text, source):
 
 @pytest.mark.parametrize(
     "completion,fallback,text",
-    [("It is 42 apples", True, "42"), ("It is 42 apples", False, None),
-     ("from 3 to -1,250.5 units", True, "-1,250.5"), ("no digits", True, None),
-     ("It is 42. The answer is 41", True, "41")],
+    [
+        ("It is 42 apples", True, "42"),
+        ("It is 42 apples", False, None),
+        ("from 3 to -1,250.5 units", True, "-1,250.5"),
+        ("no digits", True, None),
+        ("It is 42. The answer is 41", True, "41"),
+    ],
     ids=["on", "off", "signed with separators", "no number", "marked answer wins"],
 )
 def test_fallback_last_number(completion, fallback, text):
@@ -89,67 +94,128 @@ def test_fallback_last_number(completion, fallback, text):
 
 def test_boxed_contents_are_the_outermost_complete_boxes():
     assert boxed_contents(r"\boxed{a} \fbox{b{c}} \boxed{\boxed{d}} \boxed{e") == [
-        "a", "b{c}", r"\boxed{d}"]
+        "a",
+        "b{c}",
+        r"\boxed{d}",
+    ]
     assert boxed_contents("no boxes") == []
 
 
 # (raw answer, normalised)
 NORMALISATION = {
     "delimiters": [
-        ("$5$", "5"), (r"\(5\)", "5"), (r"\[5\]", "5"), (r"\$5", "5"),
-        (r"\left( 1, 2 \right)", "( 1, 2 )"), (r"\rightarrow", r"\rightarrow"),
+        ("$5$", "5"),
+        (r"\(5\)", "5"),
+        (r"\[5\]", "5"),
+        (r"\$5", "5"),
+        (r"\left( 1, 2 \right)", "( 1, 2 )"),
+        (r"\rightarrow", r"\rightarrow"),
     ],
     "text": [
-        (r"\text{Paris}", "paris"), (r"5\text{ cm}", "5 cm"), (r"\textbf{B}", "b"),
-        (r"\mathrm{kg}", "kg"), (r"\text{\text{x}}", "x"),
+        (r"\text{Paris}", "paris"),
+        (r"5\text{ cm}", "5 cm"),
+        (r"\textbf{B}", "b"),
+        (r"\mathrm{kg}", "kg"),
+        (r"\text{\text{x}}", "x"),
     ],
     "fractions": [
-        (r"\dfrac{3}{4}", "3/4"), (r"\tfrac{3}{4}", "3/4"), (r"\frac{3}{4}", "3/4"),
-        (r"\frac{-3}{4}", "-3/4"), (r"-\frac{1}{2}", "-1/2"), (r"\frac12", "1/2"),
-        (r"\frac{\sqrt{3}}{2}", r"\frac{\sqrt{3}}{2}"), (r"\frac{x}{2}", r"\frac{x}{2}"),
+        (r"\dfrac{3}{4}", "3/4"),
+        (r"\tfrac{3}{4}", "3/4"),
+        (r"\frac{3}{4}", "3/4"),
+        (r"\frac{-3}{4}", "-3/4"),
+        (r"-\frac{1}{2}", "-1/2"),
+        (r"\frac12", "1/2"),
+        (r"\frac{\sqrt{3}}{2}", r"\frac{\sqrt{3}}{2}"),
+        (r"\frac{x}{2}", r"\frac{x}{2}"),
         (r"\frac{1.5}{2}", "1.5/2"),
     ],
     "fractions that are not their own term stay LaTeX": [
-        (r"2\frac{1}{2}", r"2\frac{1}{2}"), (r"\frac{1}{2}x", r"\frac{1}{2}x"),
-        (r"x^\frac12", r"x^\frac12"), (r"6 \div \frac12", r"6 \div \frac12"),
-        (r"[\frac{1}{2}, 1)", "[1/2, 1)"), (r"1 + \frac12", "1 + 1/2"),
+        (r"2\frac{1}{2}", r"2\frac{1}{2}"),
+        (r"\frac{1}{2}x", r"\frac{1}{2}x"),
+        (r"x^\frac12", r"x^\frac12"),
+        (r"6 \div \frac12", r"6 \div \frac12"),
+        (r"[\frac{1}{2}, 1)", "[1/2, 1)"),
+        (r"1 + \frac12", "1 + 1/2"),
     ],
     "thousands separators": [
-        ("1,250", "1250"), ("1,000,000", "1000000"), ("-1,250.75", "-1250.75"),
-        (r"10,\!000", "10000"), ("1{,}000", "1000"), ("1,25", "1,25"),
-        ("12,3456", "12,3456"), ("1234,567", "1234,567"), ("(1,000, 2)", "(1000, 2)"),
+        ("1,250", "1250"),
+        ("1,000,000", "1000000"),
+        ("-1,250.75", "-1250.75"),
+        (r"10,\!000", "10000"),
+        ("1{,}000", "1000"),
+        ("1,25", "1,25"),
+        ("12,3456", "12,3456"),
+        ("1234,567", "1234,567"),
+        ("(1,000, 2)", "(1000, 2)"),
     ],
     "prefixes": [
-        ("x = 5", "5"), ("y=-2", "-2"), (r"$x = \frac{1}{2}$", "1/2"), ("xy = 5", "xy = 5"),
+        ("x = 5", "5"),
+        ("y=-2", "-2"),
+        (r"$x = \frac{1}{2}$", "1/2"),
+        ("xy = 5", "xy = 5"),
     ],
     "units": [
-        (r"50\%", "50"), ("50%", "50"), (r"90^\circ", "90"), (r"90^{\circ}", "90"),
-        ("90°", "90"), (r"90\degree", "90"),
+        (r"50\%", "50"),
+        ("50%", "50"),
+        (r"90^\circ", "90"),
+        (r"90^{\circ}", "90"),
+        ("90°", "90"),
+        (r"90\degree", "90"),
     ],
     "edges and case": [
-        ("  5.  ", "5"), ("5.", "5"), ("3.50", "3.50"), ("**42**", "42"), ("**42**.", "42"),
-        ("Paris", "paris"), ("\u22123", "-3"), (r"1\,000", "1000"), ("", ""),
+        ("  5.  ", "5"),
+        ("5.", "5"),
+        ("3.50", "3.50"),
+        ("**42**", "42"),
+        ("**42**.", "42"),
+        ("Paris", "paris"),
+        ("\u22123", "-3"),
+        (r"1\,000", "1000"),
+        ("", ""),
     ],
 }
 NORM_CASES = [(g, *c) for g, cs in NORMALISATION.items() for c in cs]
 
 
-@pytest.mark.parametrize("group,raw,normalised", NORM_CASES,
-                         ids=[f"{c[0]}: {c[1]!r}" for c in NORM_CASES])
+@pytest.mark.parametrize(
+    "group,raw,normalised", NORM_CASES, ids=[f"{c[0]}: {c[1]!r}" for c in NORM_CASES]
+)
 def test_normalisation(group, raw, normalised):
     assert normalize_answer(raw) == normalised
 
 
 @pytest.mark.parametrize(
     "text,expected",
-    [("42", Number(Fraction(42), False)), ("-3/4", Number(Fraction(-3, 4), False)),
-     ("3/-4", Number(Fraction(-3, 4), False)), ("0.25", Number(Fraction(1, 4), True)),
-     (".5", Number(Fraction(1, 2), True)), ("+7", Number(Fraction(7), False)),
-     ("1 / 2", Number(Fraction(1, 2), False)), ("1/0", None), ("1e5", None), ("x", None),
-     ("1,2", None), ("", None), ("9" * 500, None)],
-    ids=["int", "fraction", "negative denominator", "decimal", "leading point", "plus",
-         "spaced fraction", "zero denominator", "exponent", "letter", "list", "empty",
-         "too long"],
+    [
+        ("42", Number(Fraction(42), False)),
+        ("-3/4", Number(Fraction(-3, 4), False)),
+        ("3/-4", Number(Fraction(-3, 4), False)),
+        ("0.25", Number(Fraction(1, 4), True)),
+        (".5", Number(Fraction(1, 2), True)),
+        ("+7", Number(Fraction(7), False)),
+        ("1 / 2", Number(Fraction(1, 2), False)),
+        ("1/0", None),
+        ("1e5", None),
+        ("x", None),
+        ("1,2", None),
+        ("", None),
+        ("9" * 500, None),
+    ],
+    ids=[
+        "int",
+        "fraction",
+        "negative denominator",
+        "decimal",
+        "leading point",
+        "plus",
+        "spaced fraction",
+        "zero denominator",
+        "exponent",
+        "letter",
+        "list",
+        "empty",
+        "too long",
+    ],
 )
 def test_parse_number(text, expected):
     assert parse_number(text) == expected
@@ -183,8 +249,11 @@ COMPARISON = {
 CMP_CASES = [(g, *c) for g, cs in COMPARISON.items() for c in cs]
 
 
-@pytest.mark.parametrize("group,completion,reference,params,value", CMP_CASES,
-                         ids=[f"{c[0]}: {c[1]!r} vs {c[2]!r}" for c in CMP_CASES])
+@pytest.mark.parametrize(
+    "group,completion,reference,params,value",
+    CMP_CASES,
+    ids=[f"{c[0]}: {c[1]!r} vs {c[2]!r}" for c in CMP_CASES],
+)
 def test_comparison(group, completion, reference, params, value):
     s = score(completion, reference, **params)
     assert (s.value, s.status) == (value, Status.OK)
@@ -214,8 +283,11 @@ SPRAYING = [
 ]
 
 
-@pytest.mark.parametrize("completion,reference,strict,value", SPRAYING,
-                         ids=[f"{c[0]!r} vs {c[1]!r} strict={c[2]}" for c in SPRAYING])
+@pytest.mark.parametrize(
+    "completion,reference,strict,value",
+    SPRAYING,
+    ids=[f"{c[0]!r} vs {c[1]!r} strict={c[2]}" for c in SPRAYING],
+)
 def test_strict_mode_zeroes_several_final_answers(completion, reference, strict, value):
     s = score(completion, reference, strict=strict)
     assert (s.value, s.status) == (value, Status.OK)
@@ -246,8 +318,9 @@ NO_ANSWER = {
 NA_CASES = [(g, *c) for g, cs in NO_ANSWER.items() for c in cs]
 
 
-@pytest.mark.parametrize("group,completion,reason", NA_CASES,
-                         ids=[f"{c[0]}: {c[1]!r}" for c in NA_CASES])
+@pytest.mark.parametrize(
+    "group,completion,reason", NA_CASES, ids=[f"{c[0]}: {c[1]!r}" for c in NA_CASES]
+)
 def test_no_answer_scores_zero_with_a_reason(group, completion, reason):
     s = score(completion, "4")
     assert (s.value, s.status) == (0.0, Status.OK)
@@ -256,9 +329,15 @@ def test_no_answer_scores_zero_with_a_reason(group, completion, reason):
 
 # (reference, value for the completion \boxed{72})
 REFERENCES = [
-    (72, 1.0), (72.0, 1.0), ("72", 1.0), ({"answer": "72"}, 1.0), ({"target": 72}, 1.0),
-    ({"ground_truth": "$72$"}, 1.0), ("Half of 48 is 24, 48 + 24 = 72.\n#### 72", 1.0),
-    (r"The total is $\boxed{72}$.", 1.0), (1e-05, 0.0),
+    (72, 1.0),
+    (72.0, 1.0),
+    ("72", 1.0),
+    ({"answer": "72"}, 1.0),
+    ({"target": 72}, 1.0),
+    ({"ground_truth": "$72$"}, 1.0),
+    ("Half of 48 is 24, 48 + 24 = 72.\n#### 72", 1.0),
+    (r"The total is $\boxed{72}$.", 1.0),
+    (1e-05, 0.0),
 ]
 
 
@@ -275,8 +354,17 @@ def test_float_reference_is_written_out_without_an_exponent():
 @pytest.mark.parametrize(
     "reference",
     [None, "", "   ", "$$", {"question": "?"}, [72], True, float("nan"), object()],
-    ids=["None", "empty", "blank", "empty math", "dict without answer", "list", "bool", "nan",
-         "object"],
+    ids=[
+        "None",
+        "empty",
+        "blank",
+        "empty math",
+        "dict without answer",
+        "list",
+        "bool",
+        "nan",
+        "object",
+    ],
 )
 def test_unusable_reference_is_an_error_not_a_wrong_answer(reference):
     s = score(r"\boxed{72}", reference)
@@ -292,11 +380,32 @@ def test_info_holds_the_extracted_answer_cut_to_200_characters():
 
 @pytest.mark.parametrize(
     "completion",
-    [r"\boxed{" * 14_000, r"\boxed{1}" * 11_000, "answer is " * 9_900, "<answer>" * 12_000,
-     "{" * 99_000, "1" * 99_000, "1," * 49_000, "<answer>" + "1, " * 33_000 + "</answer>",
-     "\\" * 99_000, "#" * 99_000, "answer" + " " * 99_000],
-    ids=["open boxes", "many boxes", "answer is", "answer openers", "braces", "digits",
-         "comma list", "list in block", "backslashes", "hashes", "spaces"],
+    [
+        r"\boxed{" * 14_000,
+        r"\boxed{1}" * 11_000,
+        "answer is " * 9_900,
+        "<answer>" * 12_000,
+        "{" * 99_000,
+        "1" * 99_000,
+        "1," * 49_000,
+        "<answer>" + "1, " * 33_000 + "</answer>",
+        "\\" * 99_000,
+        "#" * 99_000,
+        "answer" + " " * 99_000,
+    ],
+    ids=[
+        "open boxes",
+        "many boxes",
+        "answer is",
+        "answer openers",
+        "braces",
+        "digits",
+        "comma list",
+        "list in block",
+        "backslashes",
+        "hashes",
+        "spaces",
+    ],
 )
 def test_huge_adversarial_completions_return_quickly(completion):
     reward = rewardsmith.load("math.answer", fallback_last_number=True)
@@ -312,10 +421,15 @@ def test_over_the_size_cap_scores_the_floor_unread():
     assert s.info["reason"] == "completion over 100000 characters"
 
 
-@pytest.mark.parametrize("params,key", [({"rel_tol": -1.0}, "rel_tol"),
-                                        ({"strict": "yes please"}, "strict"),
-                                        ({"tolerance": 0.1}, "tolerance")],
-                         ids=["negative tolerance", "bad bool", "unknown key"])
+@pytest.mark.parametrize(
+    "params,key",
+    [
+        ({"rel_tol": -1.0}, "rel_tol"),
+        ({"strict": "yes please"}, "strict"),
+        ({"tolerance": 0.1}, "tolerance"),
+    ],
+    ids=["negative tolerance", "bad bool", "unknown key"],
+)
 def test_bad_params(params, key):
     with pytest.raises(ConfigError, match=rf"math\.answer: {key}"):
         rewardsmith.load("math.answer", **params)
@@ -323,18 +437,91 @@ def test_bad_params(params, key):
 
 def test_pickles_and_scores_a_batch_like_its_items():
     reward = pickle.loads(pickle.dumps(rewardsmith.load("math.answer", strict=False)))
-    samples = [Sample(completion=c, reference="4")
-               for c in (r"\boxed{4}", r"\boxed{5}", "The answer is 4.", "nothing")]
+    samples = [
+        Sample(completion=c, reference="4")
+        for c in (r"\boxed{4}", r"\boxed{5}", "The answer is 4.", "nothing")
+    ]
     batch = [s.value for s in reward.score(samples)]
     assert batch == [reward.score([x])[0].value for x in samples] == [1.0, 0.0, 1.0, 0.0]
     assert reward.range == (0.0, 1.0)
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.sampled_from([r"\boxed{", "}", "{", "<answer>", "</answer>", "answer is ",
-                                 "####", "4", ",", "1,000", " or ", r"\pm", "$", "\n", "."])
-                | st.text(max_size=4), max_size=15).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                r"\boxed{",
+                "}",
+                "{",
+                "<answer>",
+                "</answer>",
+                "answer is ",
+                "####",
+                "4",
+                ",",
+                "1,000",
+                " or ",
+                r"\pm",
+                "$",
+                "\n",
+                ".",
+            ]
+        )
+        | st.text(max_size=4),
+        max_size=15,
+    ).map("".join)
+)
 def test_any_text_scores_zero_or_one_without_error(text):
     for strict in (True, False):
         s = score(text, "4", strict=strict, fallback_last_number=True)
         assert s.status == Status.OK and s.value in (0.0, 1.0)
+
+
+QUESTION = "A farmer has 40 sheep and buys 2 more. How many sheep does he have? The answer is 42."
+
+
+@pytest.mark.parametrize(
+    ("completion", "reason"),
+    [
+        ("", "no final answer found"),
+        ("...", "no final answer found"),
+        ("?!", "no final answer found"),
+        ("Thought process:", "no final answer found"),
+        ("Let's solve this problem step by step.", "no final answer found"),
+        ("Solution", "no final answer found"),
+        ("解", "no final answer found"),
+        ("Answer:", "empty answer"),
+        (QUESTION, "restates the question"),
+        (QUESTION[:60], "restates the question"),
+    ],
+    ids=[
+        "empty",
+        "dots",
+        "punctuation",
+        "thought-process",
+        "step-by-step",
+        "solution",
+        "jie",
+        "answer-colon",
+        "restated",
+        "restated-part",
+    ],
+)
+def test_known_attacks_score_zero(completion, reason):
+    reward = rewardsmith.load("math.answer", fallback_last_number=True)
+    (s,) = reward.score([Sample(prompt=QUESTION, completion=completion, reference="42")])
+    assert (s.value, s.status) == (0.0, Status.OK)
+    assert s.info["reason"] == reason
+
+
+def test_restating_is_judged_against_the_user_turn_of_a_chat_prompt():
+    chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": QUESTION}]
+    (s,) = rewardsmith.load("math.answer").score(
+        [Sample(prompt=chat, completion=QUESTION, reference="42")]
+    )
+    assert s.info["reason"] == "restates the question"
+    (ok,) = rewardsmith.load("math.answer").score(
+        [Sample(prompt=chat, completion="\\boxed{42}", reference="42")]
+    )
+    assert ok.value == 1.0

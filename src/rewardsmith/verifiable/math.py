@@ -309,6 +309,8 @@ class MathAnswer(ItemReward):
         ref = references.get(raw)
         if ref is None:
             ref = references[raw] = _read_reference(raw)
+        if _restates_prompt(sample):
+            return Score(0.0, info={"reason": "restates the question"})
         found = extract_answer(sample.text, fallback_last_number=self.params.fallback_last_number)
         if found.text is None:
             return Score(0.0, info={"reason": "no final answer found", "source": found.source})
@@ -361,6 +363,26 @@ class MathAnswer(ItemReward):
             self._verdicts[key] = verdict
             if len(self._verdicts) > _CACHE_SIZE:
                 self._verdicts.popitem(last=False)
+
+
+_RESTATE_MIN_CHARS = 20
+
+
+def _restates_prompt(sample: Sample) -> bool:
+    """The completion is a stretch of the prompt (20+ characters): it repeats the question,
+    whose numbers (and, with the last-number fallback, its last one) are not an answer."""
+    text = " ".join(sample.text.split())
+    if len(text) < _RESTATE_MIN_CHARS:
+        return False
+    if isinstance(sample.prompt, str):
+        prompt = sample.prompt
+    else:  # chat messages: what the user said
+        prompt = " ".join(
+            m["content"]
+            for m in sample.prompt
+            if m.get("role") == "user" and isinstance(m.get("content"), str)
+        )
+    return text in " ".join(prompt.split())
 
 
 def _inline(answer: Node, reference: Node, rel_tol: float) -> Outcome:
