@@ -113,7 +113,9 @@ NORMALISATION = {
     ],
     "text": [
         (r"\text{Paris}", "paris"),
-        (r"5\text{ cm}", "5 cm"),
+        (r"5\text{ cm}", "5"),
+        ("176 meters", "176"),
+        (r"5\text{ apples and }3", "5 apples and 3"),
         (r"\textbf{B}", "b"),
         (r"\mathrm{kg}", "kg"),
         (r"\text{\text{x}}", "x"),
@@ -240,7 +242,8 @@ COMPARISON = {
         (r"\boxed{\frac{\sqrt{3}}{2}}", r"\dfrac{\sqrt{3}}{2}", {}, 1.0),
         (r"\boxed{x + 1}", "x+1", {}, 1.0),
         (r"\boxed{\text{(B)}}", "(b)", {}, 1.0),
-        (r"\boxed{5 cm}", "5", {}, 0.0),
+        (r"\boxed{5 cm}", "5", {}, 1.0),
+        (r"\boxed{5 x}", "5", {}, 0.0),
     ],
     "symbolic (a string-only limitation before issue 3)": [
         (r"\boxed{\sqrt{3}/2}", r"\frac{\sqrt{3}}{2}", {}, 1.0),

@@ -142,7 +142,8 @@ EQUIVALENCE = {
         ("0" + "9" * 5000, "9" * 5000, 1.0, "number"),
         ("3.14159", r"\pi", 0.0, "symbolic"),
         (r"\frac{1}{3}", "0.333", 0.0, "number"),
-        ("5 cm", "5", 0.0, "symbolic"),
+        ("5 cm", "5", 1.0, "string"),  # unit words after a number are dropped
+        ("5 pi", "5", 0.0, "symbolic"),  # but only words from the units list
     ],
 }
 EQ_CASES = [(g, *c) for g, cs in EQUIVALENCE.items() for c in cs]

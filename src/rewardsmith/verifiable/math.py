@@ -63,8 +63,9 @@ arXiv 2103.03874), whose answer normalisation this follows in spirit.
 
 Known failure modes and how it is gamed: equal values are not always equal answers: an
 unsimplified ``\\frac{4}{8}`` or ``1 + 1`` earns full credit for ``1/2`` or ``2``, so the
-reward cannot ask for simplest form. ``0.5`` and ``50\\%`` of a quantity differ; units
-differ from bare numbers (``5 cm`` vs ``5``). Lowercasing conflates ``\\Delta`` and
+reward cannot ask for simplest form. ``0.5`` and ``50\\%`` of a quantity differ. Unit
+words from a fixed list are dropped after a number, so ``5 cm`` equals ``5`` and also
+``5 m``: a wrong unit is not caught. Lowercasing conflates ``\\Delta`` and
 ``\\delta`` and ``X`` with ``x``. ``i`` is a variable, not the imaginary unit, and ``e``
 is Euler's number. A number before a fraction is a mixed number (``2\\frac{1}{2}`` is
 5/2, as in MATH answers, not 1). ``(1, 2)`` is read the same as a point or an open interval, and

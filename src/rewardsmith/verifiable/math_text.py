@@ -191,6 +191,20 @@ def _trim(s: str) -> str:
 _MAX_ROUNDS = 8  # passes to a fixed point; only adversarial nesting needs more than two
 
 
+# A number followed only by unit words ("176 meters", "5 sq ft") is that number. Only
+# words from this list count: "2 pi" or "5 ab" must keep their letters.
+_NUMBER_UNIT = re.compile(r"([+-]?[0-9][0-9.,/]*)\s*((?:[a-z]+\.?\s*){1,3})")
+_UNITS = frozenset(
+    """mm cm m km meter meters metre metres kilometer kilometers kilometres inch inches in
+    ft foot feet yard yards yd mile miles mi sq square cubic mg g kg gram grams kilogram
+    kilograms lb lbs pound pounds oz ounce ounces ml l liter liters litre litres gallon
+    gallons s sec secs second seconds min mins minute minutes h hr hrs hour hours day days
+    week weeks month months year years dollar dollars cent cents usd degree degrees deg
+    percent units unit mph kph km/h people persons students items marbles apples books
+    cookies pages miles""".split()
+)
+
+
 def _normalize_pass(s: str, drop_prefix: bool) -> str:
     s = s.replace("\u2212", "-")  # the Unicode minus sign
     s = _LEFT_RIGHT.sub("", s)
@@ -207,7 +221,11 @@ def _normalize_pass(s: str, drop_prefix: bool) -> str:
     s = _trim(s)
     if drop_prefix:
         s = _VAR_PREFIX.sub("", s)
-    return _trim(s).lower()
+    s = _trim(s).lower()
+    unit = _NUMBER_UNIT.fullmatch(s)
+    if unit and all(w in _UNITS for w in unit.group(2).split()):
+        s = unit.group(1)
+    return s
 
 
 def normalize_answer(s: str, *, drop_prefix: bool = True) -> str:
@@ -218,14 +236,15 @@ def normalize_answer(s: str, *, drop_prefix: bool = True) -> str:
     ``\\frac{a}{b}`` of plain numbers as ``a/b`` where it is a term of its own (not in
     ``2\\frac{1}{2}`` or ``\\frac{1}{2}x``); removes thousands separators in proper
     3-digit groups; drops a single-variable prefix (``x = ``) unless ``drop_prefix`` is
-    False, markdown bold and a trailing period; lowercases. The passes repeat until
+    False, markdown bold and a trailing period; lowercases; drops unit words after a
+    number ("176 meters", from a fixed list, so "2 pi" keeps its letters). The passes repeat until
     nothing changes (at most a few rounds), so the result normalises to itself.
 
     Example:
         >>> normalize_answer(r"$x = \\dfrac{1}{2}$.")
         '1/2'
         >>> normalize_answer(r"1,250\\text{ dollars}")
-        '1250 dollars'
+        '1250'
     """
     for _ in range(_MAX_ROUNDS):
         out = _normalize_pass(s, drop_prefix)
