@@ -244,6 +244,7 @@ COMPARISON = {
         (r"\boxed{\text{(B)}}", "(b)", {}, 1.0),
         (r"\boxed{5 cm}", "5", {}, 1.0),
         (r"\boxed{5 x}", "5", {}, 0.0),
+        (r"\boxed{5m}", "5", {}, 0.0),
     ],
     "symbolic (a string-only limitation before issue 3)": [
         (r"\boxed{\sqrt{3}/2}", r"\frac{\sqrt{3}}{2}", {}, 1.0),
