@@ -39,11 +39,18 @@ def list_cmd(
         ]
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
+    console = Console()
+    if not console.is_terminal:  # a file or a pipe: no reason to fold at 80 columns
+        console = Console(width=200)
+    titles = console.width >= 140  # paper titles only where they fit
     table = Table(title="rewardsmith catalog", show_lines=False)
-    for col in ("name", "kind", "range"):
+    for col in ("name", "kind", "range", "arXiv"):
         table.add_column(col, no_wrap=True)
-    for col in ("summary", "paper"):
-        table.add_column(col, overflow="fold", ratio=1)
+    table.add_column("summary", overflow="fold", ratio=2, min_width=24)
+    if titles:
+        table.add_column("paper", overflow="fold", ratio=1)
     for e in entries:
-        table.add_row(e.name, e.kind, _range(e.range), e.summary, str(e.paper or ""))
-    Console().print(table)
+        arxiv = e.paper.arxiv if e.paper and e.paper.arxiv else ""
+        row = [e.name, e.kind, _range(e.range), arxiv, e.summary]
+        table.add_row(*row, *([e.paper.title if e.paper else ""] if titles else []))
+    console.print(table)

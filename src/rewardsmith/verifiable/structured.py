@@ -1,0 +1,218 @@
+"""Structured-output rewards: JSON validity, JSON-Schema conformance, CRAFT's tag rewards.
+
+What they check, all in [0, 1]:
+
+- ``json.valid``: 1 if the answer region parses as JSON (``json.loads``), else 0. The
+  answer region is the last fenced ```` ```json ```` block, else the last ``<answer>``
+  block, else the whole completion.
+- ``json.schema``: 1 if the answer region parses and conforms to the reference's JSON
+  Schema (``{"schema": {...}}``, checked with ``jsonschema`` under the draft the schema
+  names, Draft 2020-12 by default). With ``partial_credit`` a non-conforming JSON object
+  earns ``partial_max * k / n``, where ``n`` is the number of top-level ``required`` keys
+  and ``k`` those present whose value has the ``type`` the schema's ``properties`` give
+  (any value when no type is given). ``partial_max`` (0.5 by default, our choice) keeps a
+  document that fails the schema below one that passes it.
+- ``craft.format`` / ``craft.answer``: CRAFT's deterministic terms (Liu, Zhang et al.,
+  "CRAFT: Calibrated Reasoning with Answer-Faithful Traces", arXiv 2602.01348).
+  ``craft.format`` is 1 if the completion is exactly the template's tag blocks in order
+  (v1: ``<plan><gold_docs><reason><answer>``), whitespace between them, each tag once.
+  ``craft.answer`` is 1 if the format holds and the ``<answer>`` block equals a gold answer
+  after SQuAD normalisation (the reference as ``qa.*`` reads it), else 0. The catalog
+  gives the tag sequence but not CRAFT's exact regex or normaliser (its code was not
+  read): both are our reconstruction; ``tags`` sets the template (``["answer"]`` for v5).
+
+Known failure modes and how they are gamed: ``json.valid`` accepts any JSON, including a
+bare number or ``null``, and the whole-completion fallback accepts a completion that is
+just ``0``; ask for a fenced block or use ``json.schema``. Python's parser accepts
+``NaN`` and ``Infinity``, which strict JSON does not. Schema ``format`` keywords are not
+asserted (jsonschema's default). Partial credit looks only at required top-level keys, so
+a document with the right keys and nonsense values still earns ``partial_max``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from rewardsmith.core import ItemReward, NoParams, Paper, Params, Sample, Score, register
+from rewardsmith.verifiable.extract import last_tag_block
+from rewardsmith.verifiable.qa import golds, normalize_answer
+
+__all__ = ["CraftParams", "JsonSchemaParams", "answer_region", "craft_format_ok"]
+
+CRAFT = Paper("CRAFT: Calibrated Reasoning with Answer-Faithful Traces", "2602.01348")
+JSON_SCHEMA = Paper("JSON Schema: A Media Type for Describing JSON Documents (2020-12)")
+
+_FENCE = re.compile(r"```json[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+
+
+def answer_region(text: str) -> str:
+    """The last ```json fenced block, else the last ``<answer>`` block, else the text."""
+    fences = _FENCE.findall(text)
+    if fences:
+        return str(fences[-1])
+    block = last_tag_block(text)
+    return text if block is None else block
+
+
+def _parse(text: str) -> tuple[bool, Any]:
+    try:
+        return True, json.loads(answer_region(text))
+    except (ValueError, RecursionError):
+        return False, None
+
+
+class JsonValid(ItemReward):
+    name = "json.valid"
+
+    def __init__(self, params: NoParams) -> None:
+        self.params = params
+
+    def score_one(self, sample: Sample) -> Score:
+        ok, _ = _parse(sample.text)
+        return Score(float(ok), info={} if ok else {"reason": "not JSON"})
+
+
+class JsonSchemaParams(Params):
+    partial_credit: bool = False
+    """Give a non-conforming object credit for its well-typed required keys."""
+    partial_max: float = Field(0.5, ge=0.0, le=1.0)
+    """What a non-conforming object with every required key well-typed earns."""
+
+
+class JsonSchema(ItemReward):
+    name = "json.schema"
+
+    def __init__(self, params: JsonSchemaParams) -> None:
+        self.params = params
+
+    def score_one(self, sample: Sample) -> Score:
+        from jsonschema.exceptions import best_match
+        from jsonschema.validators import validator_for
+
+        ref = sample.reference
+        if not isinstance(ref, Mapping) or not isinstance(ref.get("schema"), Mapping):
+            raise ValueError(f"reference needs a 'schema' object: {ref!r:.80}")
+        schema = dict(ref["schema"])
+        cls = validator_for(schema)
+        cls.check_schema(schema)  # a broken schema is the task's fault: an error Score
+        validator = cls(schema)
+        ok, doc = _parse(sample.text)
+        if not ok:
+            return Score(0.0, info={"reason": "not JSON"})
+        error = best_match(validator.iter_errors(doc))
+        if error is None:
+            return Score(1.0)
+        info = {"reason": f"{error.json_path}: {error.message}"[:300]}
+        if not self.params.partial_credit:
+            return Score(0.0, info=info)
+        frac = _required_fraction(validator, schema, doc)
+        return Score(self.params.partial_max * frac, parts={"required": frac}, info=info)
+
+
+def _required_fraction(validator: Any, schema: Mapping[str, Any], doc: Any) -> float:
+    required = schema.get("required")
+    if not isinstance(doc, dict) or not isinstance(required, list) or not required:
+        return 0.0
+    props = schema.get("properties")
+    props = props if isinstance(props, Mapping) else {}
+    good = 0
+    for key in required:
+        if key not in doc:
+            continue
+        sub = props.get(key)
+        want = sub.get("type") if isinstance(sub, Mapping) else None
+        types = [want] if isinstance(want, str) else want if isinstance(want, list) else None
+        if types is None or any(validator.is_type(doc[key], t) for t in types):
+            good += 1
+    return good / len(required)
+
+
+class CraftParams(Params):
+    tags: list[str] = Field(
+        default_factory=lambda: ["plan", "gold_docs", "reason", "answer"], min_length=1
+    )
+    """The template's tags in order (CRAFT v1 by default; ``["answer"]`` for v5)."""
+
+    @field_validator("tags")
+    @classmethod
+    def _names(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
+            if not re.fullmatch(r"[A-Za-z_][\w-]*", tag):
+                raise ValueError(f"not a tag name: {tag!r}")
+        return tags
+
+
+def craft_format_ok(text: str, tags: list[str]) -> bool:
+    """The completion is exactly ``<t1>..</t1> <t2>..</t2> ...``, each tag once."""
+    pattern = r"\s*" + r"\s*".join(rf"<{t}>.*?</{t}>" for t in tags) + r"\s*"
+    if not re.fullmatch(pattern, text, re.DOTALL):
+        return False
+    return all(text.count(f"<{t}>") == 1 and text.count(f"</{t}>") == 1 for t in tags)
+
+
+class CraftFormat(ItemReward):
+    name = "craft.format"
+
+    def __init__(self, params: CraftParams) -> None:
+        self.params = params
+
+    def score_one(self, sample: Sample) -> Score:
+        return Score(float(craft_format_ok(sample.text, self.params.tags)))
+
+
+class CraftAnswer(ItemReward):
+    name = "craft.answer"
+
+    def __init__(self, params: CraftParams) -> None:
+        self.params = params
+
+    def score_one(self, sample: Sample) -> Score:
+        answers = golds(sample.reference)
+        if not answers:
+            raise ValueError(f"reference has no gold answer: {sample.reference!r:.80}")
+        if not craft_format_ok(sample.text, self.params.tags):
+            return Score(0.0, info={"reason": "format invalid"})
+        block = last_tag_block(sample.text) or ""
+        pred = normalize_answer(block)
+        right = pred in {normalize_answer(g) for g in answers}
+        return Score(float(right), info={"answer": block.strip()[:200]})
+
+
+@register("json.valid", paper=None, summary="1 if the answer region parses as JSON")
+def json_valid(params: NoParams) -> JsonValid:
+    return JsonValid(params)
+
+
+@register(
+    "json.schema",
+    params=JsonSchemaParams,
+    paper=JSON_SCHEMA,
+    summary="1 if the answer JSON conforms to the reference's JSON Schema; optional partial credit",
+)
+def json_schema(params: JsonSchemaParams) -> JsonSchema:
+    return JsonSchema(params)
+
+
+@register(
+    "craft.format",
+    params=CraftParams,
+    paper=CRAFT,
+    summary="1 if the completion is exactly CRAFT's tag template in order, each tag once",
+)
+def craft_format(params: CraftParams) -> CraftFormat:
+    return CraftFormat(params)
+
+
+@register(
+    "craft.answer",
+    params=CraftParams,
+    paper=CRAFT,
+    summary="1 if CRAFT's format holds and the <answer> matches a gold answer (normalised)",
+)
+def craft_answer(params: CraftParams) -> CraftAnswer:
+    return CraftAnswer(params)
