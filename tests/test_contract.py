@@ -20,6 +20,7 @@ from rewardsmith.core import GroupReward, Sample, Status, catalog
 # Parameters for rewards that have required ones; every registered reward must load.
 REQUIRED = {
     "format.regex": {"pattern": r"<answer>.*</answer>"},
+    "efficiency.crf": {"alpha": 0.5, "s": 1.0},
     "length.cosine": {"max_tokens": 64},
     "shape.clip": {"eta": 0.5},
 }

@@ -9,7 +9,9 @@ A node is a number (a constant) or a mapping with exactly one of these keys:
   ``product: [nodes]``;
 - ``gate: {if: node, then: node, otherwise: node, threshold: 1.0}``;
 - ``shape: {reward: node, transform: NAME | {use: NAME, with: {params}}}``;
-- ``schedule: {reward: node, weight: NUMBER | {kind: linear|cosine|exponential|..., ...}}``.
+- ``schedule: {reward: node, weight: NUMBER | {kind: linear|cosine|exponential|..., ...}}``;
+- ``gated: {must: [nodes], behaviour: [nodes], delta: 0.01}``: SearchLLM's gated
+  aggregation (``rewardsmith.shaping.gates``); behaviour children may carry ``weight``.
 
 Any node may also carry ``name`` (its label in ``Score.parts``), ``weight`` (inside a
 ``sum`` only), and combinators ``on_error`` (propagate | skip | value) and
@@ -29,11 +31,12 @@ from rewardsmith.core.combinators import Combinator, Constant, OnError
 from rewardsmith.core.reward import ItemReward, Reward
 from rewardsmith.errors import ConfigError, SpecError, UnknownRewardError
 from rewardsmith.runtime import Cached, Isolated, Threaded
+from rewardsmith.shaping.gates import DELTA, GatedAggregate
 from rewardsmith.shaping.schedules import parse_schedule
 
 __all__ = ["build_tree"]
 
-COMBINATORS = ("sum", "min", "max", "product", "gate", "shape", "schedule")
+COMBINATORS = ("sum", "min", "max", "product", "gate", "shape", "schedule", "gated")
 KINDS = ("use", *COMBINATORS)
 COMMON = {"name", "weight"}
 NODE_KEYS: dict[str, set[str]] = {
@@ -44,6 +47,7 @@ SUB_KEYS = {
     "gate": ({"if", "then"}, {"if", "then", "otherwise", "threshold"}),
     "shape": ({"reward", "transform"}, {"reward", "transform"}),
     "schedule": ({"reward", "weight"}, {"reward", "weight"}),
+    "gated": ({"must", "behaviour"}, {"must", "behaviour", "delta"}),
 }
 _SCALARS: dict[str, TypeAdapter[Any]] = {
     "name": TypeAdapter(str),
@@ -54,6 +58,7 @@ _SCALARS: dict[str, TypeAdapter[Any]] = {
     "on_error": TypeAdapter(OnError),
     "error_value": TypeAdapter(float),
     "threshold": TypeAdapter(float),
+    "delta": TypeAdapter(float),
 }
 
 
@@ -166,15 +171,16 @@ class _Builder:
         }
 
     def children(
-        self, raw: Mapping[str, Any], kind: str, path: str
+        self, raw: Mapping[str, Any], kind: str, path: str, weighted: bool | None = None
     ) -> tuple[list[Reward], list[float], list[str | None]] | None:
         items = raw[kind]
         if not isinstance(items, list) or not items:
             self.fail(f"{path}.{kind}", "expected a non-empty list of rewards")
             return None
         built, weights, labels = [], [], []
+        in_sum = kind == "sum" if weighted is None else weighted
         for i, item in enumerate(items):
-            child = self.node(item, f"{path}.{kind}[{i}]", in_sum=kind == "sum")
+            child = self.node(item, f"{path}.{kind}[{i}]", in_sum=in_sum)
             if child is not None:
                 built.append(child)
                 weight = item.get("weight", 1.0) if isinstance(item, Mapping) else 1.0
@@ -265,6 +271,25 @@ class _Builder:
         if child is None:
             return None
         return Schedule(child, weight, labels=[getattr(child, "label", None)], **opts)
+
+    def build_gated(self, raw: Mapping[str, Any], path: str) -> Reward | None:
+        body, opts = self.sub(raw, "gated", path), self.combinator_opts(raw, path)
+        if body is None:
+            return None
+        p = f"{path}.gated"
+        delta = self.scalar(body, "delta", p, DELTA)
+        must = self.children(body, "must", p, weighted=False)
+        behaviour = self.children(body, "behaviour", p, weighted=True)
+        if must is None or behaviour is None:
+            return None
+        try:
+            return GatedAggregate(
+                must[0], behaviour[0], behaviour[1], delta=delta,
+                labels=[*must[2], *behaviour[2]], **opts,
+            )
+        except ValueError as exc:
+            self.fail(p, str(exc))
+            return None
 
 
 def _is_number(x: Any) -> bool:
