@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
-import sys
 from collections import Counter
 from fractions import Fraction
 from pathlib import Path
@@ -13,8 +11,9 @@ from types import ModuleType
 
 import pytest
 
+from helpers_scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "examples" / "make_math_rollouts.py"
 COMMITTED = ROOT / "src" / "rewardsmith" / "examples" / "math_rollouts.jsonl"
 KEYS = {"prompt", "completion", "reference", "group", "data_source", "kind"}
 MIN_PER_KIND = {
@@ -33,15 +32,7 @@ _NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:/\d+)?")
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_math_rollouts", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while decorating
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
+    return load_script("examples/make_math_rollouts.py")
 
 
 @pytest.fixture(scope="module")

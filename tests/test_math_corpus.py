@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import random
 import re
-import sys
 from collections import Counter
 from fractions import Fraction
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "math_corpus.py"
+from helpers_scripts import load_script
 
 
 @pytest.fixture(scope="module")
 def corpus_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("math_corpus", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while decorating
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
+    return load_script("benchmarks/math_corpus.py")
 
 
 @pytest.fixture(scope="module")
