@@ -55,7 +55,7 @@ from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.core.types import Message
 from rewardsmith.verifiable.extract import last_tag_block
 
-__all__ = ["ToolCall", "ToolCallParams", "parse_tool_calls", "tool_call_score"]
+__all__ = ["ToolCall", "ToolCallParams", "as_call", "parse_tool_calls", "tool_call_score"]
 
 TOOLRL = Paper("ToolRL: Reward is All Tool Learning Needs", "2504.13958")
 
@@ -89,7 +89,7 @@ def _loads(raw: Any) -> Any:
     return raw
 
 
-def _as_call(obj: Any) -> Call:
+def as_call(obj: Any) -> Call:
     """One call as (name, arguments); ValueError if it has no string name or dict args."""
     if not isinstance(obj, Mapping):
         raise ValueError(f"a tool call is not an object: {obj!r:.60}")
@@ -112,7 +112,7 @@ def _parse_block(block: str) -> list[Call]:
         items = whole if isinstance(whole, list) else [whole]
     if not items:
         raise ValueError("empty <tool_call> block")
-    return [_as_call(x) for x in items]
+    return [as_call(x) for x in items]
 
 
 def parse_tool_calls(completion: str | Sequence[Message]) -> list[Call] | None:
@@ -127,7 +127,7 @@ def parse_tool_calls(completion: str | Sequence[Message]) -> list[Call] | None:
                 raw = message.get("tool_calls")
                 if raw:
                     try:
-                        return [_as_call(c) for c in raw]
+                        return [as_call(c) for c in raw]
                     except (ValueError, TypeError, RecursionError):
                         return None
                 content = message.get("content")
@@ -200,7 +200,7 @@ def tool_call_score(
 def _gold(reference: Any) -> tuple[list[Call], bool]:
     if not isinstance(reference, Mapping) or not isinstance(reference.get("tool_calls"), list):
         raise ValueError(f"reference needs a 'tool_calls' list: {reference!r:.80}")
-    calls = [_as_call(c) for c in reference["tool_calls"]]
+    calls = [as_call(c) for c in reference["tool_calls"]]
     return calls, bool(reference.get("response", not calls))
 
 

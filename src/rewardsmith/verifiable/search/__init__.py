@@ -1,0 +1,34 @@
+"""Search-agent rewards: trajectory reading, MASH, ParallelSearch, ReSeek, MaskSearch, O²-Searcher."""
+
+from rewardsmith.verifiable.search.mash import MashParams, SearchCountPenalty, penalty
+from rewardsmith.verifiable.search.masksearch import MaskRecall, MaskRecallParams
+from rewardsmith.verifiable.search.o2 import O2Format, O2Searcher, bullet_format_score
+from rewardsmith.verifiable.search.parallel import ParallelSearch, ParallelSearchParams
+from rewardsmith.verifiable.search.reseek import ReSeekParams, ReSeekString
+from rewardsmith.verifiable.search.trajectory import (
+    DEFAULT_SEARCH_TOOLS,
+    Trajectory,
+    as_text,
+    read_trajectory,
+    split_queries,
+)
+
+__all__ = [
+    "DEFAULT_SEARCH_TOOLS",
+    "MashParams",
+    "MaskRecall",
+    "MaskRecallParams",
+    "O2Format",
+    "O2Searcher",
+    "ParallelSearch",
+    "ParallelSearchParams",
+    "ReSeekParams",
+    "ReSeekString",
+    "SearchCountPenalty",
+    "Trajectory",
+    "as_text",
+    "bullet_format_score",
+    "penalty",
+    "read_trajectory",
+    "split_queries",
+]

@@ -1,0 +1,139 @@
+"""ReSeek's string-match reward: answer exact match plus a reward for each JUDGE step.
+
+What it checks: the agent follows each retrieved ``<information>`` block with
+``<judge>Yes</judge>`` or ``<judge>No</judge>`` (is this evidence useful?). The reward is::
+
+    R = R_answer + Σ_t R_judge(t)
+
+- R_answer: 1 if the last ``<answer>`` matches a gold answer (Search-R1 exact match),
+  ``1 / 4`` of that when the text holds more than ``max_answer_tags`` (10) ``<answer>`` or
+  ``</answer>`` tags (an anti-spam rule of the code), else ``format_score`` (0); 0 with
+  no answer.
+- R_judge, only when there is a non-empty answer, for each non-empty information block
+  with a judgment: "Yes" and a correct answer: +0.3 + 0.1. Otherwise the block is useful
+  when some gold answer, lowercased, is a substring of it, lowercased; a judgment that
+  agrees earns +0.3 (+0.1 more when the answer is correct); a wrong "Yes" −0.6, a wrong
+  "No" −0.3.
+
+Paper: ReSeek: A Self-Correcting Framework for Search Agents with Instructive Rewards
+(arXiv 2510.00568); this is the string-matching variant of its code
+(``TencentBAC/ReSeek`` ``verl/utils/reward_score/reseek_regex.py``), not the released
+reranker version, which needs bge-reranker-v2-m3.
+
+Departures, on purpose: a judgment belongs to the information block it follows, before
+the next block (the code pairs a block with the nearest judgment anywhere after it, so
+one final ``<judge>Yes</judge>`` is counted for every block); only the first
+``max_judges`` (4, the paper's limit on JUDGE steps) count, so the range is bounded:
+[−0.6·k, 1 + 0.4·k] = [−2.4, 2.6]. Chat trajectories are read with each tool result as an
+information block and the judgments in the assistant messages.
+
+Known gaming: substring usefulness rewards "Yes" on any block that mentions the answer,
+even in passing; a short gold answer ("1") matches many blocks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field
+
+from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
+from rewardsmith.verifiable.search._common import em, gold_answers
+from rewardsmith.verifiable.search.trajectory import as_text
+
+__all__ = ["RESEEK", "ReSeekParams", "ReSeekString"]
+
+RESEEK = Paper(
+    "ReSeek: A Self-Correcting Framework for Search Agents with Instructive Rewards",
+    "2510.00568",
+)
+_JUDGE = re.compile(r"<judge>\s*(yes|no)\s*</judge>", re.IGNORECASE)
+
+
+class ReSeekParams(Params):
+    format_score: float = 0.0
+    """R_answer for a wrong answer."""
+    max_answer_tags: int = Field(10, ge=1)
+    correct_judge_reward: float = Field(0.3, ge=0.0)
+    answer_correct_boost: float = Field(0.1, ge=0.0)
+    wrong_yes_penalty: float = Field(-0.6, le=0.0)
+    wrong_no_penalty: float = Field(-0.3, le=0.0)
+    max_judges: int = Field(4, ge=0)
+    """Judgments past this many are ignored (the code has no cap)."""
+
+
+class ReSeekString(ItemReward):
+    name = "search.reseek"
+
+    def __init__(self, params: ReSeekParams) -> None:
+        self.params = params
+
+    @property
+    def range(self) -> tuple[float, float]:
+        p = self.params
+        k = p.max_judges
+        worst = min(p.wrong_yes_penalty, p.wrong_no_penalty)
+        best = p.correct_judge_reward + p.answer_correct_boost
+        return (min(0.0, p.format_score) + k * worst, max(1.0, p.format_score) + k * best)
+
+    def score_one(self, sample: Sample) -> Score:
+        p = self.params
+        answers = gold_answers(sample.reference)
+        text = as_text(sample)
+        close = text.rfind("</answer>")
+        start = text.rfind("<answer>", 0, close) if close >= 0 else -1
+        answer = text[start + 8 : close].strip() if start >= 0 else None
+        correct = em(answer, answers)
+        base = 0.0
+        if answer is not None:
+            base = p.format_score
+            if correct:
+                spam = max(text.count("<answer>"), text.count("</answer>")) > p.max_answer_tags
+                base = 0.25 if spam else 1.0
+        judged = _judgments(text)[: p.max_judges] if answer else []
+        judge = sum(self._judge(info, yes, correct, answers) for info, yes in judged)
+        parts = {"answer": base, "judge": judge}
+        return Score(base + judge, parts=parts, info={"judgments": len(judged)})
+
+    def _judge(self, info: str, yes: bool, correct: bool, answers: list[str]) -> float:
+        p = self.params
+        boost = p.answer_correct_boost if correct else 0.0
+        if yes and correct:
+            return p.correct_judge_reward + boost
+        low = info.lower()
+        useful = any(g.lower().strip() and g.lower().strip() in low for g in answers)
+        if yes == useful:
+            return p.correct_judge_reward + boost
+        return p.wrong_yes_penalty if yes else p.wrong_no_penalty
+
+
+def _judgments(text: str) -> list[tuple[str, bool]]:
+    """(information, said yes) for each non-empty block with a judgment before the next.
+
+    ``str.find`` rather than a lazy regex: the regex rescans to the end for every
+    unclosed opener, quadratic on a completion full of them.
+    """
+    out = []
+    start = text.find("<information>")
+    while start >= 0:
+        close = text.find("</information>", start)
+        if close < 0:
+            break
+        nxt = text.find("<information>", close)
+        judge = _JUDGE.search(text, close, nxt if nxt >= 0 else len(text))
+        info = text[start + len("<information>") : close].strip()
+        if judge and info:
+            out.append((info, judge.group(1).lower() == "yes"))
+        start = nxt
+    return out
+
+
+@register(
+    "search.reseek",
+    params=ReSeekParams,
+    paper=RESEEK,
+    range=(-2.4, 2.6),
+    summary="ReSeek (string variant): EM + per-JUDGE reward for calling evidence useful",
+)
+def reseek(params: ReSeekParams) -> ReSeekString:
+    return ReSeekString(params)
