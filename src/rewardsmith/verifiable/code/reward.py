@@ -1,0 +1,166 @@
+"""Code rewards: unit tests run in the sandbox, and cheap syntax checks.
+
+- ``code.unit_tests``: the program (last fenced Python block, else the completion) runs
+  against the reference's tests (assert-style, stdin/stdout, or function-call; see
+  ``suites``) inside ``runtime.sandbox``. Value: the fraction of tests passed (APPS's
+  "test case average"), or with ``mode="all"`` 1 only when every test passes (APPS's
+  "strict accuracy"); range [0, 1]. ``info["tests"]`` holds each test's outcome and
+  detail, ``info["stdout"]``/``info["stderr"]`` excerpts. Programs of a batch run on
+  ``workers`` threads, each test under ``timeout_s``, ``memory_mb`` and the other
+  limits. A completion with no code scores 0; tests that cannot be read are the
+  dataset's fault and give ``None`` with status error.
+- ``code.syntax``: 1 if the program parses (``ast.parse``). ``code.compiles``: 1 if it
+  also compiles (``compile``, which also rejects e.g. ``return`` outside a function).
+  Neither runs anything.
+
+Paper: Hendrycks et al., "Measuring Coding Challenge Competence With APPS"
+(arXiv 2105.09938), for the test shapes and the two scores.
+
+Known failure modes and how they could be gamed: a program can special-case the
+visible test inputs (hard-code outputs) when the tests are also in the prompt; hold
+some tests out. Floats compare within ``float_tol`` (1e-6 relative or absolute, our
+choice). Asserts inside loops or functions are decided in-process (see ``asserts``).
+Stdout tolerance ignores how whitespace splits tokens, so "1 2" matches "1\\n2".
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+
+from pydantic import Field
+
+from rewardsmith.core import ItemReward, NoParams, Paper, Params, Sample, Score, register
+from rewardsmith.core.reward import score_item
+from rewardsmith.errors import ConfigError
+from rewardsmith.runtime.sandbox import Limits, isolation_problem
+from rewardsmith.verifiable.code.runner import Config, run_suite
+from rewardsmith.verifiable.code.suites import extract_program, suite_from_reference
+
+__all__ = ["UnitTestParams"]
+
+APPS = Paper("Measuring Coding Challenge Competence With APPS", "2105.09938")
+
+
+class UnitTestParams(Params):
+    mode: Literal["fraction", "all"] = "fraction"
+    timeout_s: float = Field(5.0, gt=0, description="wall-clock limit per test")
+    memory_mb: int = Field(1024, gt=0, description="address-space limit per process")
+    processes: int = Field(16, gt=0)
+    output_bytes: int = Field(
+        1 << 20, gt=0, description="stdout/stderr cap; past it the run is killed"
+    )
+    workers: int | None = Field(None, gt=0, description="programs run at once (default: CPU count)")
+    isolation: Literal["bwrap", "none"] = "bwrap"
+    python: str | None = Field(
+        None, description="interpreter inside the sandbox (default: this one)"
+    )
+    float_tol: float = Field(1e-6, ge=0)
+
+
+class UnitTests(ItemReward):
+    name = "code.unit_tests"
+    max_chars = 200_000
+
+    def __init__(self, params: UnitTestParams) -> None:
+        self.params = params
+        if params.isolation == "bwrap" and (problem := isolation_problem()) is not None:
+            raise ConfigError(
+                f"code.unit_tests cannot isolate programs: {problem}. Set isolation: none to "
+                "run them without isolation (not safe for untrusted code)"
+            )
+        cpu = max(1, int(params.timeout_s) + 1)
+        limits = Limits(
+            wall_s=params.timeout_s,
+            cpu_s=cpu,
+            memory_mb=params.memory_mb,
+            processes=params.processes,
+            output_bytes=params.output_bytes,
+        )
+        self.config = Config(
+            limits, params.isolation, params.python, params.float_tol, params.mode == "all"
+        )
+
+    def score_one(self, sample: Sample) -> Score:
+        suite = suite_from_reference(sample.reference)
+        program = extract_program(sample.text)
+        if not program.strip():
+            return Score(0.0, info={"reason": "no code in the completion"})
+        results, info = run_suite(program, suite, self.config)
+        passed = sum(r.passed for r in results)
+        value = (
+            passed / len(results)
+            if self.params.mode == "fraction"
+            else float(passed == len(results))
+        )
+        info = {
+            "passed": passed,
+            "total": len(results),
+            "tests": [r.as_dict() for r in results],
+            **info,
+        }
+        return Score(value, parts={}, info=info)
+
+    def score(self, samples: Sequence[Sample]) -> list[Score]:
+        workers = self.params.workers or os.cpu_count() or 1
+        if len(samples) <= 1 or workers == 1:
+            return [score_item(self, s) for s in samples]
+        with ThreadPoolExecutor(min(workers, len(samples)), thread_name_prefix="rs-code") as pool:
+            return list(pool.map(lambda s: score_item(self, s), samples))
+
+
+class _Syntax(ItemReward):
+    compile_too = False
+
+    def __init__(self, params: NoParams) -> None:
+        self.params = params
+
+    def score_one(self, sample: Sample) -> Score:
+        program = extract_program(sample.text)
+        if not program.strip():
+            return Score(0.0, info={"reason": "no code in the completion"})
+        try:
+            if self.compile_too:
+                compile(program, "solution.py", "exec", dont_inherit=True)
+            else:
+                ast.parse(program)
+        except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
+            return Score(0.0, info={"reason": f"{type(exc).__name__}: {exc}"[:300]})
+        return Score(1.0)
+
+
+class CodeSyntax(_Syntax):
+    name = "code.syntax"
+
+
+class CodeCompiles(_Syntax):
+    name = "code.compiles"
+    compile_too = True
+
+
+@register(
+    "code.unit_tests",
+    params=UnitTestParams,
+    paper=APPS,
+    summary="fraction (or all-or-nothing) of unit tests the program passes, run in a bubblewrap sandbox",
+)
+def unit_tests(params: UnitTestParams) -> UnitTests:
+    return UnitTests(params)
+
+
+@register("code.syntax", params=NoParams, paper=APPS, summary="1 if the program parses as Python")
+def code_syntax(params: NoParams) -> CodeSyntax:
+    return CodeSyntax(params)
+
+
+@register(
+    "code.compiles",
+    params=NoParams,
+    paper=APPS,
+    summary="1 if the program compiles as Python (no run)",
+)
+def code_compiles(params: NoParams) -> CodeCompiles:
+    return CodeCompiles(params)
