@@ -114,7 +114,8 @@ class Harness:
             return {"k": kind, "e": text}
 
     def load(self, ns: dict[str, Any]) -> None:
-        with open(self.job["program"], encoding="utf-8") as f:
+        here = os.path.dirname(os.path.abspath(__file__))
+        with open(os.path.join(here, self.job["program"]), encoding="utf-8") as f:
             source = f.read()
         code = compile(source, "solution.py", "exec")
         self.guarded(lambda: exec(code, ns))

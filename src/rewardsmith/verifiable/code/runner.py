@@ -114,14 +114,14 @@ def _job(suite: Suite, config: Config) -> dict[str, Any]:
             "fn_name": suite.fn_name,
             "cases": suite.inputs,
             "per_test_s": per_test,
-            "program": "/sandbox/solution.py",
+            "program": "solution.py",
         }
     assert suite.plan is not None
     return {
         "mode": "assert",
         "cases": suite.plan.steps,
         "per_test_s": per_test,
-        "program": "/sandbox/solution.py",
+        "program": "solution.py",
     }
 
 

@@ -96,9 +96,8 @@ def suite_from_reference(reference: Any) -> Suite:
         raise ValueError(f"code tests must be a dict or JSON object, got {type(ref).__name__}")
     if "input_output" in ref:
         inner = _as_dict(ref["input_output"])
-        return suite_from_reference(
-            {**ref, **inner, "input_output": None} if isinstance(inner, dict) else inner
-        )
+        rest = {k: v for k, v in ref.items() if k != "input_output"}
+        return suite_from_reference({**rest, **inner} if isinstance(inner, dict) else inner)
     for key in ("tests", "test_list", "test"):
         if ref.get(key):
             setup = "\n".join(
