@@ -111,7 +111,7 @@ def test_refuses_to_run_without_bubblewrap(monkeypatch, tmp_path):
     sandbox.isolation_problem.cache_clear()
     try:
         with pytest.raises(
-            SandboxUnavailable, match="bubblewrap is not installed.*isolation='none'"
+            SandboxUnavailable, match=r"bubblewrap is not installed.*isolation='none'"
         ):
             py("print(1)")
     finally:
