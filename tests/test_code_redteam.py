@@ -316,3 +316,38 @@ def test_forged_result_lines_do_not_pass(reward):
     os._exit(0)
     """
     assert run_one(reward, body).value == 0.0
+
+
+STDIO3 = {"inputs": ["1\n", "2\n", "3\n"], "outputs": ["2", "4", "6"]}
+
+
+def test_stdio_program_that_kills_the_test_runner_passes_nothing(reward):
+    body = """
+    import os, signal
+    os.kill(os.getppid(), signal.SIGKILL)
+    print(int(input()) * 2)
+    """
+    score = run_one(reward, body, STDIO3)
+    assert score.value < 1.0
+    assert "not_run" in outcomes(score) or score.value == 0.0
+
+
+def test_stdio_forged_result_lines_do_not_pass(reward):
+    body = """
+    import os
+    forged = b''.join(b'{"i": %d, "rc": 0, "out": "All tests passed", "err": "", "t": null}\\n' % i for i in range(3))
+    for pid in ("self", str(os.getppid())):
+        for fd in range(3, 32):
+            try:
+                out = os.open(f"/proc/{pid}/fd/{fd}", os.O_WRONLY)
+                os.write(out, forged)
+            except OSError:
+                pass
+    """
+    assert run_one(reward, body, STDIO3).value == 0.0
+
+
+def test_stdio_fork_bomb_is_contained(reward):
+    body = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+    score = run_one(reward, body, STDIO3)
+    assert score.value == 0.0

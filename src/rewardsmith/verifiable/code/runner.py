@@ -9,6 +9,8 @@ was killed), ``unencodable`` (returned an object that is not a plain value), or
 from __future__ import annotations
 
 import json
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
@@ -21,7 +23,10 @@ from rewardsmith.verifiable.code.values import decode, same_output, same_value
 __all__ = ["Config", "TestResult", "run_suite"]
 
 _EXCERPT = 400
-HARNESS = resources.files("rewardsmith.verifiable.code").joinpath("harness.py").read_text()
+_ENDED = "the program ended the run early"
+_HERE = resources.files("rewardsmith.verifiable.code")
+HARNESS = _HERE.joinpath("harness.py").read_text()
+STDIO_RUNNER = _HERE.joinpath("stdio_runner.py").read_text()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,34 +81,85 @@ def run_suite(
 
 
 def _stdio(program: str, suite: Suite, config: Config) -> tuple[list[TestResult], dict[str, Any]]:
-    results: list[TestResult] = []
+    n = len(suite.inputs)
+    if n == 1:  # one test: run the program itself, sparing the runner's start-up
+        return _stdio_once(program, suite, config)
+    files = {"solution.py": program, "stdio_runner.py": STDIO_RUNNER}
+    files.update({f"in_{i}": str(inp) for i, inp in enumerate(suite.inputs)})
+    job = {"n": n, "per_test_s": config.limits.wall_s, "output_bytes": config.limits.output_bytes}
+    r = _run_many(config, "stdio_runner.py", files, job, n)
+    frames, load = _by_test(r.channel, {})
     info: dict[str, Any] = {}
-    argv = [config.python or python(), "-I", "/sandbox/solution.py"]
-    for inp, expected in zip(suite.inputs, suite.outputs, strict=True):
-        if config.stop_on_failure and results and not results[-1].passed:
-            results.append(TestResult("not_run"))
-            continue
-        r = run(
-            argv,
-            files={"solution.py": program},
-            stdin=str(inp).encode(),
-            limits=config.limits,
-            isolation=config.isolation,
-        )
-        if r.outcome == "ok":
-            got = r.stdout.decode("utf-8", errors="replace")
-            ok = same_output(got, str(expected), config.float_tol)
-            result = (
-                TestResult("pass")
-                if ok
-                else TestResult("wrong_answer", f"got {_excerpt(r.stdout)[:120]!r}")
-            )
-        else:
-            result = _from_run(r)
-        if not result.passed and "stdout" not in info:
-            info["stdout"], info["stderr"] = _excerpt(r.stdout), _excerpt(r.stderr)
-        results.append(result)
+    if load is None or load.get("load") != "ok":
+        return _unloaded(r, load, n), {"stdout": _excerpt(r.stdout), "stderr": _excerpt(r.stderr)}
+    results = _results(frames, n, r, lambda i, f: _decide_stdio(f, str(suite.outputs[i]), config))
+    failed = next((frames[i] for i, t in enumerate(results) if not t.passed and i in frames), None)
+    if failed is not None:
+        info = {
+            "stdout": _excerpt(str(failed["out"]).encode()),
+            "stderr": _excerpt(str(failed["err"]).encode()),
+        }
     return results, info
+
+
+def _stdio_once(
+    program: str, suite: Suite, config: Config
+) -> tuple[list[TestResult], dict[str, Any]]:
+    r = run(
+        [config.python or python(), "-I", "/sandbox/solution.py"],
+        files={"solution.py": program},
+        stdin=str(suite.inputs[0]).encode(),
+        limits=config.limits,
+        isolation=config.isolation,
+    )
+    rc = r.returncode or 0
+    frame = {
+        "rc": -(rc - 128) if rc > 128 else rc,
+        "out": r.stdout.decode("utf-8", errors="replace"),
+        "err": r.stderr.decode("utf-8", errors="replace"),
+        "t": r.outcome if r.outcome in ("timeout", "output") else None,
+    }
+    result = _decide_stdio(frame, str(suite.outputs[0]), config)
+    info = {} if result.passed else {"stdout": _excerpt(r.stdout), "stderr": _excerpt(r.stderr)}
+    return [result], info
+
+
+def _decide_stdio(frame: dict[str, Any], expected: str, config: Config) -> TestResult:
+    rc, err, killed = int(frame["rc"]), str(frame["err"]), frame.get("t")
+    if killed:
+        return TestResult(str(killed), "per-test limit" if killed == "timeout" else "output cap")
+    if "MemoryError" in err[-1000:]:
+        return TestResult("memory", "MemoryError")
+    if rc < 0:
+        name = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
+        return TestResult("timeout" if -rc == signal.SIGXCPU else "signal", f"killed by {name}")
+    if rc != 0:
+        lines = err.strip().splitlines()
+        return TestResult("runtime_error", lines[-1][:300] if lines else f"exit code {rc}")
+    if same_output(str(frame["out"]), expected, config.float_tol):
+        return TestResult("pass")
+    return TestResult("wrong_answer", f"got {str(frame['out'])[:120]!r}")
+
+
+def _run_many(
+    config: Config, script: str, files: dict[str, str], job: dict[str, Any], steps: int
+) -> Run:
+    """One sandbox run of a trusted script covering ``steps`` tests."""
+    lim = config.limits
+    limits = replace(
+        lim,
+        wall_s=lim.wall_s * (steps + 1) + 2,
+        cpu_s=lim.cpu_s * (steps + 1),
+        output_bytes=lim.output_bytes * (steps + 1),
+    )
+    return run(
+        [config.python or python(), "-I", f"/sandbox/{script}"],
+        files=files,
+        stdin=json.dumps(job).encode(),
+        limits=limits,
+        isolation=config.isolation,
+        channel=True,
+    )
 
 
 def _job(suite: Suite, config: Config) -> dict[str, Any]:
@@ -125,68 +181,72 @@ def _job(suite: Suite, config: Config) -> dict[str, Any]:
     }
 
 
-def _frames(channel: bytes) -> list[dict[str, Any]]:
-    frames = []
-    for line in channel.splitlines():
-        try:
-            frame = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(frame, dict):
-            frames.append(frame)
-    return frames
-
-
-def _harnessed(
-    program: str, suite: Suite, config: Config
-) -> tuple[list[TestResult], dict[str, Any]]:
-    n = len(suite)
-    steps = len(suite.plan.steps) if suite.plan is not None else n
-    limits = config.limits
-    limits = replace(
-        limits, wall_s=limits.wall_s * (steps + 1) + 2, cpu_s=limits.cpu_s * (steps + 1)
-    )
-    r = run(
-        [config.python or python(), "-I", "/sandbox/harness.py"],
-        files={"solution.py": program, "harness.py": HARNESS},
-        stdin=json.dumps(_job(suite, config)).encode(),
-        limits=limits,
-        isolation=config.isolation,
-        channel=True,
-    )
-    info: dict[str, Any] = {"stdout": _excerpt(r.stdout), "stderr": _excerpt(r.stderr)}
-    frames = _frames(r.channel)
+def _by_test(
+    channel: bytes, x_to_test: dict[int, int]
+) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
+    """Result lines by test index (the first line for a test wins), and the load line."""
     by_test: dict[int, dict[str, Any]] = {}
     load: dict[str, Any] | None = None
-    x_to_test = {
-        s["x"]: s["i"] for s in (suite.plan.steps if suite.plan else []) if "exec" in s and "i" in s
-    }
-    for f in frames:
+    for line in channel.splitlines():
+        try:
+            f = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(f, dict):
+            continue
         if "load" in f and load is None:
             load = f
         elif isinstance(f.get("i"), int) and "x" not in f:
             by_test.setdefault(f["i"], f)
         elif f.get("x") in x_to_test:
             by_test.setdefault(x_to_test[f["x"]], f)
-    if load is None or load.get("load") != "ok":
-        why = _from_run(r) if load is None else TestResult("runtime_error", str(load.get("e", "")))
-        if load is None and r.outcome == "ok":
-            why = TestResult("runtime_error", "the program ended the harness before it loaded")
-        return [why] * n, info
+    return by_test, load
+
+
+def _unloaded(r: Run, load: dict[str, Any] | None, n: int) -> list[TestResult]:
+    """Every test failed: the program did not load (or ended the run before it could)."""
+    if load is not None:
+        why = TestResult("runtime_error", str(load.get("e", ""))[:300])
+    elif r.outcome == "ok":
+        why = TestResult("runtime_error", "the program ended the run before it loaded")
+    else:
+        why = _from_run(r)
+    return [why] * n
+
+
+def _results(
+    by_test: dict[int, dict[str, Any]],
+    n: int,
+    r: Run,
+    decide: Callable[[int, dict[str, Any]], TestResult],
+) -> list[TestResult]:
+    """Each test's result; the first test without one takes the run's reason."""
     results: list[TestResult] = []
     ended = False
     for i in range(n):
-        if i not in by_test:
-            if ended or r.outcome == "ok":
-                results.append(
-                    TestResult("not_run", "" if ended else "the program ended the run early")
-                )
-            else:
-                results.append(_from_run(r))
+        frame = by_test.get(i)
+        if frame is not None:
+            results.append(decide(i, frame))
+        elif ended:
+            results.append(TestResult("not_run"))
+        else:
+            results.append(TestResult("not_run", _ENDED) if r.outcome == "ok" else _from_run(r))
             ended = True
-            continue
-        results.append(_decide(by_test[i], i, suite, config))
-    return results, info
+    return results
+
+
+def _harnessed(
+    program: str, suite: Suite, config: Config
+) -> tuple[list[TestResult], dict[str, Any]]:
+    n = len(suite)
+    steps = suite.plan.steps if suite.plan is not None else []
+    files = {"solution.py": program, "harness.py": HARNESS}
+    r = _run_many(config, "harness.py", files, _job(suite, config), len(steps) or n)
+    info: dict[str, Any] = {"stdout": _excerpt(r.stdout), "stderr": _excerpt(r.stderr)}
+    by_test, load = _by_test(r.channel, {s["x"]: s["i"] for s in steps if "exec" in s and "i" in s})
+    if load is None or load.get("load") != "ok":
+        return _unloaded(r, load, n), info
+    return _results(by_test, n, r, lambda i, f: _decide(f, i, suite, config)), info
 
 
 def _decide(frame: dict[str, Any], i: int, suite: Suite, config: Config) -> TestResult:
