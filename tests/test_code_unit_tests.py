@@ -366,3 +366,29 @@ def test_syntax_and_compiles(body, syntax, compiles):
     sample = Sample(completion=fenced(body))
     assert rewardsmith.load("code.syntax").score([sample])[0].value == syntax
     assert rewardsmith.load("code.compiles").score([sample])[0].value == compiles
+
+
+def test_example_spec_scores_the_bundled_code_rollouts(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "scored.jsonl"
+    cmd = [sys.executable, "-m", "rewardsmith", "score", str(root / "examples/code_rollouts.jsonl")]
+    cmd += ["--spec", str(root / "examples/code.yaml"), "--out", str(out)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    tests = {
+        row["kind"]: row["parts"]["tests"] for row in map(json.loads, out.read_text().splitlines())
+    }
+    assert tests == {
+        "assert, correct": 1.0,
+        "assert, always-equal hack": 0.0,
+        "stdio, correct": 1.0,
+        "stdio, 2 of 3": pytest.approx(2 / 3),
+        "stdio, infinite loop": 0.0,
+        "call, correct": 1.0,
+        "assert, exits early": 0.0,
+        "no code": 0.0,
+    }
