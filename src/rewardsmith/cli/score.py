@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 from collections.abc import Iterator
+from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import orjson
 import typer
@@ -23,7 +25,6 @@ from rich.progress import (
 from rich.table import Table
 
 from rewardsmith.cli.errors import EXIT_ITEMS_FAILED, stderr, usage_errors
-from rewardsmith.core import Reward
 from rewardsmith.errors import InputError
 from rewardsmith.rollouts import (
     Block,
@@ -34,11 +35,26 @@ from rewardsmith.rollouts import (
     read_blocks,
     score_blocks,
 )
+from rewardsmith.rollouts.stream import Processed
+from rewardsmith.rollouts.write import Renderer
 from rewardsmith.spec import load_spec
 
 __all__ = ["bundled_rollouts", "score_cmd"]
 
 DEFAULT_SPEC = "math-r1"
+
+
+class Engine(StrEnum):
+    LOCAL = "local"
+    RAY = "ray"
+
+
+class Scorer(Protocol):
+    """Scores the blocks (the local engine) or the file (Ray reads it itself)."""
+
+    def __call__(
+        self, *, blocks: Iterator[Block], fields: FieldMap, renderer: Renderer | None
+    ) -> Iterator[Processed]: ...
 
 
 def bundled_rollouts() -> Path:
@@ -93,6 +109,16 @@ def score_cmd(
     fail_on_error: Annotated[
         bool, typer.Option("--fail-on-error", help="Exit 1 if any item has status error.")
     ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="local: this machine's processes; ray: Ray Data actors (--workers of them)."
+        ),
+    ] = Engine.LOCAL,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="With --engine ray: the cluster to join (default: start a local Ray)."),
+    ] = None,
 ) -> None:
     """Score rollouts with a reward spec and print a summary.
 
@@ -108,7 +134,16 @@ def score_cmd(
         blocks = read_blocks(path, chunk_size, split)
         schema = arrow_schema(path, split) if out and out.endswith((".parquet", ".pq")) else None
         writer = RolloutWriter(out, schema) if out else None
-        summary = _run(blocks, reward, workers, writer, fields)
+        if engine is Engine.RAY:
+            from rewardsmith.integrations import ray as ray_engine
+
+            ray_engine.init(ray_address, num_cpus=workers + 1)
+            scorer: Scorer = functools.partial(
+                ray_engine.score_file, path, reward, workers=workers, chunk_size=chunk_size
+            )
+        else:
+            scorer = functools.partial(score_blocks, reward=reward, workers=workers)
+        summary = _run(blocks, scorer, writer, fields)
     console = stderr if out == "-" else Console()
     if as_json:
         console.print_json(
@@ -122,8 +157,7 @@ def score_cmd(
 
 def _run(
     blocks: Iterator[Block],
-    reward: Reward,
-    workers: int,
+    scorer: Scorer,
     writer: RolloutWriter | None,
     fields: FieldMap,
 ) -> Summary:
@@ -145,7 +179,7 @@ def _run(
         blocks = itertools.chain([first] if first is not None else [], blocks)
     with progress, writer or contextlib.nullcontext():
         task = progress.add_task("score", total=None)
-        for done in score_blocks(blocks, reward, workers=workers, fields=fields, renderer=renderer):
+        for done in scorer(blocks=blocks, fields=fields, renderer=renderer):
             if writer is not None:
                 writer.write_rendered(done.rendered)
             summary.merge(done.summary)
