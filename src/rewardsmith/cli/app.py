@@ -6,6 +6,7 @@ import typer
 
 from rewardsmith.cli.catalog import list_cmd
 from rewardsmith.cli.score import score_cmd
+from rewardsmith.cli.serve import serve_cmd
 
 __all__ = ["app", "main"]
 
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.command("score")(score_cmd)
 app.command("list")(list_cmd)
+app.command("serve")(serve_cmd)
 
 
 def main() -> None:

@@ -1,10 +1,17 @@
-"""Search-agent rewards: trajectory reading, MASH, ParallelSearch, ReSeek, MaskSearch, O²-Searcher."""
+"""Search-agent rewards: trajectory reading, MASH, ParallelSearch, ReSeek, MaskSearch,
+O²-Searcher, SubSearch."""
 
 from rewardsmith.verifiable.search.mash import MashParams, SearchCountPenalty, penalty
 from rewardsmith.verifiable.search.masksearch import MaskRecall, MaskRecallParams
-from rewardsmith.verifiable.search.o2 import O2Format, O2Searcher, bullet_format_score
+from rewardsmith.verifiable.search.o2 import (
+    O2Format,
+    O2Searcher,
+    O2SearcherParams,
+    bullet_format_score,
+)
 from rewardsmith.verifiable.search.parallel import ParallelSearch, ParallelSearchParams
 from rewardsmith.verifiable.search.reseek import ReSeekParams, ReSeekString
+from rewardsmith.verifiable.search.subsearch import SubSearch, SubSearchParams
 from rewardsmith.verifiable.search.trajectory import (
     DEFAULT_SEARCH_TOOLS,
     Trajectory,
@@ -20,11 +27,14 @@ __all__ = [
     "MaskRecallParams",
     "O2Format",
     "O2Searcher",
+    "O2SearcherParams",
     "ParallelSearch",
     "ParallelSearchParams",
     "ReSeekParams",
     "ReSeekString",
     "SearchCountPenalty",
+    "SubSearch",
+    "SubSearchParams",
     "Trajectory",
     "as_text",
     "bullet_format_score",

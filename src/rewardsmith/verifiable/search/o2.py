@@ -1,10 +1,12 @@
-"""O²-Searcher's rewards: exact match for closed-ended questions, bullet format for open ones.
+"""O²-Searcher's rewards: exact match for closed-ended questions; format, facts and query
+diversity for open-ended ones.
 
 What it checks: O²-Searcher trains one agent on closed-ended questions (a short answer)
 and open-ended ones (a list of findings). Closed-ended: ``r = EM(answer, golds)`` in
-{0, 1}, Search-R1's rule with format score 0. Open-ended::
+{0, 1}, Search-R1's rule with format score 0. Open-ended (a dict reference with
+``findings``, a list of reference findings)::
 
-    r = 0.5 · (1·R_fmt + 1·R_fact + 0.5·R_div) / 2.5        # in [0, 0.5]
+    r = 0.5 · (1·R_fmt + 1·R_fact + 0.5·R_div) / 2.5        # in [0, 0.5] (≤ 0.6, see R_div)
 
 ``search.o2_format`` is R_fmt alone, in [0, 1], on the last ``<answer>`` block: lines must
 start with "- "; f = 1 − bad lines / lines; c = min(bullets / 10, 1); d = max(0,
@@ -15,21 +17,46 @@ R_fmt = clip((0.5f + 0.3c + 0.5d) / 1.3 − 3·dup, 0, 1). The TF-IDF is sklearn
 ``TfidfVectorizer`` defaults, re-implemented: lowercase, tokens ``\\b\\w\\w+\\b``,
 idf = ln((1 + n) / (1 + df)) + 1, l2-normalised rows.
 
-``search.o2_searcher`` scores closed-ended items (any reference ``qa.golds`` reads) with EM.
-Open-ended items (a dict reference with ``findings``) need R_fact (all-MiniLM-L6-v2
-embeddings, Hungarian matching at 0.75, F1) and R_div (embedding distances between the
-queries): neither is implemented, so those items come back ``skipped`` rather than with a
-made-up value; score them with ``search.o2_format`` plus your own fact and diversity terms.
+R_fact (all-MiniLM-L6-v2, ``rewardsmith.models.embeddings``): the last ``<answer>`` is
+split into findings on every "-" (``findings_split="hyphen"``, the code's rule; "bullets"
+takes the lines that start with "- " instead); findings and reference findings are
+embedded; in each reference column where several findings reach ``threshold`` (0.75,
+what the training client sends; the server's default is 0.85) only the best is kept and
+the rest of that column is zeroed; a one-to-one assignment maximising total similarity
+(the Hungarian algorithm, as ``scipy.optimize.linear_sum_assignment`` on 1 − sim) is
+taken, and its pairs at or above the threshold are the matches. P = matches / findings,
+R = matches / reference findings, R_fact = F1. No findings or no reference findings: 0.
+
+R_div over the queries issued (each search split on "##" and on newlines, the first
+``max_queries`` = 20; n < 2 gives 0): for each query, the mean of (1 − cos) to the other
+n − 1, times w(n) (0.5 if n ≤ 5; 0.5 + 0.05(n − 5) if n ≤ 15, so 1.0 at 15; else
+0.9 − 0.02(n − 15)), times clip(tokens / 8, 0.1, 1) with tokens counted by the model's
+tokenizer, special tokens included; R_div is the mean over distinct queries. If every pair (diagonal
+included) has cosine above 0.98, R_div = 0.5·0.2^(n − 1). Cosines can be negative, so
+R_div can reach 2 and the open-ended total 0.6.
 
 Paper: O²-Searcher: A Searching-based Agent Model for Open-Domain Open-Ended Question
 Answering (arXiv 2505.16582), code ``Acade-Mate/O2-Searcher``
-``o2searcher/rewards/{__init__,rewards_format}.py``.
+``o2searcher/rewards/{__init__,rewards_format,rewards_score}.py`` and
+``o2searcher/rewards/metrics/{f1_reward,dv_reward}.py``.
 
-Departures: the code needs at least two ``<answer>`` blocks because the decoded text
-includes the prompt's example; we read the response alone, so one suffices. Kept from
-the code: an answer with no bullet at all scores 0 (its duplicate ratio is
-1 − 0 / max(1, 0) = 1). Gaming: ten distinct, dissimilar bullets of anything earn full
-R_fmt; it checks shape, not content.
+Weights: the catalog only has the code's 0.5·(1, 1, 0.5)/2.5 (the paper's stated weights
+were not found and may differ), so that is the default; ``weights`` and ``open_scale``
+change it. Departures: the code needs at least two ``<answer>`` blocks because the decoded
+text includes the prompt's example; we read the response alone, so one suffices. Chinese
+text is not translated (the code asks an LLM, "doubao-32k"), so Chinese findings match
+poorly with the English model. The code rounds per-query diversity scores to two
+decimals; we do not. Only the first ``max_findings`` (64) findings are embedded; the rest
+count as unmatched, and an open-ended answer over 20,000 characters earns 0 unparsed
+(R_fmt's pairwise TF-IDF is quadratic). Kept from the code: an answer with no bullet at
+all scores 0 R_fmt (its duplicate ratio is 1 − 0 / max(1, 0) = 1).
+
+Known failure modes and gaming: ten distinct, dissimilar bullets of anything earn full
+R_fmt; it checks shape, not content. With ``findings_split="hyphen"`` a hyphenated word
+("state-of-the-art") splits one finding into several, which lowers P; a model can learn
+to avoid hyphens. R_div pays for queries that differ from each other, related to the
+question or not, and for issuing 15 of them. Open-ended items earn at most about half
+of a closed-ended one in the same batch.
 """
 
 from __future__ import annotations
@@ -37,14 +64,38 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from itertools import combinations
+from typing import Any, Literal
 
-from rewardsmith.core import ItemReward, NoParams, Paper, Sample, Score, register
+from pydantic import Field, model_validator
+
+from rewardsmith.core import ItemReward, NoParams, Paper, Params, Sample, Score, register
+from rewardsmith.models.embeddings import (
+    DEFAULT_EMBEDDING_MODEL,
+    Embedder,
+    Prepared,
+    SentenceEmbedder,
+    Vectors,
+    score_with_embeddings,
+)
 from rewardsmith.verifiable.extract import last_tag_block
 from rewardsmith.verifiable.search._common import em, gold_answers, reference_field
-from rewardsmith.verifiable.search.trajectory import as_text, read_trajectory
+from rewardsmith.verifiable.search.o2_open import fact_f1, findings, query_diversity
+from rewardsmith.verifiable.search.trajectory import (
+    DEFAULT_SEARCH_TOOLS,
+    as_text,
+    read_trajectory,
+)
 
-__all__ = ["O2_SEARCHER", "O2Format", "O2Searcher", "bullet_format_score", "tfidf_cosines"]
+__all__ = [
+    "O2_SEARCHER",
+    "O2Format",
+    "O2Searcher",
+    "O2SearcherParams",
+    "bullet_format_score",
+    "tfidf_cosines",
+]
 
 O2_SEARCHER = Paper(
     "O²-Searcher: A Searching-based Agent Model for Open-Domain Open-Ended Question Answering",
@@ -107,17 +158,103 @@ class O2Format(ItemReward):
         return Score(value, parts=parts)
 
 
+class O2SearcherParams(Params):
+    threshold: float = Field(0.75, ge=-1.0, le=1.0)
+    """The cosine a finding needs to match a reference finding (the code's server: 0.85)."""
+    weights: tuple[float, float, float] = (1.0, 1.0, 0.5)
+    """Weights of R_fmt, R_fact and R_div in the open-ended mean."""
+    open_scale: float = Field(0.5, ge=0.0, le=1.0)
+    """The open-ended total is this times the weighted mean."""
+    findings_split: Literal["hyphen", "bullets"] = "hyphen"
+    max_findings: int = Field(64, ge=1)
+    max_queries: int = Field(20, ge=2)
+    model: str = DEFAULT_EMBEDDING_MODEL
+    device: str = "cpu"
+    search_tools: frozenset[str] = DEFAULT_SEARCH_TOOLS
+
+    @model_validator(mode="after")
+    def _weights_ok(self) -> O2SearcherParams:
+        if min(self.weights) < 0 or sum(self.weights) <= 0:
+            raise ValueError("weights must be non-negative with a positive sum")
+        return self
+
+
 class O2Searcher(ItemReward):
+    """O²-Searcher's reward; open-ended items share one embedding call per batch.
+
+    Args:
+        params: the parameters (``O2SearcherParams``); default the code's.
+        embedder: unit vectors and token counts; default the shared MiniLM for
+            ``params.model`` on ``params.device``. Closed-ended items never use it.
+    """
+
     name = "search.o2_searcher"
+    max_chars = 100_000
+
+    def __init__(
+        self, params: O2SearcherParams | None = None, embedder: Embedder | None = None
+    ) -> None:
+        self.params = params or O2SearcherParams.model_validate({})
+        self.embedder = embedder or SentenceEmbedder(self.params.model, self.params.device)
+
+    @property
+    def range(self) -> tuple[float, float]:
+        wf, wa, wd = self.params.weights
+        open_max = self.params.open_scale * (wf + wa + 2.0 * wd) / (wf + wa + wd)
+        return (0.0, max(1.0, open_max))
+
+    def score(self, samples: Sequence[Sample]) -> list[Score]:
+        return score_with_embeddings(
+            samples, self._prepare, self.embedder, max_chars=self.max_chars, floor=self.floor
+        )
 
     def score_one(self, sample: Sample) -> Score:
-        if reference_field(sample.reference, "findings") is not None:
-            return Score.skipped(
-                "open-ended: R_fact and R_div need all-MiniLM-L6-v2 embeddings (not implemented)"
+        return self.score([sample])[0]
+
+    def _prepare(self, sample: Sample) -> Score | Prepared:
+        refs = reference_field(sample.reference, "findings")
+        if refs is None:
+            answers = gold_answers(sample.reference)
+            answer = read_trajectory(sample).answer
+            return Score(float(em(answer, answers)), info={"answer": (answer or "")[:200]})
+        return self._prepare_open(sample, _reference_findings(refs))
+
+    def _prepare_open(self, sample: Sample, refs: list[str]) -> Score | Prepared:
+        p = self.params
+        block = last_tag_block(as_text(sample))
+        answer = "" if block is None else block.strip()
+        if len(answer) > O2Format.max_chars:  # R_fmt's TF-IDF is quadratic in the bullets
+            return Score(
+                self.floor, info={"reason": f"answer over {O2Format.max_chars} characters"}
             )
-        answers = gold_answers(sample.reference)
-        answer = read_trajectory(sample).answer
-        return Score(float(em(answer, answers)), info={"answer": (answer or "")[:200]})
+        r_fmt, _ = bullet_format_score(answer) if answer else (0.0, {})
+        found = findings(answer, p.findings_split)
+        kept = found[: p.max_findings]
+        queries = _queries(read_trajectory(sample, p.search_tools).searches, p.max_queries)
+
+        def finish(vec: Vectors) -> Score:
+            _, _, r_fact = fact_f1(vec(kept), vec(refs), p.threshold, len(found))
+            tokens = self.embedder.count_tokens(queries) if len(queries) >= 2 else []
+            r_div = query_diversity(queries, vec(queries), tokens)
+            wf, wa, wd = p.weights
+            value = p.open_scale * (wf * r_fmt + wa * r_fact + wd * r_div) / (wf + wa + wd)
+            parts = {"format": r_fmt, "fact": r_fact, "diversity": r_div}
+            info = {"findings": len(found), "reference_findings": len(refs)}
+            return Score(value, parts=parts, info={**info, "queries": len(queries)})
+
+        return [*kept, *refs, *queries], finish
+
+
+def _reference_findings(refs: Any) -> list[str]:
+    if isinstance(refs, str) or not isinstance(refs, Sequence):
+        raise ValueError(f"reference findings must be a list of strings, not {refs!r:.60}")
+    return [str(r).strip() for r in refs if isinstance(r, str | int | float) and str(r).strip()]
+
+
+def _queries(searches: Sequence[str], cap: int) -> list[str]:
+    """The code's query list: each search split on newlines, stripped, the first ``cap``."""
+    out = [q.strip() for s in searches for q in s.split("\n") if q.strip()]
+    return out[:cap]
 
 
 @register(
@@ -132,9 +269,9 @@ def o2_format(params: NoParams) -> O2Format:
 
 @register(
     "search.o2_searcher",
-    params=NoParams,
+    params=O2SearcherParams,
     paper=O2_SEARCHER,
-    summary="O²-Searcher closed-ended EM; open-ended items (findings) are skipped",
+    summary="O²-Searcher: closed EM; open 0.5·(format + fact F1 + 0.5·query diversity)/2.5",
 )
-def o2_searcher(params: NoParams) -> O2Searcher:
-    return O2Searcher()
+def o2_searcher(params: O2SearcherParams) -> O2Searcher:
+    return O2Searcher(params)

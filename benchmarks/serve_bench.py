@@ -1,0 +1,227 @@
+"""HTTP overhead of the reward server: items/s through ``POST /score`` vs in-process.
+
+Baseline: the same spec (``math-r1``) scoring the same batches of 256 bundled rollouts
+in this process (``reward.score(samples)``, samples already built). Server:
+``rewardsmith serve`` in its own process(es) on loopback, fed by this process with
+``concurrency`` requests in flight, each batch encoded as a client would (JSON from the
+rollout records) and each answer decoded. The modes alternate for ``rounds`` rounds and
+the median round is kept, so a noisy neighbour on a shared machine hits every mode.
+
+Two ratios (target: the server at >= 80% of in-process at batch 256):
+
+- ``wall``: items/s over the wall clock, client and server sharing the machine's cores;
+- ``cpu``: in-process CPU seconds per batch / server CPU seconds per batch (all server
+  processes, from ``/proc``): the server's capacity when it has a core to itself,
+  independent of what else runs on the machine.
+
+Usage: python benchmarks/serve_bench.py [--seconds 3] [--rounds 3] [--concurrency 1 2]
+       [--server-workers 1 2]  (defaults shown)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+
+def _records() -> list[dict[str, object]]:
+    from rewardsmith.cli.score import bundled_rollouts
+
+    return [orjson.loads(line) for line in Path(bundled_rollouts()).read_bytes().splitlines()]
+
+
+def _batch(records: list[dict[str, object]], size: int) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    while len(out) < size:
+        out += records[: size - len(out)]
+    return out
+
+
+def _native(record: dict[str, object]) -> dict[str, object]:
+    """A rollout record in the server's Sample form (extra columns into ``meta``)."""
+    known = ("prompt", "completion", "reference", "group", "data_source")
+    return {
+        **{k: record[k] for k in known if k in record},
+        "meta": {k: v for k, v in record.items() if k not in known},
+    }
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and all its descendants (Linux ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
+
+
+@dataclass
+class Mode:
+    """One row of the table: its rounds' rates, batch latencies and CPU per batch."""
+
+    name: str
+    url: str = ""
+    concurrency: int = 1
+    pid: int = 0
+    rates: list[float] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    cpu_per_batch: list[float] = field(default_factory=list)
+
+    def add(self, times: list[float], batch: int, wall: float, cpu: float) -> None:
+        self.rates.append(len(times) * batch / wall)
+        self.times += times
+        self.cpu_per_batch.append(cpu / max(1, len(times)))
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_per_batch)
+
+
+def in_process(reward: Any, samples: list[Any], seconds: float) -> tuple[list[float], float]:
+    """Per-batch times of ``reward.score(samples)`` for ``seconds``, and the CPU used."""
+    times: list[float] = []
+    cpu = time.process_time()
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        start = time.perf_counter()
+        scores = reward.score(samples)
+        times.append(time.perf_counter() - start)
+    assert len(scores) == len(samples)
+    return times, time.process_time() - cpu
+
+
+async def over_http(
+    url: str, batch: list[dict[str, object]], seconds: float, concurrency: int
+) -> tuple[list[float], float]:
+    """Per-request times with ``concurrency`` in flight for ``seconds``, and the wall time."""
+    times: list[float] = []
+
+    async def worker(client: httpx.AsyncClient, end: float) -> None:
+        while time.perf_counter() < end:
+            start = time.perf_counter()
+            body = orjson.dumps({"samples": [_native(r) for r in batch]})
+            response = await client.post(url + "/score", content=body)
+            response.raise_for_status()
+            scores = orjson.loads(response.content)["scores"]
+            times.append(time.perf_counter() - start)
+            assert len(scores) == len(batch)
+
+    async with httpx.AsyncClient(timeout=60, headers={"content-type": "application/json"}) as c:
+        start = time.perf_counter()
+        await asyncio.gather(*(worker(c, start + seconds) for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+    return times, wall
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_server(spec: str, port: int, workers: int, extra: list[str]) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "rewardsmith", "serve", "--spec", spec, "--port", str(port)]
+    cmd += ["--workers", str(workers), *extra]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--spec", default="math-r1")
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per mode and round")
+    parser.add_argument("--rounds", type=int, default=3, help="modes alternate; median kept")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--server-workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--server-args", default="", help="more `rewardsmith serve` options, one string"
+    )
+    args = parser.parse_args()
+
+    from rewardsmith import load_spec
+    from rewardsmith.rollouts import FieldMap
+
+    batch = _batch(_records(), args.batch)
+    reward = load_spec(args.spec)
+    samples = [FieldMap().sample(r) for r in batch]
+    reward.score(samples)  # warm up: worker pools, caches
+    base = Mode("in-process reward.score")
+    modes = [base]
+    servers = []
+    try:
+        for w in args.server_workers:
+            port = _free_port()
+            server = _start_server(args.spec, port, w, args.server_args.split())
+            servers.append(server)
+            for c in args.concurrency:
+                name = f"HTTP /score, {c} in flight" + (f", {w} workers" if w > 1 else "")
+                modes.append(Mode(name, f"http://127.0.0.1:{port}", c, server.pid))
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            times, cpu = in_process(reward, samples, args.seconds)
+            base.add(times, len(batch), time.perf_counter() - start, cpu)
+            for m in modes[1:]:
+                asyncio.run(over_http(m.url, batch, 0.3, m.concurrency))  # warm up, not counted
+                before = _cpu_seconds(m.pid)
+                times, wall = asyncio.run(over_http(m.url, batch, args.seconds, m.concurrency))
+                m.add(times, len(batch), wall, _cpu_seconds(m.pid) - before)
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(30)
+
+    print(
+        f"spec {args.spec}, batch {args.batch}, {os.cpu_count()} CPUs, "
+        f"{args.rounds} rounds x {args.seconds:g} s per mode (median round)"
+        + (f", server: {args.server_args}" if args.server_args else "")
+    )
+    header = f"{'mode':<36} {'items/s':>8} {'wall':>5} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/batch':>13} {'cpu':>5}"
+    print(header)
+    for m in modes:
+        print(
+            f"{m.name:<36} {m.rate:>8.0f} {m.rate / base.rate:>5.0%} "
+            f"{1000 * statistics.median(m.times):>7.1f} {1000 * _percentile(m.times, 0.99):>7.1f} "
+            f"{1000 * m.cpu:>13.1f} {base.cpu / m.cpu:>5.0%}"
+        )
+
+
+if __name__ == "__main__":
+    main()

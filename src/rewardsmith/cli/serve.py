@@ -1,0 +1,81 @@
+"""``rewardsmith serve``: the HTTP reward server (needs the ``[serve]`` extra)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from rewardsmith.cli.errors import usage_errors
+
+__all__ = ["serve_cmd"]
+
+
+def serve_cmd(
+    spec: Annotated[
+        str, typer.Option("--spec", "-s", help="A spec file (.yaml/.toml) or a built-in spec name.")
+    ] = "math-r1",
+    host: Annotated[
+        str, typer.Option(help="Address to bind. Loopback by default; 0.0.0.0 to expose it.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535)] = 8000,
+    workers: Annotated[
+        int, typer.Option("--workers", "-w", min=1, help="Server processes sharing the port.")
+    ] = 1,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="REWARDSMITH_TOKEN",
+            help="Require 'Authorization: Bearer TOKEN' (all routes but /health).",
+            show_default=False,
+        ),
+    ] = None,
+    max_concurrency: Annotated[
+        int, typer.Option(min=1, help="Batches scored at once per process.")
+    ] = 4,
+    max_queue: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Requests that may wait for a slot; beyond it 503 + Retry-After. Keep it above the rollouts a trainer has in flight.",
+        ),
+    ] = 256,
+    request_timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds before a request gets 504.")
+    ] = 120.0,
+    max_body_mb: Annotated[
+        float, typer.Option(min=0.001, help="Larger request bodies get 413.")
+    ] = 64.0,
+    on_error: Annotated[
+        float, typer.Option(help="Reward sent to OpenRLHF for an item that could not be scored.")
+    ] = 0.0,
+    graceful_timeout: Annotated[
+        float, typer.Option(help="On SIGTERM, seconds to let requests in flight finish.")
+    ] = 30.0,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+) -> None:
+    r"""Serve a reward spec over HTTP until SIGTERM or Ctrl-C.
+
+    Routes: POST /score (native batches), POST /get_reward (OpenRLHF: --reward.remote_url http://HOST:PORT/get_reward), GET /health, GET /rewards, GET /metrics (Prometheus).
+
+    Item failures come back inside a 200; a malformed request gets a 4xx that names the problem; a saturated server answers 503 with Retry-After.
+
+    Exit code 2 for a bad spec or a missing serve extra (pip install 'rewardsmith\[serve]').
+    """
+    with usage_errors():
+        from rewardsmith.serve.run import serve
+
+        serve(
+            spec,
+            host=host,
+            port=port,
+            workers=workers,
+            graceful_timeout_s=graceful_timeout,
+            access_log=access_log,
+            token=token or None,
+            max_body_bytes=int(max_body_mb * 1024 * 1024),
+            max_concurrency=max_concurrency,
+            max_queue=max_queue,
+            request_timeout_s=request_timeout,
+            on_error=on_error,
+        )

@@ -1,0 +1,261 @@
+"""``create_app``: the reward server, a thin layer over ``load_spec`` and ``score``.
+
+Routes:
+
+- ``POST /score``: ``{"samples": [{prompt, completion, reference, group, meta, tokens,
+  data_source}], "step": optional}`` → ``{"scores": [{value, status, parts, info,
+  error}]}``, one per sample, in order. Items that fail come back inside the 200 with
+  their status and error.
+- ``POST /get_reward``: OpenRLHF's remote reward protocol (``serve.openrlhf``).
+- ``GET /health`` (open even with a token), ``GET /rewards`` (the catalog and the loaded
+  spec), ``GET /metrics`` (Prometheus text).
+
+Errors are JSON ``{"error": message, "problems": [...]}``: 400 unreadable body (not JSON,
+not UTF-8, empty), 401 token, 413 body over ``max_body_bytes``, 422 wrong shape (every
+bad field by path), 503 + ``Retry-After`` when every slot and queue place is taken, 504
+past ``request_timeout_s``, 500 when a reward breaks its contract. See ``serve.limits``.
+
+Example:
+    >>> import uvicorn
+    >>> app = create_app("math-r1", token="s3cret", max_concurrency=2)
+    >>> uvicorn.run(app, host="127.0.0.1", port=8000)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import rewardsmith
+from rewardsmith.core import Reward
+from rewardsmith.integrations.openrlhf import END_TOKENS
+from rewardsmith.serve.limits import Admission, Busy, DeadlineExceeded, check_token
+from rewardsmith.serve.metrics import CONTENT_TYPE
+from rewardsmith.serve.openrlhf import openrlhf_router
+from rewardsmith.serve.schemas import (
+    BadRequest,
+    RewardRequest,
+    ScoreRequest,
+    parse_score_request,
+)
+from rewardsmith.serve.state import ServeState, json_response, scores_response
+
+__all__ = ["create_app"]
+
+ENDPOINTS = ("/score", "/get_reward", "/health", "/rewards", "/metrics")
+_BODY = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScoreRequest"}}}}
+
+
+def create_app(
+    spec: str | Path | Reward,
+    *,
+    token: str | None = None,
+    max_body_bytes: int = 64 * 1024 * 1024,
+    max_concurrency: int = 4,
+    request_timeout_s: float = 120.0,
+    max_queue: int = 256,
+    max_pending_bytes: int = 1 << 30,
+    on_error: float = 0.0,
+    end_tokens: Iterable[str] = END_TOKENS,
+    retry_after_s: int = 1,
+) -> FastAPI:
+    """The reward server for ``spec`` (a spec file, a built-in spec name, or a Reward).
+
+    Args:
+        spec: what ``rewardsmith.load_spec`` takes, or an already-built Reward.
+        token: require ``Authorization: Bearer <token>`` on every route but ``/health``.
+        max_body_bytes: larger bodies get 413.
+        max_concurrency: batches scored at once (each in the app's thread pool).
+        request_timeout_s: a request not answered by then gets 504.
+        max_queue: requests that may wait for a slot; beyond it, 503 with
+            ``Retry-After: retry_after_s``. OpenRLHF sends one query per request, many
+            at once, and gives up after 5 tries a second apart: keep this above the
+            number of rollouts in flight.
+        max_pending_bytes: request bodies the waiting and running requests may hold
+            together (one request is always let in); beyond it, 503.
+        on_error: the reward OpenRLHF gets for an item that could not be scored.
+        end_tokens: end-of-turn markers stripped from OpenRLHF responses.
+        retry_after_s: the ``Retry-After`` of a 503.
+
+    Raises:
+        SpecError: the spec is invalid (raised here, before serving).
+    """
+    reward, info = _reward(spec)
+    admission = Admission(max_concurrency, max_queue, request_timeout_s, max_pending_bytes)
+    state = ServeState(
+        reward, info, token, max_body_bytes, admission, on_error, tuple(end_tokens), retry_after_s
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        admission.close()
+
+    app = FastAPI(
+        title="rewardsmith",
+        version=rewardsmith.__version__,
+        summary="Rewards for RL post-training of language models",
+        lifespan=lifespan,
+    )
+    app.state.rewardsmith = state
+    _errors(app, state)
+    _routes(app, state)
+    app.include_router(openrlhf_router(state))
+    app.add_middleware(_Measure, state=state)
+    _document_bodies(app)
+    return app
+
+
+def _reward(spec: str | Path | Reward) -> tuple[Reward, dict[str, Any]]:
+    if isinstance(spec, str | Path):
+        from rewardsmith.spec.files import parse_spec, read_spec
+
+        data, source = read_spec(spec)
+        reward = parse_spec(data, source)
+        return reward, {
+            "name": data.get("name", source),
+            "source": source,
+            "reward": data["reward"],
+        }
+    name = getattr(spec, "spec_name", spec.name)
+    return spec, {"name": name, "source": "python", "reward": repr(spec)}
+
+
+def _routes(app: FastAPI, state: ServeState) -> None:
+    @app.post("/score", openapi_extra={"requestBody": _BODY}, summary="Score a batch")
+    async def score(request: Request) -> Response:
+        body = await state.body(request)
+        return await state.handle(
+            "score", lambda: parse_score_request(body), scores_response, len(body)
+        )
+
+    @app.get("/health", summary="Liveness and load")
+    async def health() -> Response:
+        a = state.admission
+        return json_response(
+            {
+                "status": "ok",
+                "spec": state.spec["name"],
+                "version": rewardsmith.__version__,
+                "running": a.running,
+                "admitted": a.admitted,
+                "max_concurrency": a.max_concurrency,
+                "max_queue": a.max_queue,
+            }
+        )
+
+    catalog: list[bytes] = []
+
+    @app.get("/rewards", summary="The catalog and the loaded spec")
+    async def rewards(request: Request) -> Response:
+        check_token(request, state.token)
+        if not catalog:  # built once (~30 ms of schemas), off the event loop
+            data = {"spec": state.spec, "rewards": await asyncio.to_thread(_catalog)}
+            catalog.append(orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS))
+        return Response(catalog[0], media_type="application/json")
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def metrics(request: Request) -> Response:
+        check_token(request, state.token)
+        return Response(state.metrics.render(), media_type=CONTENT_TYPE)
+
+
+def _document_bodies(app: FastAPI) -> None:
+    """Put the request models in the OpenAPI document (the routes read raw bodies)."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            models = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in (ScoreRequest, RewardRequest):
+                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                models.update(body.pop("$defs", {}))
+                models[model.__name__] = body
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _catalog() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": e.name,
+            "kind": e.kind,
+            "summary": e.summary,
+            "range": list(e.range),
+            "paper": None if e.paper is None else {"title": e.paper.title, "arxiv": e.paper.arxiv},
+            "params": e.params.model_json_schema(),
+        }
+        for e in rewardsmith.catalog()
+    ]
+
+
+def _errors(app: FastAPI, state: ServeState) -> None:
+    async def bad_request(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BadRequest)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return json_response({"error": exc.message, "problems": exc.problems}, exc.status, headers)
+
+    async def busy(_: Request, exc: Exception) -> Response:
+        a = state.admission
+        message = (
+            f"server busy: {a.running} batches scoring and {a.admitted - a.running} waiting, "
+            f"holding {a.pending_bytes} bytes (max_concurrency={a.max_concurrency}, "
+            f"max_queue={a.max_queue}, max_pending_bytes={a.max_pending_bytes}); retry later"
+        )
+        headers = {"Retry-After": str(state.retry_after_s)}
+        return json_response({"error": message, "problems": []}, 503, headers)
+
+    async def deadline(_: Request, exc: Exception) -> Response:
+        message = f"not answered within request_timeout_s={state.admission.timeout_s}"
+        return json_response({"error": message, "problems": []}, 504)
+
+    async def crashed(_: Request, exc: Exception) -> Response:
+        return json_response({"error": f"{type(exc).__name__}: {exc}", "problems": []}, 500)
+
+    app.add_exception_handler(BadRequest, bad_request)
+    app.add_exception_handler(Busy, busy)
+    app.add_exception_handler(DeadlineExceeded, deadline)
+    app.add_exception_handler(Exception, crashed)
+
+
+class _Measure:
+    """Pure ASGI middleware: requests by endpoint and code, and their latency."""
+
+    def __init__(self, app: ASGIApp, state: ServeState) -> None:
+        self.app = app
+        self.metrics = state.metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("path", "")
+        endpoint = path.lstrip("/") if path in ENDPOINTS else "other"
+        start = time.perf_counter()
+        code = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal code
+            if message["type"] == "http.response.start":
+                code = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            self.metrics.request(endpoint, code, time.perf_counter() - start)

@@ -1,0 +1,59 @@
+"""Running the app under uvicorn: one process, or ``workers`` processes on one port.
+
+With one worker the app object is served directly. With several, uvicorn starts each
+worker from an import string, so the settings travel in the environment
+(``REWARDSMITH_SERVE_CONFIG``, JSON) and ``app_from_env`` builds the app in each worker.
+SIGTERM or SIGINT stops accepting connections and lets the requests in flight finish
+(up to ``graceful_timeout_s``) before the process exits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from rewardsmith.serve.app import create_app
+
+__all__ = ["CONFIG_ENV", "app_from_env", "serve"]
+
+CONFIG_ENV = "REWARDSMITH_SERVE_CONFIG"
+
+
+def serve(
+    spec: str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    graceful_timeout_s: float = 30.0,
+    access_log: bool = False,
+    log_level: str = "info",
+    **settings: Any,
+) -> None:
+    """Serve ``spec`` until SIGTERM/SIGINT; ``settings`` are ``create_app``'s keywords."""
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "timeout_graceful_shutdown": graceful_timeout_s,
+        "access_log": access_log,
+        "log_level": log_level,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(spec, **settings), **options)
+        return
+    create_app(spec, **settings)  # a bad spec fails here, once, not in every worker
+    os.environ[CONFIG_ENV] = json.dumps({"spec": spec, **settings})
+    uvicorn.run("rewardsmith.serve.run:app_from_env", factory=True, workers=workers, **options)
+
+
+def app_from_env() -> FastAPI:
+    """The app described by ``$REWARDSMITH_SERVE_CONFIG`` (a worker of ``serve``)."""
+    settings = json.loads(os.environ[CONFIG_ENV])
+    spec = settings.pop("spec")
+    if "end_tokens" in settings:
+        settings["end_tokens"] = tuple(settings["end_tokens"])
+    return create_app(spec, **settings)
