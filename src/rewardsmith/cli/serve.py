@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from rewardsmith.cli.errors import usage_errors
+from rewardsmith.errors import InputError
 
 __all__ = ["serve_cmd"]
 
@@ -53,6 +54,13 @@ def serve_cmd(
         float, typer.Option(help="On SIGTERM, seconds to let requests in flight finish.")
     ] = 30.0,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    ray: Annotated[
+        bool, typer.Option("--ray", help="Run as a Ray Serve deployment (needs the [ray] extra).")
+    ] = False,
+    replicas: Annotated[int, typer.Option(min=1, help="With --ray: replicas of the server.")] = 1,
+    ray_address: Annotated[
+        str | None, typer.Option(help="With --ray: the cluster to join (default: a local Ray).")
+    ] = None,
 ) -> None:
     r"""Serve a reward spec over HTTP until SIGTERM or Ctrl-C.
 
@@ -63,6 +71,23 @@ def serve_cmd(
     Exit code 2 for a bad spec or a missing serve extra (pip install 'rewardsmith\[serve]').
     """
     with usage_errors():
+        settings: dict[str, Any] = {
+            "token": token or None,
+            "max_body_bytes": int(max_body_mb * 1024 * 1024),
+            "max_concurrency": max_concurrency,
+            "max_queue": max_queue,
+            "request_timeout_s": request_timeout,
+            "on_error": on_error,
+        }
+        if ray:
+            if workers != 1:
+                raise InputError("--workers is for uvicorn; with --ray use --replicas")
+            from rewardsmith.serve.ray_serve import serve_on_ray
+
+            serve_on_ray(
+                spec, host=host, port=port, replicas=replicas, address=ray_address, **settings
+            )
+            return
         from rewardsmith.serve.run import serve
 
         serve(
@@ -72,10 +97,5 @@ def serve_cmd(
             workers=workers,
             graceful_timeout_s=graceful_timeout,
             access_log=access_log,
-            token=token or None,
-            max_body_bytes=int(max_body_mb * 1024 * 1024),
-            max_concurrency=max_concurrency,
-            max_queue=max_queue,
-            request_timeout_s=request_timeout,
-            on_error=on_error,
+            **settings,
         )
