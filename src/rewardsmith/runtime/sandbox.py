@@ -207,15 +207,18 @@ def _bwrap_argv(
         # so the process limit (which root ignores) applies.
         argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
         argv += ["--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    # The private /tmp comes first, so that a Python installation under /tmp (a CI
+    # checkout's venv) is bound on top of it rather than hidden by it.
+    argv += ["--perms", "1777", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp"]
     extra = [*_python_roots(), *readable]
     # Directories bwrap creates on the way to a mount point are private (0700) unless
     # made first, which would hide the Python installation from the program's user.
-    for parent in sorted({str(a) for p in extra for a in Path(p).parents if str(a) != "/"}):
+    parents = {str(a) for p in extra for a in Path(p).parents} - {"/", "/tmp"}
+    for parent in sorted(parents):
         argv += ["--perms", "0755", "--dir", parent]
     for path in (*_SYSTEM_DIRS, *_ETC_FILES, *extra):
         argv += ["--ro-bind-try", path, path]
     argv += ["--proc", "/proc", "--dev", "/dev", "--ro-bind", str(src), SANDBOX_DIR]
-    argv += ["--perms", "1777", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp"]
     argv += ["--chdir", "/tmp", "--hostname", "sandbox"]
     env = dict(_ENV) if channel_fd is None else {**_ENV, "RS_CHANNEL_FD": str(channel_fd)}
     for key, value in env.items():
