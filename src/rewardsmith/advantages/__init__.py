@@ -1,5 +1,9 @@
-"""Group-relative advantage estimators (GRPO, Dr. GRPO, RLOO, REINFORCE++, BRPO, StableReinforce)."""
+"""Group-relative advantage estimators (GRPO, Dr. GRPO, RLOO, REINFORCE++, BRPO, StableReinforce).
 
+Also a reconstruction of ChatShopBuddy's DCPO trajectory selection (``dcpo``).
+"""
+
+from rewardsmith.advantages.dcpo import dcpo, dcpo_select
 from rewardsmith.advantages.estimators import (
     brpo,
     dr_grpo,
@@ -11,6 +15,8 @@ from rewardsmith.advantages.estimators import (
 
 __all__ = [
     "brpo",
+    "dcpo",
+    "dcpo_select",
     "dr_grpo",
     "grpo",
     "reinforce_pp",

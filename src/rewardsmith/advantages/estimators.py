@@ -61,12 +61,9 @@ Known issues:
   them on 0 (the commonly described 3-sigma clip). The reference code also adds 1e-8
   to every advantage; that offset is left out here so constant input gives exact 0.
 
-Not included: ChatShopBuddy's DCPO trajectory selection (arXiv 2603.06065). The catalog
-(from a third-party summary) says only "keep K/2 of K = 16 trajectories, chosen by
-reward and reasoning length, short high-reward against low-reward"; it does not say how
-the K/2 splits between the two sides, how reward and length combine in the ranking,
-what "dynamic" changes, which length counts, or how groups with too few distinct
-rewards are handled. Any choice here would be a guess presented as the paper's rule.
+ChatShopBuddy's DCPO trajectory selection (arXiv 2603.06065) is in ``dcpo.py``: the
+catalog (from a third-party summary) gives only its structure, so the rule there is our
+documented reconstruction, not the paper's.
 """
 
 from __future__ import annotations

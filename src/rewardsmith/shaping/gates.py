@@ -35,9 +35,9 @@ hard (larger δ is softer). The judges behind the scores are the attack surface:
 that fools the hallucination judge passes the gate. Behaviour scores do not count until
 the gate is near 1, which is the intent (no "seesaw" between objectives).
 
-Not included: ChatShopBuddy's hierarchical reward (HRM, arXiv 2603.06065): the catalog
-gives its structure (lower levels gate higher ones) but not its gating formula or weights;
-compose nested ``gate`` nodes for that structure.
+See also: ``rewardsmith.shaping.hierarchy``, a hierarchical gate in the spirit of
+ChatShopBuddy's HRM (arXiv 2603.06065): lower levels unlock higher ones. Its formula is
+our design (the paper's was not found).
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ __all__ = [
     "soft_and",
 ]
 
-SEARCHLLM = Paper("Aligning LLMs with Searcher Preferences (SearchLLM gated aggregation)", "2603.10473")
+SEARCHLLM = Paper(
+    "Aligning LLMs with Searcher Preferences (SearchLLM gated aggregation)", "2603.10473"
+)
 DELTA = 1e-2
 
 
@@ -189,10 +191,16 @@ class MetaGated(ItemReward):
             )
         gate = soft_and(must, p.delta)
         utility = behaviour_utility(behaviour, p.weights)
-        return Score.ok(gated_value(must, behaviour, p.weights, p.delta), gate=gate, utility=utility)
+        return Score.ok(
+            gated_value(must, behaviour, p.weights, p.delta), gate=gate, utility=utility
+        )
 
 
-@register("aggregate.gated", params=GatedParams, paper=SEARCHLLM,
-          summary="SearchLLM gate: delta-smoothed geometric mean of meta must-pass scores times weighted mean of behaviour scores")
+@register(
+    "aggregate.gated",
+    params=GatedParams,
+    paper=SEARCHLLM,
+    summary="SearchLLM gate: delta-smoothed geometric mean of meta must-pass scores times weighted mean of behaviour scores",
+)
 def gated(params: GatedParams) -> MetaGated:
     return MetaGated(params)

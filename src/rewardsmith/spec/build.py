@@ -11,7 +11,11 @@ A node is a number (a constant) or a mapping with exactly one of these keys:
 - ``shape: {reward: node, transform: NAME | {use: NAME, with: {params}}}``;
 - ``schedule: {reward: node, weight: NUMBER | {kind: linear|cosine|exponential|..., ...}}``;
 - ``gated: {must: [nodes], behaviour: [nodes], delta: 0.01}``: SearchLLM's gated
-  aggregation (``rewardsmith.shaping.gates``); behaviour children may carry ``weight``.
+  aggregation (``rewardsmith.shaping.gates``); behaviour children may carry ``weight``;
+- ``hierarchy: {levels: [{terms: [nodes], threshold: 1.0, weight: 1.0, name}], combine:
+  sum | mean, floor: 0.0}``: levels that count only once every lower level is met, in the
+  spirit of ChatShopBuddy's HRM (``rewardsmith.shaping.hierarchy``); terms may carry
+  ``weight`` (their weight inside the level).
 
 Any node may also carry ``name`` (its label in ``Score.parts``), ``weight`` (inside a
 ``sum`` only), and combinators ``on_error`` (propagate | skip | value) and
@@ -32,11 +36,12 @@ from rewardsmith.core.reward import ItemReward, Reward
 from rewardsmith.errors import ConfigError, SpecError, UnknownRewardError
 from rewardsmith.runtime import Cached, Isolated, Threaded
 from rewardsmith.shaping.gates import DELTA, GatedAggregate
+from rewardsmith.shaping.hierarchy import Combine, Hierarchy, Level
 from rewardsmith.shaping.schedules import parse_schedule
 
 __all__ = ["build_tree"]
 
-COMBINATORS = ("sum", "min", "max", "product", "gate", "shape", "schedule", "gated")
+COMBINATORS = ("sum", "min", "max", "product", "gate", "shape", "schedule", "gated", "hierarchy")
 KINDS = ("use", *COMBINATORS)
 COMMON = {"name", "weight"}
 NODE_KEYS: dict[str, set[str]] = {
@@ -48,7 +53,9 @@ SUB_KEYS = {
     "shape": ({"reward", "transform"}, {"reward", "transform"}),
     "schedule": ({"reward", "weight"}, {"reward", "weight"}),
     "gated": ({"must", "behaviour"}, {"must", "behaviour", "delta"}),
+    "hierarchy": ({"levels"}, {"levels", "combine", "floor"}),
 }
+LEVEL_KEYS = {"terms", "threshold", "weight", "name"}
 _SCALARS: dict[str, TypeAdapter[Any]] = {
     "name": TypeAdapter(str),
     "weight": TypeAdapter(float),
@@ -59,6 +66,8 @@ _SCALARS: dict[str, TypeAdapter[Any]] = {
     "error_value": TypeAdapter(float),
     "threshold": TypeAdapter(float),
     "delta": TypeAdapter(float),
+    "floor": TypeAdapter(float),
+    "combine": TypeAdapter(Combine),
 }
 
 
@@ -284,12 +293,55 @@ class _Builder:
             return None
         try:
             return GatedAggregate(
-                must[0], behaviour[0], behaviour[1], delta=delta,
-                labels=[*must[2], *behaviour[2]], **opts,
+                must[0],
+                behaviour[0],
+                behaviour[1],
+                delta=delta,
+                labels=[*must[2], *behaviour[2]],
+                **opts,
             )
         except ValueError as exc:
             self.fail(p, str(exc))
             return None
+
+    def build_hierarchy(self, raw: Mapping[str, Any], path: str) -> Reward | None:
+        body, opts = self.sub(raw, "hierarchy", path), self.combinator_opts(raw, path)
+        if body is None:
+            return None
+        p = f"{path}.hierarchy"
+        combine = self.scalar(body, "combine", p, "sum")
+        floor = self.scalar(body, "floor", p, 0.0)
+        items = body["levels"]
+        if not isinstance(items, list) or not items:
+            self.fail(f"{p}.levels", "expected a non-empty list of levels ({terms: [...], ...})")
+            return None
+        levels = [self.level(item, f"{p}.levels[{i}]") for i, item in enumerate(items)]
+        if any(lv is None for lv in levels):
+            return None
+        try:
+            return Hierarchy([lv for lv in levels if lv], combine=combine, floor=floor, **opts)
+        except ValueError as exc:
+            self.fail(p, str(exc))
+            return None
+
+    def level(self, raw: Any, path: str) -> Level | None:
+        if not isinstance(raw, Mapping):
+            self.fail(path, f"expected a level mapping with 'terms', got {type(raw).__name__}")
+            return None
+        self.check_keys(raw, LEVEL_KEYS, path)
+        if "terms" not in raw:
+            self.fail(path, "missing 'terms'")
+            return None
+        threshold = self.scalar(raw, "threshold", path, 1.0)
+        weight = self.scalar(raw, "weight", path, 1.0)
+        if weight < 0:
+            self.fail(f"{path}.weight", f"must be >= 0 (got {weight})")
+        terms = self.children(raw, "terms", path, weighted=True)
+        if terms is None or weight < 0:
+            return None
+        built, term_weights, labels = terms
+        name = self.scalar(raw, "name", path)
+        return Level(built, term_weights, threshold, weight, name, labels)
 
 
 def _is_number(x: Any) -> bool:
