@@ -88,6 +88,7 @@ class Mode:
     url: str = ""
     concurrency: int = 1
     pid: int = 0
+    encode_each: bool = True
     rates: list[float] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     cpu_per_batch: list[float] = field(default_factory=list)
@@ -120,15 +121,24 @@ def in_process(reward: Any, samples: list[Any], seconds: float) -> tuple[list[fl
 
 
 async def over_http(
-    url: str, batch: list[dict[str, object]], seconds: float, concurrency: int
+    url: str,
+    batch: list[dict[str, object]],
+    seconds: float,
+    concurrency: int,
+    encode_each: bool = True,
 ) -> tuple[list[float], float]:
-    """Per-request times with ``concurrency`` in flight for ``seconds``, and the wall time."""
+    """Per-request times with ``concurrency`` in flight for ``seconds``, and the wall time.
+
+    ``encode_each=False`` sends one body encoded in advance: the server's own overhead,
+    without the client's JSON encoding of each batch.
+    """
     times: list[float] = []
+    once = orjson.dumps({"samples": [_native(r) for r in batch]})
 
     async def worker(client: httpx.AsyncClient, end: float) -> None:
         while time.perf_counter() < end:
             start = time.perf_counter()
-            body = orjson.dumps({"samples": [_native(r) for r in batch]})
+            body = orjson.dumps({"samples": [_native(r) for r in batch]}) if encode_each else once
             response = await client.post(url + "/score", content=body)
             response.raise_for_status()
             scores = orjson.loads(response.content)["scores"]
@@ -184,6 +194,7 @@ def main() -> None:
     samples = [FieldMap().sample(r) for r in batch]
     reward.score(samples)  # warm up: worker pools, caches
     base = Mode("in-process reward.score")
+    server_side: dict[str, float] = {}
     modes = [base]
     servers = []
     try:
@@ -191,18 +202,26 @@ def main() -> None:
             port = _free_port()
             server = _start_server(args.spec, port, w, args.server_args.split())
             servers.append(server)
+            url = f"http://127.0.0.1:{port}"
             for c in args.concurrency:
                 name = f"HTTP /score, {c} in flight" + (f", {w} workers" if w > 1 else "")
-                modes.append(Mode(name, f"http://127.0.0.1:{port}", c, server.pid))
+                modes.append(Mode(name, url, c, server.pid))
+            if w == 1:
+                modes.append(Mode("HTTP /score, 1 in flight, body once", url, 1, server.pid, False))
         for _ in range(args.rounds):
             start = time.perf_counter()
             times, cpu = in_process(reward, samples, args.seconds)
             base.add(times, len(batch), time.perf_counter() - start, cpu)
             for m in modes[1:]:
                 asyncio.run(over_http(m.url, batch, 0.3, m.concurrency))  # warm up, not counted
-                before = _cpu_seconds(m.pid)
-                times, wall = asyncio.run(over_http(m.url, batch, args.seconds, m.concurrency))
+                before, metrics_before = _cpu_seconds(m.pid), _metrics(m.url)
+                run = over_http(m.url, batch, args.seconds, m.concurrency, m.encode_each)
+                times, wall = asyncio.run(run)
                 m.add(times, len(batch), wall, _cpu_seconds(m.pid) - before)
+                if not m.encode_each:  # one request at a time: the server's own breakdown
+                    after = _metrics(m.url)
+                    for k in after:
+                        server_side[k] = server_side.get(k, 0.0) + after[k] - metrics_before[k]
     finally:
         for server in servers:
             server.terminate()
@@ -221,6 +240,42 @@ def main() -> None:
             f"{1000 * statistics.median(m.times):>7.1f} {1000 * _percentile(m.times, 0.99):>7.1f} "
             f"{1000 * m.cpu:>13.1f} {base.cpu / m.cpu:>5.0%}"
         )
+    print(_breakdown(server_side, batch))
+
+
+_METRICS = {
+    'rewardsmith_request_seconds_sum{endpoint="score"}': "request",
+    'rewardsmith_request_seconds_count{endpoint="score"}': "count",
+    'rewardsmith_score_seconds_sum{endpoint="score"}': "reward",
+}
+
+
+def _metrics(url: str) -> dict[str, float]:
+    """The server's request and reward time totals for /score (its Prometheus text)."""
+    out = dict.fromkeys(_METRICS.values(), 0.0)
+    for line in httpx.get(url + "/metrics", timeout=10).text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in _METRICS:
+            out[_METRICS[name]] = float(value)
+    return out
+
+
+def _breakdown(server_side: dict[str, float], batch: list[dict[str, object]]) -> str:
+    """Where a request's time goes in the server (body-once mode), and parsing alone."""
+    from rewardsmith.serve.schemas import parse_score_request
+
+    n = server_side.get("count") or 1.0
+    body = orjson.dumps({"samples": [_native(r) for r in batch]})
+    start = time.perf_counter()
+    for _ in range(50):
+        parse_score_request(body)
+    parse_ms = (time.perf_counter() - start) / 50 * 1000
+    return (
+        f"server side, body once, per /score request (from its /metrics): "
+        f"{1000 * server_side.get('request', 0.0) / n:.1f} ms in all, "
+        f"{1000 * server_side.get('reward', 0.0) / n:.1f} ms in the reward; "
+        f"parsing the {len(body) // 1024} KB body into {len(batch)} Samples: {parse_ms:.1f} ms"
+    )
 
 
 if __name__ == "__main__":
