@@ -22,6 +22,7 @@ from pathlib import Path
 
 import rewardsmith
 from rewardsmith import Sample
+from rewardsmith.runtime.sandbox import run
 from rewardsmith.verifiable.code import extract_program, suite_from_reference
 from rewardsmith.verifiable.code.values import same_output
 
@@ -61,6 +62,14 @@ def bare_one(sample: Sample) -> float:
     return passed / len(suite.inputs)
 
 
+def timed_each(fn: Callable[[], object], n: int = 30) -> float:
+    """Milliseconds per call of ``fn``, over ``n`` calls."""
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - start) / n * 1000
+
+
 def timed(fn: Callable[[], list[float]]) -> tuple[float, list[float]]:
     start = time.perf_counter()
     values = fn()
@@ -76,6 +85,13 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     reward = rewardsmith.load("code.unit_tests", workers=args.workers)
+    sandboxed = min(timed_each(lambda: run(["/bin/true"])) for _ in range(args.repeats))
+    bare = min(
+        timed_each(lambda: subprocess.run(["/bin/true"], check=True)) for _ in range(args.repeats)
+    )
+    print(
+        f"start-up of an empty run (/bin/true): bwrap sandbox {sandboxed:.1f} ms, bare {bare:.1f} ms\n"
+    )
     print(f"{args.programs} programs, {args.workers} in flight, best of {args.repeats}\n")
     print(f"{'workload':<22} {'engine':<20} {'programs/s':>11} {'seconds':>8} {'all pass':>9}")
     for label, tests in (("(a) trivial, 1 test", 1), ("(b) 10 stdio tests", 10)):
