@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import textwrap
 import threading
 import time
@@ -233,10 +234,8 @@ def _host_processes_with(marker: str) -> list[str]:
 
 
 def test_fork_bomb_is_contained(reward):
-    marker = "forkbomb-marker-51e2"
-    body = f"""
+    body = """
     import os
-    MARK = "{marker}"
     def add(a, b):
         while True:
             try:
@@ -246,7 +245,8 @@ def test_fork_bomb_is_contained(reward):
     """
     score = run_one(reward, body)
     assert score.value == 0.0
-    assert _host_processes_with(marker) == []
+    # Every fork runs the harness: none of them may outlive the run.
+    assert _host_processes_with("/sandbox/harness.py") == []
 
 
 def test_memory_bomb_is_stopped(reward):
@@ -286,22 +286,26 @@ def test_daemon_in_a_new_session_does_not_survive(reward):
     assert _host_processes_with(marker) == []
 
 
-def test_killing_the_parent_harms_nothing(reward):
+def test_killing_the_parent_and_every_pid_harms_nothing(reward):
+    bystander = subprocess.Popen(["sleep", "60"])
     body = """
     import os, signal
-    for pid in (os.getppid(), 1, -1):
+    for pid in [os.getppid(), 1, -1, *range(2, 65536)]:
+        if pid == os.getpid():
+            continue
         try:
             os.kill(pid, signal.SIGKILL)
         except OSError:
             pass
-    try:
-        os.killpg(0, signal.SIGKILL)
-    except OSError:
-        pass
     def add(a, b): return a + b
     """
-    run_one(reward, body)
-    assert os.getpid() > 0  # this process is still here; honest_after checks the pool
+    try:
+        score = run_one(reward, body)
+        assert bystander.poll() is None  # a host process the program could not see
+        assert score.value == 1.0  # nor could it kill its own harness from inside
+    finally:
+        bystander.kill()
+        bystander.wait()
 
 
 def test_forged_result_lines_do_not_pass(reward):

@@ -60,7 +60,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -74,6 +74,7 @@ __all__ = [
     "isolation_problem",
     "python",
     "run",
+    "signal_name",
 ]
 
 Isolation = Literal["bwrap", "none"]
@@ -143,7 +144,6 @@ class Run:
     channel: bytes = b""
     wall_s: float = 0.0
     detail: str = ""
-    argv: tuple[str, ...] = field(default=(), repr=False)
 
 
 def python() -> str:
@@ -349,15 +349,13 @@ def _execute(
         if channel:
             os.close(write_fd)
     try:
-        return _collect(proc, read_fd, limits, start, tuple(argv))
+        return _collect(proc, read_fd, limits, start)
     finally:
         if cwd is not None:
             shutil.rmtree(cwd, ignore_errors=True)
 
 
-def _collect(
-    proc: subprocess.Popen[bytes], read_fd: int, limits: Limits, start: float, argv: tuple[str, ...]
-) -> Run:
+def _collect(proc: subprocess.Popen[bytes], read_fd: int, limits: Limits, start: float) -> Run:
     assert proc.stdout is not None and proc.stderr is not None
     streams: dict[int, bytearray] = {
         proc.stdout.fileno(): bytearray(),
@@ -405,13 +403,21 @@ def _collect(
     proc.stderr.close()
     channel = bytes(streams.get(read_fd, b""))
     outcome, detail = _outcome(killed_for, returncode, stderr, limits)
-    return Run(outcome, returncode, stdout, stderr, channel, time.monotonic() - start, detail, argv)
+    return Run(outcome, returncode, stdout, stderr, channel, time.monotonic() - start, detail)
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
     """Kill the run's process group; bwrap's PID namespace takes everything inside."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
+
+
+def signal_name(sig: int) -> str:
+    """``SIGKILL`` for 9, the number itself for a signal Python does not name."""
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return str(sig)
 
 
 def _outcome(killed_for: str, code: int, stderr: bytes, limits: Limits) -> tuple[str, str]:
@@ -427,6 +433,5 @@ def _outcome(killed_for: str, code: int, stderr: bytes, limits: Limits) -> tuple
     if code == 0:
         return "ok", ""
     if sig:
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-        return "signal", f"killed by {name}"
+        return "signal", f"killed by {signal_name(sig)}"
     return "error", f"exit code {code}"

@@ -28,15 +28,14 @@ from __future__ import annotations
 import ast
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
 from pydantic import Field
 
 from rewardsmith.core import ItemReward, NoParams, Paper, Params, Sample, Score, register
-from rewardsmith.core.reward import score_item
 from rewardsmith.errors import ConfigError
 from rewardsmith.runtime.sandbox import Limits, isolation_problem
+from rewardsmith.runtime.wrappers import Threaded
 from rewardsmith.verifiable.code.runner import Config, run_suite
 from rewardsmith.verifiable.code.suites import extract_program, suite_from_reference
 
@@ -80,9 +79,7 @@ class UnitTests(ItemReward):
             processes=params.processes,
             output_bytes=params.output_bytes,
         )
-        self.config = Config(
-            limits, params.isolation, params.python, params.float_tol, params.mode == "all"
-        )
+        self.config = Config(limits, params.isolation, params.python, params.float_tol)
 
     def score_one(self, sample: Sample) -> Score:
         suite = suite_from_reference(sample.reference)
@@ -105,11 +102,8 @@ class UnitTests(ItemReward):
         return Score(value, parts={}, info=info)
 
     def score(self, samples: Sequence[Sample]) -> list[Score]:
-        workers = self.params.workers or os.cpu_count() or 1
-        if len(samples) <= 1 or workers == 1:
-            return [score_item(self, s) for s in samples]
-        with ThreadPoolExecutor(min(workers, len(samples)), thread_name_prefix="rs-code") as pool:
-            return list(pool.map(lambda s: score_item(self, s), samples))
+        # Each item waits on its sandbox process, so threads give the parallelism.
+        return Threaded(self, threads=self.params.workers or os.cpu_count() or 1).score(samples)
 
 
 class _Syntax(ItemReward):

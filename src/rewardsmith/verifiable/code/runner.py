@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
-from rewardsmith.runtime.sandbox import Isolation, Limits, Run, python, run
+from rewardsmith.runtime.sandbox import Isolation, Limits, Run, python, run, signal_name
 from rewardsmith.verifiable.code.asserts import evaluate
 from rewardsmith.verifiable.code.suites import Suite
 from rewardsmith.verifiable.code.values import decode, same_output, same_value
@@ -35,7 +35,6 @@ class Config:
     isolation: Isolation = "bwrap"
     python: str | None = None
     float_tol: float = 1e-6
-    stop_on_failure: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +130,8 @@ def _decide_stdio(frame: dict[str, Any], expected: str, config: Config) -> TestR
     if "MemoryError" in err[-1000:]:
         return TestResult("memory", "MemoryError")
     if rc < 0:
-        name = signal.Signals(-rc).name if -rc in signal.Signals._value2member_map_ else str(-rc)
-        return TestResult("timeout" if -rc == signal.SIGXCPU else "signal", f"killed by {name}")
+        kind = "timeout" if -rc == signal.SIGXCPU else "signal"
+        return TestResult(kind, f"killed by {signal_name(-rc)}")
     if rc != 0:
         lines = err.strip().splitlines()
         return TestResult("runtime_error", lines[-1][:300] if lines else f"exit code {rc}")
