@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Protocol
+from typing import Annotated
 
 import orjson
 import typer
@@ -49,12 +48,8 @@ class Engine(StrEnum):
     RAY = "ray"
 
 
-class Scorer(Protocol):
-    """Scores the blocks (the local engine) or the file (Ray reads it itself)."""
-
-    def __call__(
-        self, *, blocks: Iterator[Block], fields: FieldMap, renderer: Renderer | None
-    ) -> Iterator[Processed]: ...
+Scorer = Callable[[Iterator[Block], FieldMap, Renderer | None], Iterator[Processed]]
+"""Scores the blocks (local engine), or the file itself (Ray), yielding results in order."""
 
 
 def bundled_rollouts() -> Path:
@@ -138,11 +133,28 @@ def score_cmd(
             from rewardsmith.integrations import ray as ray_engine
 
             ray_engine.init(ray_address, num_cpus=workers + 1)
-            scorer: Scorer = functools.partial(
-                ray_engine.score_file, path, reward, workers=workers, chunk_size=chunk_size
-            )
+
+            def scorer(
+                blocks: Iterator[Block], fields: FieldMap, renderer: Renderer | None
+            ) -> Iterator[Processed]:
+                # Ray reads the file itself; the local blocks only gave the first rows.
+                return ray_engine.score_file(
+                    path,
+                    reward,
+                    workers=workers,
+                    chunk_size=chunk_size,
+                    fields=fields,
+                    renderer=renderer,
+                )
         else:
-            scorer = functools.partial(score_blocks, reward=reward, workers=workers)
+
+            def scorer(
+                blocks: Iterator[Block], fields: FieldMap, renderer: Renderer | None
+            ) -> Iterator[Processed]:
+                return score_blocks(
+                    blocks, reward, workers=workers, fields=fields, renderer=renderer
+                )
+
         summary = _run(blocks, scorer, writer, fields)
     console = stderr if out == "-" else Console()
     if as_json:
@@ -179,7 +191,7 @@ def _run(
         blocks = itertools.chain([first] if first is not None else [], blocks)
     with progress, writer or contextlib.nullcontext():
         task = progress.add_task("score", total=None)
-        for done in scorer(blocks=blocks, fields=fields, renderer=renderer):
+        for done in scorer(blocks, fields, renderer):
             if writer is not None:
                 writer.write_rendered(done.rendered)
             summary.merge(done.summary)

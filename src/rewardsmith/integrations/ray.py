@@ -85,12 +85,10 @@ def score_file(
     chunk_size: int = 4096,
     fields: FieldMap | None = None,
     renderer: Renderer | None = None,
-    blocks: object = None,
 ) -> Iterator[Processed]:
     """Score ``path`` on Ray with ``workers`` actors; yield each block's result in order.
 
     Starts a local Ray instance when none is connected (call ``init`` to join a cluster).
-    ``blocks`` is ignored (Ray reads the file itself); it lets the CLI call either engine.
     """
     path = Path(path)
     fmt = detect_format(path) if path.exists() else None
