@@ -51,7 +51,7 @@ from pydantic import Field, field_validator
 from rewardsmith.core import ItemReward, Paper, Params, Reward, Sample, Score, register
 from rewardsmith.core.combinators import Combinator, _Used
 from rewardsmith.errors import InputError
-from rewardsmith.shaping._meta import meta_numbers
+from rewardsmith.shaping._meta import meta_numbers, usable_weights
 
 __all__ = [
     "SEARCHLLM",
@@ -169,9 +169,7 @@ class GatedParams(Params):
     @field_validator("weights")
     @classmethod
     def _usable(cls, w: list[float] | None) -> list[float] | None:
-        if w is not None and (not w or any(not 0 <= x < math.inf for x in w) or sum(w) <= 0):
-            raise ValueError("weights must be finite, non-negative and not all 0")
-        return w
+        return usable_weights(w)
 
 
 class MetaGated(ItemReward):

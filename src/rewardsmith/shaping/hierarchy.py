@@ -78,6 +78,7 @@ from rewardsmith.core import ItemReward, Paper, Params, Reward, Sample, Score, r
 from rewardsmith.core.combinators import Combinator, collect_parts
 from rewardsmith.core.types import ItemError, Status
 from rewardsmith.errors import InputError
+from rewardsmith.shaping._meta import usable_weights
 
 __all__ = [
     "CHATSHOPBUDDY",
@@ -336,9 +337,7 @@ class HierarchyParams(Params):
     @field_validator("weights")
     @classmethod
     def _usable(cls, w: list[float] | None) -> list[float] | None:
-        if w is not None and (not w or any(not 0 <= x < math.inf for x in w) or sum(w) <= 0):
-            raise ValueError("weights must be finite, non-negative and not all 0")
-        return w
+        return usable_weights(w)
 
     @field_validator("thresholds")
     @classmethod
