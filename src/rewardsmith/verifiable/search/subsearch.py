@@ -88,8 +88,8 @@ from rewardsmith.models.embeddings import (
 from rewardsmith.verifiable.search._common import em, gold_answers, reference_field
 from rewardsmith.verifiable.search.trajectory import (
     DEFAULT_SEARCH_TOOLS,
-    _content,
-    _message_searches,
+    message_searches,
+    message_text,
     read_trajectory,
 )
 
@@ -173,7 +173,7 @@ def parent_question(sample: Sample) -> str:
         text = prompt
     else:
         users = [m for m in prompt if isinstance(m, Mapping) and m.get("role") == "user"]
-        text = _content(users[-1]) if users else ""
+        text = message_text(users[-1]) if users else ""
     match = _QUESTION.search(text)
     if match and match.group(1).strip():
         return match.group(1).strip()
@@ -356,12 +356,12 @@ def _chat_information(sample: Sample, tools: frozenset[str]) -> list[str]:
         if not isinstance(m, Mapping):
             continue
         if m.get("role") == "assistant":
-            _, calls = _message_searches(m.get("tool_calls"), tools, [])
+            _, calls = message_searches(m.get("tool_calls"), tools, [])
             if calls:
                 steps.append([])
                 pending = calls
         elif m.get("role") == "tool" and pending:
-            steps[-1].append(_content(m).strip())
+            steps[-1].append(message_text(m).strip())
             pending -= 1
     return ["##".join(s) for s in steps]
 

@@ -38,7 +38,15 @@ from rewardsmith.core.types import Message
 from rewardsmith.verifiable.extract import last_tag_block
 from rewardsmith.verifiable.tools import as_call
 
-__all__ = ["DEFAULT_SEARCH_TOOLS", "Trajectory", "as_text", "read_trajectory", "split_queries"]
+__all__ = [
+    "DEFAULT_SEARCH_TOOLS",
+    "Trajectory",
+    "as_text",
+    "message_searches",
+    "message_text",
+    "read_trajectory",
+    "split_queries",
+]
 
 DEFAULT_SEARCH_TOOLS = frozenset({"search", "web_search", "retrieve"})
 _TAG = re.compile(r"<(/?)(think|search|information|answer)>")
@@ -114,9 +122,9 @@ def as_text(sample: Sample) -> str:
     out = []
     for m in messages:
         if isinstance(m, Mapping) and m.get("role") == "assistant":
-            out.append(_content(m))
+            out.append(message_text(m))
         elif isinstance(m, Mapping) and m.get("role") == "tool":
-            out.append(f"<information>{_content(m)}</information>")
+            out.append(f"<information>{message_text(m)}</information>")
     return "".join(out)
 
 
@@ -185,7 +193,8 @@ def _queries(call: Mapping[str, Any]) -> tuple[str, ...] | None:
     return None
 
 
-def _content(message: Message) -> str:
+def message_text(message: Message) -> str:
+    """A chat message's text (string content, or the text parts of a list)."""
     content = message.get("content")
     if isinstance(content, str):
         return content
@@ -208,16 +217,16 @@ def _read_messages(messages: Sequence[Any], tools: frozenset[str]) -> Trajectory
         role = message.get("role")
         if role == "tool":
             if pending:
-                info.append(_content(message).strip())
+                info.append(message_text(message).strip())
                 pending -= 1
             continue
         if role != "assistant":
             continue
-        content = _content(message)
+        content = message_text(message)
         block = last_tag_block(content)
         if block is not None:
             answer = block.strip()
-        found, searched = _message_searches(message.get("tool_calls"), tools, problems)
+        found, searched = message_searches(message.get("tool_calls"), tools, problems)
         if searched:
             rounds.append(found)
         pending += searched
@@ -230,7 +239,7 @@ def _read_messages(messages: Sequence[Any], tools: frozenset[str]) -> Trajectory
     return Trajectory(tuple(rounds), tuple(info), answer, not problems, tuple(problems))
 
 
-def _message_searches(
+def message_searches(
     raw: Any, tools: frozenset[str], problems: list[str]
 ) -> tuple[tuple[str, ...], int]:
     """One assistant message's search queries and the number of search calls it made."""
