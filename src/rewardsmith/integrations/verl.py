@@ -186,6 +186,26 @@ def _result(score: Score, keys: Sequence[str], setup: _Setup) -> dict[str, float
     return out
 
 
+def _one(
+    data_source: str,
+    solution_str: str,
+    ground_truth: Any,
+    extra_info: Mapping[str, Any] | None,
+    spec: SpecLike | None,
+    specs: Mapping[str, SpecLike] | None,
+    on_error: float | None,
+    missing: float,
+    parts: Sequence[str] | None,
+) -> tuple[_Setup, Reward, Sample]:
+    """What both per-item forms need: the setup, the item's reward at its step, the sample."""
+    setup = _setup(spec, specs, on_error, missing, parts)
+    reward = setup.reward_for(str(data_source))
+    step = _step([extra_info])
+    if step is not None:
+        set_step(reward, step)
+    return setup, reward, _sample(str(data_source), solution_str, ground_truth, extra_info)
+
+
 def compute_score(
     data_source: str,
     solution_str: str,
@@ -205,13 +225,10 @@ def compute_score(
         >>> compute_score("gsm8k", "<think>2+2</think><answer>4</answer>", "4")["score"]
         1.0
     """
-    setup = _setup(spec, specs, on_error, missing, parts)
-    reward = setup.reward_for(str(data_source))
-    step = _step([extra_info])
-    if step is not None:
-        set_step(reward, step)
-    score = reward.score([_sample(str(data_source), solution_str, ground_truth, extra_info)])[0]
-    return _result(score, setup.keys(), setup)
+    setup, reward, sample = _one(
+        data_source, solution_str, ground_truth, extra_info, spec, specs, on_error, missing, parts
+    )
+    return _result(reward.score([sample])[0], setup.keys(), setup)
 
 
 async def compute_score_async(
@@ -228,14 +245,10 @@ async def compute_score_async(
     **_: Any,
 ) -> dict[str, float]:
     """``compute_score`` as an ``async def``: verl awaits it on its reward loop."""
-    setup = _setup(spec, specs, on_error, missing, parts)
-    reward = setup.reward_for(str(data_source))
-    step = _step([extra_info])
-    if step is not None:
-        set_step(reward, step)
-    sample = _sample(str(data_source), solution_str, ground_truth, extra_info)
-    score = (await reward.ascore([sample]))[0]
-    return _result(score, setup.keys(), setup)
+    setup, reward, sample = _one(
+        data_source, solution_str, ground_truth, extra_info, spec, specs, on_error, missing, parts
+    )
+    return _result((await reward.ascore([sample]))[0], setup.keys(), setup)
 
 
 def compute_score_batch(
