@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from types import MappingProxyType
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 import uvicorn
+from fastapi import FastAPI
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
 
 import rewardsmith
 from rewardsmith import ItemReward, Sample, Score, Status
@@ -21,7 +28,7 @@ from rewardsmith.core.types import ItemError
 from rewardsmith.errors import SpecError
 from rewardsmith.runtime import Threaded
 from rewardsmith.serve import create_app
-from rewardsmith.serve.schemas import ScoreRequest, parse_body, parse_score_request
+from rewardsmith.serve.schemas import BadRequest, ScoreRequest, parse_body, parse_score_request
 from rewardsmith.serve.state import json_response, scores_response
 
 GOOD = "<think>2 + 2 = 4</think><answer>4</answer>"
@@ -143,6 +150,50 @@ def test_health_rewards_and_metrics(url: str) -> None:
     assert "rewardsmith_in_flight" in text
 
 
+def _mounted() -> tuple[object, str]:
+    outer = FastAPI()
+    outer.mount("/rewards", create_app("math-r1"))
+    return outer, "/rewards"
+
+
+def _with_middleware() -> tuple[object, str]:
+    app = create_app("math-r1")
+    seen: list[str] = []
+
+    async def note(request: Request, call_next: Any) -> Any:
+        seen.append(request.url.path)
+        response = await call_next(request)
+        response.headers["x-seen"] = str(len(seen))
+        return response
+
+    app.add_middleware(BaseHTTPMiddleware, dispatch=note)
+    return app, ""
+
+
+@pytest.mark.parametrize("make", [_mounted, _with_middleware], ids=["mounted", "middleware"])
+def test_apps_mounted_or_given_middleware_score_through_fastapi_alike(
+    url: str, make: Callable[[], tuple[object, str]]
+) -> None:
+    """The direct path for the scoring POSTs and FastAPI's routing give the same answers."""
+    app, prefix = make()
+    calls = [
+        ("/score", {"samples": [{"completion": GOOD, "reference": "4"}, {"completion": "x"}]}),
+        ("/score", {"samples": [{"completion": 3}]}),
+        ("/score", b"{nope"),
+        ("/get_reward", {"query": ["q " + GOOD], "prompts": ["q "], "labels": ["4"]}),
+        ("/get_reward", {"query": ["q"]}),
+    ]
+    with running(app) as other:
+        for path, body in calls:
+            direct, routed = post(url, path, body), post(other + prefix, path, body)
+            assert (routed.status_code, routed.json()) == (direct.status_code, direct.json())
+            if prefix == "":  # the app's own middleware saw the request
+                assert "x-seen" in routed.headers and "x-seen" not in direct.headers
+        metrics = httpx.get(other + prefix + "/metrics").text
+    assert 'rewardsmith_requests_total{code="200",endpoint="score"} 1.0' in metrics
+    assert 'rewardsmith_requests_total{code="422",endpoint="get_reward"} 1.0' in metrics
+
+
 # --- bad input: a 4xx that names the problem, and the server keeps serving --------------
 
 BAD = [
@@ -232,6 +283,70 @@ def test_the_fast_parser_agrees_with_the_model(body: dict[str, object]) -> None:
     raw = orjson.dumps(body)
     model = parse_body(ScoreRequest, raw)
     assert parse_score_request(raw) == ([s.to_sample() for s in model.samples], model.step)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_MESSAGES = st.lists(
+    st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": st.text()}),
+    max_size=2,
+)
+_FIELD = {
+    "prompt": st.text() | _MESSAGES | _JSON,
+    "completion": st.text() | _MESSAGES | _JSON,
+    "response": st.text(),
+    "reference": _JSON,
+    "label": _JSON,
+    "group": st.text(max_size=3) | st.integers() | _JSON,
+    "uid": st.text(max_size=3),
+    "meta": st.dictionaries(st.text(max_size=3), _JSON, max_size=3) | _JSON,
+    "data_source": st.text(max_size=5) | _JSON,
+    "tokens": st.fixed_dictionaries({"ids": st.lists(st.integers(0, 9), max_size=3)}),
+    "other": _JSON,
+}
+_ANY_ITEM = st.lists(st.sampled_from(sorted(_FIELD)), unique=True, max_size=5).flatmap(
+    lambda keys: st.fixed_dictionaries({k: _FIELD[k] for k in keys})
+)
+_PLAIN_ITEM = st.fixed_dictionaries(  # what the client sends: mostly valid
+    {"completion": st.text() | _MESSAGES},
+    optional={
+        "prompt": st.text() | _MESSAGES,
+        "reference": _JSON,
+        "group": st.text(max_size=3) | st.integers(),
+        "meta": st.dictionaries(st.text(max_size=3), _JSON, max_size=3),
+        "data_source": st.text(max_size=5),
+    },
+)
+_BODY_STRATEGY = st.fixed_dictionaries(  # half as a client sends them, half anything
+    {"samples": st.lists(_PLAIN_ITEM, max_size=3)}, optional={"step": st.integers(-1, 5)}
+) | st.fixed_dictionaries(
+    {"samples": st.lists(_PLAIN_ITEM | _ANY_ITEM, max_size=3) | _JSON},
+    optional={"step": st.integers(-2, 5) | _JSON, "extra": _JSON},
+)
+
+
+def _model_answer(raw: bytes) -> object:
+    try:
+        model = parse_body(ScoreRequest, raw)
+    except BadRequest as exc:
+        return exc.status, exc.message
+    return [s.to_sample() for s in model.samples], model.step
+
+
+@settings(max_examples=300, deadline=None)
+@given(_BODY_STRATEGY)
+def test_the_fast_parser_answers_every_body_as_the_model_does(body: dict[str, object]) -> None:
+    raw = json.dumps(body).encode()  # (orjson refuses integers past 64 bits)
+    try:
+        fast: object = parse_score_request(raw)
+    except BadRequest as exc:
+        fast = exc.status, exc.message
+    assert fast == _model_answer(raw)
 
 
 RESPONSES = [

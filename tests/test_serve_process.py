@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import signal
 import socket
 import statistics
@@ -261,3 +262,39 @@ def test_sigterm_finishes_requests_in_flight(
     assert proc.wait(30) in (0, -signal.SIGTERM)
     assert replies[0].status_code == 200
     assert [s["value"] for s in replies[0].json()["scores"]] == [1.0, 1.0]
+
+
+TUNING_PROBE = """
+import gc, resource, sys
+from rewardsmith.serve.run import tune_process
+if sys.argv[1] == "tuned":
+    tune_process()
+chunk = b"x" * 65536
+
+def request_body():  # as uvicorn gathers a 450 KB body, then joins it
+    body = b""
+    for _ in range(7):
+        body += chunk
+    return len(b"".join([body, body]))
+
+request_body()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(100):
+    request_body()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before, gc.get_freeze_count())
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc tuning is glibc's")
+def test_a_served_process_reuses_body_memory_instead_of_faulting_it_in_again() -> None:
+    def probe(mode: str) -> tuple[int, int]:
+        out = subprocess.run(
+            [sys.executable, "-c", TUNING_PROBE, mode], capture_output=True, check=True, text=True
+        ).stdout.split()
+        return int(out[0]), int(out[1])
+
+    plain_faults, plain_frozen = probe("plain")
+    tuned_faults, tuned_frozen = probe("tuned")
+    assert plain_faults > 10_000  # every body mapped and zero-filled afresh
+    assert tuned_faults < 100
+    assert plain_frozen == 0 and tuned_frozen > 10_000  # startup objects out of the GC's way

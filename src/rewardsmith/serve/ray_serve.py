@@ -20,6 +20,7 @@ from typing import Any
 
 from rewardsmith.errors import MissingExtraError
 from rewardsmith.serve.app import create_app
+from rewardsmith.serve.run import tune_process
 
 __all__ = ["deployment", "serve_on_ray"]
 
@@ -39,7 +40,9 @@ def _server_class() -> Any:
             self.spec, self.settings = spec, settings
 
         def __serve_build_asgi_app__(self) -> Any:
-            return create_app(self.spec, **self.settings)
+            app = create_app(self.spec, **self.settings)
+            tune_process()  # the replica is a process of its own, serving this app
+            return app
 
     return RewardServer
 

@@ -9,6 +9,8 @@ SIGTERM or SIGINT stops accepting connections and lets the requests in flight fi
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import json
 import os
 from typing import Any
@@ -18,7 +20,7 @@ from fastapi import FastAPI
 
 from rewardsmith.serve.app import create_app
 
-__all__ = ["CONFIG_ENV", "app_from_env", "serve"]
+__all__ = ["CONFIG_ENV", "app_from_env", "serve", "tune_process"]
 
 CONFIG_ENV = "REWARDSMITH_SERVE_CONFIG"
 
@@ -43,7 +45,9 @@ def serve(
         "log_level": log_level,
     }
     if workers == 1:
-        uvicorn.run(create_app(spec, **settings), **options)
+        app = create_app(spec, **settings)
+        tune_process()
+        uvicorn.run(app, **options)
         return
     create_app(spec, **settings)  # a bad spec fails here, once, not in every worker
     os.environ[CONFIG_ENV] = json.dumps({"spec": spec, **settings})
@@ -56,4 +60,32 @@ def app_from_env() -> FastAPI:
     spec = settings.pop("spec")
     if "end_tokens" in settings:
         settings["end_tokens"] = tuple(settings["end_tokens"])
-    return create_app(spec, **settings)
+    app = create_app(spec, **settings)
+    tune_process()
+    return app
+
+
+def tune_process() -> None:
+    """Settings for a long-lived process that scores large bodies, once its app is built.
+
+    - ``gc.freeze()``: the modules, the reward and the app live as long as the process;
+      frozen, they are no longer traversed by the collections that every batch triggers.
+    - glibc's malloc keeps freed memory for reuse instead of handing it back to the
+      kernel after every request (``M_TRIM_THRESHOLD``), and serves large blocks from its
+      heap instead of a fresh ``mmap`` each (``M_MMAP_THRESHOLD``, at its 32 MiB
+      maximum). By default each 400 KB body is mapped, zero-filled page by page and
+      unmapped again: measured, 0.4 ms of kernel time per request of 256 samples. The
+      cost is up to 64 MiB of freed memory kept by the process. Elsewhere than glibc,
+      this step does nothing.
+    """
+    gc.freeze()
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):  # not glibc (macOS, Windows)
+        return
+    mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+    mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+
+
+_M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
+_M_MMAP_THRESHOLD = -3

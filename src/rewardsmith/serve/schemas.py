@@ -8,8 +8,9 @@ or unknown field all come back as one 4xx answer that lists every problem by its
 
 from __future__ import annotations
 
-from typing import Any, TypeGuard, TypeVar
+from typing import Annotated, Any, TypeVar
 
+import msgspec
 import orjson
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
@@ -136,89 +137,51 @@ def parse_body(model: type[M], body: bytes) -> M:
         ) from None
 
 
-_FIELDS = {
-    "prompt": ("prompt",),
-    "completion": ("completion", "response", "solution_str"),
-    "reference": ("reference", "ground_truth", "label", "answer"),
-    "group": ("group", "group_id", "uid"),
-    "meta": ("meta", "metadata"),
-    "data_source": ("data_source",),
-}
-_KEYS = {alias: name for name, aliases in _FIELDS.items() for alias in aliases}
-_CANONICAL = frozenset(_FIELDS)
+class _WireSample(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """A sample as our client sends it: canonical names only (no aliases, no tokens)."""
+
+    completion: str | list[Message]
+    prompt: str | list[Message] = ""
+    reference: Any = None
+    group: str | int | None = None
+    meta: dict[str, Any] = {}
+    data_source: str | None = None
+
+
+class _WireRequest(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    samples: list[_WireSample]
+    step: Annotated[int, msgspec.Meta(ge=0)] | None = None
+
+
+_WIRE = msgspec.json.Decoder(_WireRequest)
 
 
 def parse_score_request(body: bytes) -> tuple[list[Sample], int | None]:
     """The Samples and step of a ``POST /score`` body; BadRequest if it is not valid.
 
-    Well-formed batches take a fast path (orjson and plain type checks, about twice as
-    fast as the model for a batch of 256); anything unusual, and every invalid body,
-    goes through ``ScoreRequest`` so the answer is the model's, with every problem.
+    Bodies in the canonical field names are decoded by msgspec straight into typed
+    structs (validated in C, about twice as fast as orjson plus checks in Python); a body
+    it refuses (trainer aliases, ``tokens``, or anything invalid) goes through
+    ``ScoreRequest``, so the answer is the model's, with every problem.
     """
-    fast = _fast_samples(body)
-    if fast is not None:
-        return fast
-    req = parse_body(ScoreRequest, body)
-    return [s.to_sample() for s in req.samples], req.step
-
-
-def _fast_samples(body: bytes) -> tuple[list[Sample], int | None] | None:
     try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict) or not set(data) <= {"samples", "step"}:
-        return None
-    step = data.get("step")
-    raw = data.get("samples")
-    if not isinstance(raw, list) or not (step is None or (type(step) is int and step >= 0)):
-        return None
-    samples = []
-    for item in raw:
-        sample = _fast_sample(item)
-        if sample is None:
-            return None
-        samples.append(sample)
-    return samples, step
-
-
-def _fast_sample(item: Any) -> Sample | None:
-    """The Sample for a plain, valid item; None for anything the model should judge."""
-    if type(item) is not dict:
-        return None
-    if _CANONICAL.issuperset(item):  # the common case: no aliases to resolve
-        got = item
-    else:
-        got = {}
-        for key, value in item.items():
-            name = _KEYS.get(key)
-            if name is None or name in got:
-                return None
-            got[name] = value
-    prompt = got.get("prompt", "")
-    completion = got.get("completion")
-    group = got.get("group")
-    meta = got.get("meta", {})
-    source = got.get("data_source")
-    if not (
-        (type(prompt) is str or _text_or_messages(prompt))
-        and (type(completion) is str or _text_or_messages(completion))
-        and (group is None or type(group) in (str, int))
-        and type(meta) is dict
-        and (source is None or type(source) is str)
-    ):
-        return None
-    if group is None:
-        group = _prompt_key(prompt)
-    if source is not None:
-        meta = {**meta, "data_source": source}
-    return Sample(prompt, completion, got.get("reference"), group, meta, None)
+        wire = _WIRE.decode(body)
+    except (msgspec.MsgspecError, ValueError):  # not UTF-8 raises UnicodeDecodeError
+        req = parse_body(ScoreRequest, body)
+        return [s.to_sample() for s in req.samples], req.step
+    return [
+        Sample(
+            s.prompt,
+            s.completion,
+            s.reference,
+            _prompt_key(s.prompt) if s.group is None else s.group,
+            s.meta if s.data_source is None else {**s.meta, "data_source": s.data_source},
+            None,
+        )
+        for s in wire.samples
+    ], wire.step
 
 
 def _prompt_key(prompt: str | list[dict[str, Any]]) -> str:
     """The group of a sample without one: its prompt (as ``rewardsmith score`` does)."""
     return prompt if isinstance(prompt, str) else orjson.dumps(prompt, default=str).decode()
-
-
-def _text_or_messages(value: Any) -> TypeGuard[str | list[dict[str, Any]]]:
-    return type(value) is str or (type(value) is list and all(type(m) is dict for m in value))
