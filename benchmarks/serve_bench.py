@@ -4,8 +4,13 @@ Baseline: the same spec (``math-r1``) scoring the same batches of 256 bundled ro
 in this process (``reward.score(samples)``, samples already built). Server:
 ``rewardsmith serve`` in its own process(es) on loopback, fed by this process with
 ``concurrency`` requests in flight, each batch encoded as a client would (JSON from the
-rollout records) and each answer decoded. The modes alternate for ``rounds`` rounds and
-the median round is kept, so a noisy neighbour on a shared machine hits every mode.
+rollout records) and each answer decoded. A second in-process row builds the Samples from
+the records for every batch, as the CLI and the trainer adapters do.
+
+The modes take turns in short slices, round after round, and each mode is compared with
+the baseline slice of its own round; the table shows the median of those paired ratios,
+so the machine's load drifting over the run (other tenants of a shared host) weighs on
+both sides of every ratio alike.
 
 Two ratios (target: the server at >= 80% of in-process at batch 256):
 
@@ -14,8 +19,12 @@ Two ratios (target: the server at >= 80% of in-process at batch 256):
   processes, from ``/proc``): the server's capacity when it has a core to itself,
   independent of what else runs on the machine.
 
-Usage: python benchmarks/serve_bench.py [--seconds 3] [--rounds 3] [--concurrency 1 2]
-       [--server-workers 1 2]  (defaults shown)
+``--tune-baseline`` gives the in-process baseline the server's own process tuning
+(``rewardsmith.serve.run.tune_process``: frozen startup objects, malloc kept, a 20 ms
+GIL switch interval), so the ratios show the HTTP path alone.
+
+Usage: python benchmarks/serve_bench.py [--seconds 1.5] [--rounds 8] [--concurrency 1 2]
+       [--server-workers 1] [--tune-baseline]  (defaults shown; 1.5 minutes)
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,7 +92,7 @@ def _cpu_seconds(pid: int) -> float:
 
 @dataclass
 class Mode:
-    """One row of the table: its rounds' rates, batch latencies and CPU per batch."""
+    """One row of the table: per round, its rate and CPU per batch; its batch latencies."""
 
     name: str
     url: str = ""
@@ -98,22 +108,23 @@ class Mode:
         self.times += times
         self.cpu_per_batch.append(cpu / max(1, len(times)))
 
-    @property
-    def rate(self) -> float:
-        return statistics.median(self.rates)
-
-    @property
-    def cpu(self) -> float:
-        return statistics.median(self.cpu_per_batch)
+    def ratios(self, base: Mode) -> tuple[float, float]:
+        """Median over rounds of this mode's wall and CPU ratios to the baseline's round."""
+        wall = [m / b for m, b in zip(self.rates, base.rates, strict=True)]
+        cpu = [b / m for m, b in zip(self.cpu_per_batch, base.cpu_per_batch, strict=True)]
+        return statistics.median(wall), statistics.median(cpu)
 
 
-def in_process(reward: Any, samples: list[Any], seconds: float) -> tuple[list[float], float]:
-    """Per-batch times of ``reward.score(samples)`` for ``seconds``, and the CPU used."""
+def in_process(
+    reward: Any, make: Callable[[], list[Any]], seconds: float
+) -> tuple[list[float], float]:
+    """Per-batch times of ``reward.score(make())`` for ``seconds``, and the CPU used."""
     times: list[float] = []
     cpu = time.process_time()
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         start = time.perf_counter()
+        samples = make()
         scores = reward.score(samples)
         times.append(time.perf_counter() - start)
     assert len(scores) == len(samples)
@@ -177,10 +188,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--spec", default="math-r1")
     parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--seconds", type=float, default=3.0, help="per mode and round")
-    parser.add_argument("--rounds", type=int, default=3, help="modes alternate; median kept")
+    parser.add_argument("--seconds", type=float, default=1.5, help="per mode and round")
+    parser.add_argument("--rounds", type=int, default=8, help="modes take turns; paired")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--server-workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--server-workers", type=int, nargs="+", default=[1])
+    parser.add_argument(
+        "--tune-baseline", action="store_true", help="tune_process() in this process too"
+    )
     parser.add_argument(
         "--server-args", default="", help="more `rewardsmith serve` options, one string"
     )
@@ -193,9 +207,15 @@ def main() -> None:
     reward = load_spec(args.spec)
     samples = [FieldMap().sample(r) for r in batch]
     reward.score(samples)  # warm up: worker pools, caches
+    if args.tune_baseline:
+        from rewardsmith.serve.run import tune_process
+
+        tune_process()
+    fields = FieldMap()
     base = Mode("in-process reward.score")
+    built = Mode("in-process, Samples built each batch")
     server_side: dict[str, float] = {}
-    modes = [base]
+    modes = [base, built]
     servers = []
     try:
         for w in args.server_workers:
@@ -209,10 +229,11 @@ def main() -> None:
             if w == 1:
                 modes.append(Mode("HTTP /score, 1 in flight, body once", url, 1, server.pid, False))
         for _ in range(args.rounds):
-            start = time.perf_counter()
-            times, cpu = in_process(reward, samples, args.seconds)
-            base.add(times, len(batch), time.perf_counter() - start, cpu)
-            for m in modes[1:]:
+            for m, make in ((base, lambda: samples), (built, lambda: [fields.sample(r) for r in batch])):
+                start = time.perf_counter()
+                times, cpu = in_process(reward, make, args.seconds)
+                m.add(times, len(batch), time.perf_counter() - start, cpu)
+            for m in modes[2:]:
                 asyncio.run(over_http(m.url, batch, 0.3, m.concurrency))  # warm up, not counted
                 before, metrics_before = _cpu_seconds(m.pid), _metrics(m.url)
                 run = over_http(m.url, batch, args.seconds, m.concurrency, m.encode_each)
@@ -228,17 +249,19 @@ def main() -> None:
             server.wait(30)
 
     print(
-        f"spec {args.spec}, batch {args.batch}, {os.cpu_count()} CPUs, "
-        f"{args.rounds} rounds x {args.seconds:g} s per mode (median round)"
+        f"spec {args.spec}, batch {args.batch}, {os.cpu_count()} CPUs, {args.rounds} rounds x "
+        f"{args.seconds:g} s per mode, ratios: median over rounds of each round's ratio"
+        + (", baseline tuned" if args.tune_baseline else "")
         + (f", server: {args.server_args}" if args.server_args else "")
     )
     header = f"{'mode':<36} {'items/s':>8} {'wall':>5} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/batch':>13} {'cpu':>5}"
     print(header)
     for m in modes:
+        wall, cpu = m.ratios(base)
         print(
-            f"{m.name:<36} {m.rate:>8.0f} {m.rate / base.rate:>5.0%} "
+            f"{m.name:<36} {statistics.median(m.rates):>8.0f} {wall:>5.0%} "
             f"{1000 * statistics.median(m.times):>7.1f} {1000 * _percentile(m.times, 0.99):>7.1f} "
-            f"{1000 * m.cpu:>13.1f} {base.cpu / m.cpu:>5.0%}"
+            f"{1000 * statistics.median(m.cpu_per_batch):>13.1f} {cpu:>5.0%}"
         )
     print(_breakdown(server_side, batch))
 

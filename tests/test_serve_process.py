@@ -281,20 +281,22 @@ request_body()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 for _ in range(100):
     request_body()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before, gc.get_freeze_count())
+faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+print(faults, gc.get_freeze_count(), sys.getswitchinterval())
 """
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="malloc tuning is glibc's")
 def test_a_served_process_reuses_body_memory_instead_of_faulting_it_in_again() -> None:
-    def probe(mode: str) -> tuple[int, int]:
+    def probe(mode: str) -> tuple[int, int, float]:
         out = subprocess.run(
             [sys.executable, "-c", TUNING_PROBE, mode], capture_output=True, check=True, text=True
         ).stdout.split()
-        return int(out[0]), int(out[1])
+        return int(out[0]), int(out[1]), float(out[2])
 
-    plain_faults, plain_frozen = probe("plain")
-    tuned_faults, tuned_frozen = probe("tuned")
+    plain_faults, plain_frozen, plain_switch = probe("plain")
+    tuned_faults, tuned_frozen, tuned_switch = probe("tuned")
     assert plain_faults > 10_000  # every body mapped and zero-filled afresh
     assert tuned_faults < 100
     assert plain_frozen == 0 and tuned_frozen > 10_000  # startup objects out of the GC's way
+    assert (plain_switch, tuned_switch) == (0.005, 0.02)

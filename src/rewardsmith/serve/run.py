@@ -13,6 +13,7 @@ import ctypes
 import gc
 import json
 import os
+import sys
 from typing import Any
 
 import uvicorn
@@ -77,7 +78,13 @@ def tune_process() -> None:
       unmapped again: measured, 0.4 ms of kernel time per request of 256 samples. The
       cost is up to 64 MiB of freed memory kept by the process. Elsewhere than glibc,
       this step does nothing.
+    - The GIL switch interval goes from 5 to 20 ms: with two batches in flight, the event
+      loop reading the next body no longer forces the thread scoring a ~10 ms batch to
+      hand over the GIL mid-batch, every 5 ms. Measured at 2 to 4 batches in flight: 6 to
+      10 points more of the in-process throughput. The cost: while a pure-Python reward
+      holds the GIL, the loop answers other requests (``/health``, 503s) up to 20 ms late.
     """
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     gc.freeze()
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -87,5 +94,6 @@ def tune_process() -> None:
     mallopt(_M_MMAP_THRESHOLD, 32 << 20)
 
 
+SWITCH_INTERVAL_S = 0.02
 _M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
 _M_MMAP_THRESHOLD = -3
