@@ -23,8 +23,13 @@ Two ratios (target: the server at >= 80% of in-process at batch 256):
 (``rewardsmith.serve.run.tune_process``: frozen startup objects, malloc kept, a 20 ms
 GIL switch interval), so the ratios show the HTTP path alone.
 
+``--other-tree DIR`` serves the same spec from another source tree as well (``git
+worktree add DIR <commit>``), in the same rounds: a before/after comparison that the
+machine's drift cannot skew.
+
 Usage: python benchmarks/serve_bench.py [--seconds 1.5] [--rounds 8] [--concurrency 1 2]
-       [--server-workers 1] [--tune-baseline]  (defaults shown; 1.5 minutes)
+       [--server-workers 1] [--tune-baseline] [--other-tree DIR]
+       (defaults shown; about 1.5 minutes)
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
+import timeit
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,10 +175,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start_server(spec: str, port: int, workers: int, extra: list[str]) -> subprocess.Popen[bytes]:
+def _start_server(
+    spec: str, port: int, workers: int, extra: list[str], tree: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """``rewardsmith serve`` on ``port``; from the source tree ``tree`` when given."""
     cmd = [sys.executable, "-m", "rewardsmith", "serve", "--spec", spec, "--port", str(port)]
     cmd += ["--workers", str(workers), *extra]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ)
+    if tree is not None:
+        env["PYTHONPATH"] = str(tree / "src")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -197,6 +209,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--server-args", default="", help="more `rewardsmith serve` options, one string"
+    )
+    parser.add_argument(
+        "--other-tree",
+        type=Path,
+        help="also serve from this source tree (a git worktree of another commit), beside",
     )
     args = parser.parse_args()
 
@@ -228,19 +245,29 @@ def main() -> None:
                 modes.append(Mode(name, url, c, server.pid))
             if w == 1:
                 modes.append(Mode("HTTP /score, 1 in flight, body once", url, 1, server.pid, False))
+        if args.other_tree:
+            port = _free_port()
+            server = _start_server(args.spec, port, 1, args.server_args.split(), args.other_tree)
+            servers.append(server)
+            for c in args.concurrency:
+                name = f"HTTP /score, {c} in flight, {args.other_tree.name}"
+                modes.append(Mode(name, f"http://127.0.0.1:{port}", c, server.pid))
         for _ in range(args.rounds):
-            for m, make in ((base, lambda: samples), (built, lambda: [fields.sample(r) for r in batch])):
+            for m, make in (
+                (base, lambda: samples),
+                (built, lambda: [fields.sample(r) for r in batch]),
+            ):
                 start = time.perf_counter()
                 times, cpu = in_process(reward, make, args.seconds)
                 m.add(times, len(batch), time.perf_counter() - start, cpu)
             for m in modes[2:]:
                 asyncio.run(over_http(m.url, batch, 0.3, m.concurrency))  # warm up, not counted
-                before, metrics_before = _cpu_seconds(m.pid), _metrics(m.url)
+                before, metrics_before = _cpu_seconds(m.pid), _metrics(m.url, m.pid)
                 run = over_http(m.url, batch, args.seconds, m.concurrency, m.encode_each)
                 times, wall = asyncio.run(run)
                 m.add(times, len(batch), wall, _cpu_seconds(m.pid) - before)
                 if not m.encode_each:  # one request at a time: the server's own breakdown
-                    after = _metrics(m.url)
+                    after = _metrics(m.url, m.pid)
                     for k in after:
                         server_side[k] = server_side.get(k, 0.0) + after[k] - metrics_before[k]
     finally:
@@ -263,7 +290,7 @@ def main() -> None:
             f"{1000 * statistics.median(m.times):>7.1f} {1000 * _percentile(m.times, 0.99):>7.1f} "
             f"{1000 * statistics.median(m.cpu_per_batch):>13.1f} {cpu:>5.0%}"
         )
-    print(_breakdown(server_side, batch))
+    print(_breakdown(server_side, reward, batch))
 
 
 _METRICS = {
@@ -273,9 +300,13 @@ _METRICS = {
 }
 
 
-def _metrics(url: str) -> dict[str, float]:
-    """The server's request and reward time totals for /score (its Prometheus text)."""
+def _metrics(url: str, pid: int) -> dict[str, float]:
+    """The server's request and reward time totals for /score (its Prometheus text), and
+    the CPU of its event loop thread (the process's first thread) and of all its threads."""
     out = dict.fromkeys(_METRICS.values(), 0.0)
+    fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    out["loop"] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    out["cpu"] = _cpu_seconds(pid)
     for line in httpx.get(url + "/metrics", timeout=10).text.splitlines():
         name, _, value = line.partition(" ")
         if name in _METRICS:
@@ -283,21 +314,26 @@ def _metrics(url: str) -> dict[str, float]:
     return out
 
 
-def _breakdown(server_side: dict[str, float], batch: list[dict[str, object]]) -> str:
-    """Where a request's time goes in the server (body-once mode), and parsing alone."""
+def _breakdown(server_side: dict[str, float], reward: Any, batch: list[dict[str, object]]) -> str:
+    """Where a request's time goes in the server (body-once mode), then decoding and
+    encoding alone, timed here."""
     from rewardsmith.serve.schemas import parse_score_request
+    from rewardsmith.serve.state import scores_response
 
     n = server_side.get("count") or 1.0
     body = orjson.dumps({"samples": [_native(r) for r in batch]})
-    start = time.perf_counter()
-    for _ in range(50):
-        parse_score_request(body)
-    parse_ms = (time.perf_counter() - start) / 50 * 1000
+    scores = reward.score(parse_score_request(body)[0])
+    decode, encode = (
+        min(timeit.repeat(f, number=20, repeat=5)) / 20 * 1000
+        for f in (lambda: parse_score_request(body), lambda: scores_response(scores))
+    )
+    per = {k: 1000 * v / n for k, v in server_side.items()}
     return (
-        f"server side, body once, per /score request (from its /metrics): "
-        f"{1000 * server_side.get('request', 0.0) / n:.1f} ms in all, "
-        f"{1000 * server_side.get('reward', 0.0) / n:.1f} ms in the reward; "
-        f"parsing the {len(body) // 1024} KB body into {len(batch)} Samples: {parse_ms:.1f} ms"
+        f"server side, body once, per /score request (its /metrics and /proc): "
+        f"{per.get('request', 0):.1f} ms in all, {per.get('reward', 0):.1f} ms in the reward; "
+        f"CPU {per.get('cpu', 0):.1f} ms, {per.get('loop', 0):.1f} ms of it on the event loop "
+        f"thread. Timed here: decoding the {len(body) // 1024} KB body into {len(batch)} "
+        f"Samples {decode:.2f} ms, encoding the {len(batch)} Scores {encode:.2f} ms"
     )
 
 

@@ -75,14 +75,12 @@ def tune_process() -> None:
       kernel after every request (``M_TRIM_THRESHOLD``), and serves large blocks from its
       heap instead of a fresh ``mmap`` each (``M_MMAP_THRESHOLD``, at its 32 MiB
       maximum). By default each 400 KB body is mapped, zero-filled page by page and
-      unmapped again: measured, 0.4 ms of kernel time per request of 256 samples. The
-      cost is up to 64 MiB of freed memory kept by the process. Elsewhere than glibc,
-      this step does nothing.
+      unmapped again, every request. The cost is up to 64 MiB of freed memory kept by
+      the process. Elsewhere than glibc, this step does nothing.
     - The GIL switch interval goes from 5 to 20 ms: with two batches in flight, the event
       loop reading the next body no longer forces the thread scoring a ~10 ms batch to
-      hand over the GIL mid-batch, every 5 ms. Measured at 2 to 4 batches in flight: 6 to
-      10 points more of the in-process throughput. The cost: while a pure-Python reward
-      holds the GIL, the loop answers other requests (``/health``, 503s) up to 20 ms late.
+      hand over the GIL mid-batch, every 5 ms. The cost: while a pure-Python reward holds
+      the GIL, the loop answers other requests (``/health``, 503s) up to 20 ms late.
     """
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     gc.freeze()

@@ -160,9 +160,9 @@ def parse_score_request(body: bytes) -> tuple[list[Sample], int | None]:
     """The Samples and step of a ``POST /score`` body; BadRequest if it is not valid.
 
     Bodies in the canonical field names are decoded by msgspec straight into typed
-    structs (validated in C, about twice as fast as orjson plus checks in Python); a body
-    it refuses (trainer aliases, ``tokens``, or anything invalid) goes through
-    ``ScoreRequest``, so the answer is the model's, with every problem.
+    structs, validated in C; a body it refuses (trainer aliases, ``tokens``, or anything
+    invalid) goes through ``ScoreRequest``, so the answer is the model's, with every
+    problem.
     """
     try:
         wire = _WIRE.decode(body)
