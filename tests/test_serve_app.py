@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -497,11 +498,22 @@ class Broken(ItemReward):
 
 
 def test_a_reward_breaking_its_contract_gets_500_and_the_server_keeps_serving() -> None:
+    logged: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.ERROR)
+    handler.emit = logged.append  # type: ignore[method-assign]
+    server_log = logging.getLogger("uvicorn.error")
     with running(create_app(Broken())) as u:
-        r = post(u, "/score", {"samples": [{"completion": "a"}]})
-        assert r.status_code == 500
-        assert r.json()["error"] == "RuntimeError: reward returned 0 scores for 1 samples"
-        assert post(u, "/score", {"samples": []}).status_code == 200
+        server_log.addHandler(handler)  # after uvicorn has set up its loggers
+        try:
+            r = post(u, "/score", {"samples": [{"completion": "a"}]})
+            assert r.status_code == 500
+            assert r.json()["error"] == "RuntimeError: reward returned 0 scores for 1 samples"
+            assert post(u, "/score", {"samples": []}).status_code == 200
+        finally:
+            server_log.removeHandler(handler)
+    crashes = [rec.exc_info[1] for rec in logged if rec.exc_info]
+    assert len(crashes) == 1  # the traceback reaches the server's log, once
+    assert "reward returned 0 scores" in str(crashes[0])
 
 
 def test_workers_build_the_app_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

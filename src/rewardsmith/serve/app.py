@@ -276,7 +276,11 @@ class _RewardApp(FastAPI):
             try:
                 response = await direct(request)
             except Exception as exc:
-                response = await self._error_response(request, exc)
+                handled, response = await self._error_response(request, exc)
+                await response(scope, receive, send_wrapper)
+                if handled is Exception:  # a crash: answered, then raised for the server's
+                    raise  # log, as Starlette's ServerErrorMiddleware does
+                return
             await response(scope, receive, send_wrapper)
         finally:
             self.metrics.request(endpoint, code, time.perf_counter() - start)
@@ -292,8 +296,9 @@ class _RewardApp(FastAPI):
             }
         return self._direct.get(scope["path"])
 
-    async def _error_response(self, request: Request, exc: Exception) -> Response:
-        """What the app's exception handler for ``exc`` answers (picked as Starlette does)."""
+    async def _error_response(self, request: Request, exc: Exception) -> tuple[type, Response]:
+        """The class whose handler takes ``exc`` (picked as Starlette does), and its answer."""
         handlers = self.exception_handlers
-        answer = next(handlers[c] for c in type(exc).__mro__ if c in handlers)(request, exc)
-        return await answer if inspect.isawaitable(answer) else answer
+        handled = next(c for c in type(exc).__mro__ if c in handlers)
+        answer = handlers[handled](request, exc)
+        return handled, await answer if inspect.isawaitable(answer) else answer
