@@ -7,21 +7,17 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from types import MappingProxyType
-from typing import Any
 
 import httpx
 import orjson
 import pytest
 import uvicorn
-from fastapi import FastAPI
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.requests import Request
 
 import rewardsmith
 from rewardsmith import ItemReward, Sample, Score, Status
@@ -149,50 +145,6 @@ def test_health_rewards_and_metrics(url: str) -> None:
     assert 'rewardsmith_part_value_count{part="math.answer"}' in text
     assert "rewardsmith_request_seconds_bucket" in text
     assert "rewardsmith_in_flight" in text
-
-
-def _mounted() -> tuple[object, str]:
-    outer = FastAPI()
-    outer.mount("/rewards", create_app("math-r1"))
-    return outer, "/rewards"
-
-
-def _with_middleware() -> tuple[object, str]:
-    app = create_app("math-r1")
-    seen: list[str] = []
-
-    async def note(request: Request, call_next: Any) -> Any:
-        seen.append(request.url.path)
-        response = await call_next(request)
-        response.headers["x-seen"] = str(len(seen))
-        return response
-
-    app.add_middleware(BaseHTTPMiddleware, dispatch=note)
-    return app, ""
-
-
-@pytest.mark.parametrize("make", [_mounted, _with_middleware], ids=["mounted", "middleware"])
-def test_apps_mounted_or_given_middleware_score_through_fastapi_alike(
-    url: str, make: Callable[[], tuple[object, str]]
-) -> None:
-    """The direct path for the scoring POSTs and FastAPI's routing give the same answers."""
-    app, prefix = make()
-    calls = [
-        ("/score", {"samples": [{"completion": GOOD, "reference": "4"}, {"completion": "x"}]}),
-        ("/score", {"samples": [{"completion": 3}]}),
-        ("/score", b"{nope"),
-        ("/get_reward", {"query": ["q " + GOOD], "prompts": ["q "], "labels": ["4"]}),
-        ("/get_reward", {"query": ["q"]}),
-    ]
-    with running(app) as other:
-        for path, body in calls:
-            direct, routed = post(url, path, body), post(other + prefix, path, body)
-            assert (routed.status_code, routed.json()) == (direct.status_code, direct.json())
-            if prefix == "":  # the app's own middleware saw the request
-                assert "x-seen" in routed.headers and "x-seen" not in direct.headers
-        metrics = httpx.get(other + prefix + "/metrics").text
-    assert 'rewardsmith_requests_total{code="200",endpoint="score"} 1.0' in metrics
-    assert 'rewardsmith_requests_total{code="422",endpoint="get_reward"} 1.0' in metrics
 
 
 # --- bad input: a 4xx that names the problem, and the server keeps serving --------------

@@ -24,9 +24,8 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -34,16 +33,15 @@ from typing import Any
 import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import rewardsmith
 from rewardsmith.core import Reward
 from rewardsmith.integrations.openrlhf import END_TOKENS
 from rewardsmith.serve.limits import Admission, Busy, DeadlineExceeded, check_token
-from rewardsmith.serve.metrics import CONTENT_TYPE, Metrics
+from rewardsmith.serve.metrics import CONTENT_TYPE
 from rewardsmith.serve.openrlhf import openrlhf_router
 from rewardsmith.serve.schemas import (
     BadRequest,
@@ -56,7 +54,6 @@ from rewardsmith.serve.state import ServeState, json_response, scores_response
 __all__ = ["create_app"]
 
 ENDPOINTS = ("/score", "/get_reward", "/health", "/rewards", "/metrics")
-_DIRECT = ("/score", "/get_reward")
 _BODY = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScoreRequest"}}}}
 
 
@@ -105,8 +102,7 @@ def create_app(
         yield
         admission.close()
 
-    app = _RewardApp(
-        state.metrics,
+    app = FastAPI(
         title="rewardsmith",
         version=rewardsmith.__version__,
         summary="Rewards for RL post-training of language models",
@@ -116,6 +112,7 @@ def create_app(
     _errors(app, state)
     _routes(app, state)
     app.include_router(openrlhf_router(state))
+    app.add_middleware(_Measure, state=state)
     _document_bodies(app)
     return app
 
@@ -236,27 +233,18 @@ def _errors(app: FastAPI, state: ServeState) -> None:
     app.add_exception_handler(Exception, crashed)
 
 
-class _RewardApp(FastAPI):
-    """FastAPI, with the scoring POSTs answered straight from ``__call__``, and metrics.
+class _Measure:
+    """Pure ASGI middleware: requests by endpoint and code, and their latency."""
 
-    ``POST /score`` and ``POST /get_reward`` take a plain Request and read the raw body
-    themselves, so they need none of the framework's per-request layers (middleware,
-    routing, dependency solving, telemetry): ``__call__`` calls their endpoints directly
-    and sends errors through the same exception handlers. Every other route, every route of an app mounted under a prefix, and
-    every route of an app given middleware of its own (``add_middleware``) go through
-    FastAPI as usual. Every HTTP request is counted by endpoint and code.
-    """
-
-    def __init__(self, metrics: Metrics, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.metrics = metrics
-        self._direct: dict[str, Callable[[Request], Awaitable[Response]]] = {}
+    def __init__(self, app: ASGIApp, state: ServeState) -> None:
+        self.app = app
+        self.metrics = state.metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await super().__call__(scope, receive, send)
+            await self.app(scope, receive, send)
             return
-        path = scope["path"].removeprefix(scope.get("root_path", ""))
+        path = scope.get("path", "")
         endpoint = path.lstrip("/") if path in ENDPOINTS else "other"
         start = time.perf_counter()
         code = 500
@@ -268,37 +256,6 @@ class _RewardApp(FastAPI):
             await send(message)
 
         try:
-            direct = self._direct_endpoint(scope)
-            if direct is None:
-                await super().__call__(scope, receive, send_wrapper)
-                return
-            request = Request(scope, receive)
-            try:
-                response = await direct(request)
-            except Exception as exc:
-                handled, response = await self._error_response(request, exc)
-                await response(scope, receive, send_wrapper)
-                if handled is Exception:  # a crash: answered, then raised for the server's
-                    raise  # log, as Starlette's ServerErrorMiddleware does
-                return
-            await response(scope, receive, send_wrapper)
+            await self.app(scope, receive, send_wrapper)
         finally:
             self.metrics.request(endpoint, code, time.perf_counter() - start)
-
-    def _direct_endpoint(self, scope: Scope) -> Callable[[Request], Awaitable[Response]] | None:
-        if scope["method"] != "POST" or scope.get("root_path") or self.user_middleware:
-            return None
-        if not self._direct:  # routes are all added before the first request
-            self._direct = {
-                r.path: r.endpoint
-                for r in self.routes
-                if isinstance(r, APIRoute) and r.path in _DIRECT and "POST" in (r.methods or ())
-            }
-        return self._direct.get(scope["path"])
-
-    async def _error_response(self, request: Request, exc: Exception) -> tuple[type, Response]:
-        """The class whose handler takes ``exc`` (picked as Starlette does), and its answer."""
-        handlers = self.exception_handlers
-        handled = next(c for c in type(exc).__mro__ if c in handlers)
-        answer = handlers[handled](request, exc)
-        return handled, await answer if inspect.isawaitable(answer) else answer

@@ -82,7 +82,7 @@ def tune_process() -> None:
       hand over the GIL mid-batch, every 5 ms. The cost: while a pure-Python reward holds
       the GIL, the loop answers other requests (``/health``, 503s) up to 20 ms late.
     """
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    sys.setswitchinterval(_SWITCH_INTERVAL_S)
     gc.freeze()
     try:
         mallopt = ctypes.CDLL(None).mallopt
@@ -92,6 +92,6 @@ def tune_process() -> None:
     mallopt(_M_MMAP_THRESHOLD, 32 << 20)
 
 
-SWITCH_INTERVAL_S = 0.02
+_SWITCH_INTERVAL_S = 0.02
 _M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
 _M_MMAP_THRESHOLD = -3
