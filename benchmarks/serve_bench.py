@@ -262,14 +262,14 @@ def main() -> None:
                 m.add(times, len(batch), time.perf_counter() - start, cpu)
             for m in modes[2:]:
                 asyncio.run(over_http(m.url, batch, 0.3, m.concurrency))  # warm up, not counted
-                before, metrics_before = _cpu_seconds(m.pid), _metrics(m.url, m.pid)
+                before = _metrics(m.url, m.pid)
                 run = over_http(m.url, batch, args.seconds, m.concurrency, m.encode_each)
                 times, wall = asyncio.run(run)
-                m.add(times, len(batch), wall, _cpu_seconds(m.pid) - before)
+                after = _metrics(m.url, m.pid)
+                m.add(times, len(batch), wall, after["cpu"] - before["cpu"])
                 if not m.encode_each:  # one request at a time: the server's own breakdown
-                    after = _metrics(m.url, m.pid)
                     for k in after:
-                        server_side[k] = server_side.get(k, 0.0) + after[k] - metrics_before[k]
+                        server_side[k] = server_side.get(k, 0.0) + after[k] - before[k]
     finally:
         for server in servers:
             server.terminate()
