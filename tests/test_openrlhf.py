@@ -5,17 +5,17 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import openrlhf.utils.agent as agent  # pip install --no-deps openrlhf==0.11.2 (notes/serve.md)
+import openrlhf.utils.agent as agent  # pip install --no-deps openrlhf==0.11.2 (Makefile)
 import pytest
 
 import rewardsmith.integrations.openrlhf as rs_openrlhf
 from rewardsmith import Sample, Score, Status, load_spec
+from rewardsmith.integrations._common import part_paths
 from rewardsmith.integrations.openrlhf import (
     PartNames,
     split_response,
     to_reply,
     to_samples,
-    tree_part_names,
 )
 from rewardsmith.serve import create_app
 from test_serve_app import running
@@ -82,7 +82,7 @@ def test_reply_has_a_number_for_every_item_and_the_same_keys_for_all() -> None:
     }
     # the keys are known from the tree before any item is seen (OpenRLHF batches by the
     # first experience's keys, so a later item must never lack one)
-    assert tree_part_names(reward) == ["format.think_answer", "math.answer"]
+    assert part_paths(reward) == ["format.think_answer", "math.answer"]
     first = to_reply([scores[1]], parts=PartNames(reward).update([scores[1]]))
     assert first["extra_logs"].keys() == reply["extra_logs"].keys()
 

@@ -38,7 +38,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rewardsmith.core import Reward, Sample, Score
-from rewardsmith.core.combinators import Constant
+from rewardsmith.integrations._common import part_paths, resolve_reward
 
 __all__ = [
     "END_TOKENS",
@@ -48,7 +48,6 @@ __all__ = [
     "strip_end_tokens",
     "to_reply",
     "to_samples",
-    "tree_part_names",
 ]
 
 END_TOKENS: tuple[str, ...] = (
@@ -132,7 +131,7 @@ class PartNames:
 
     def __init__(self, reward: object) -> None:
         self._lock = threading.Lock()
-        self._names: dict[str, None] = dict.fromkeys(tree_part_names(reward))
+        self._names: dict[str, None] = dict.fromkeys(part_paths(reward))
 
     def update(self, scores: Sequence[Score]) -> list[str]:
         with self._lock:
@@ -141,21 +140,6 @@ class PartNames:
                     if name not in self._names:
                         self._names[name] = None
             return list(self._names)
-
-
-def tree_part_names(node: object) -> list[str]:
-    """The part paths a reward tree reports (``label``, ``label/child``), constants excluded."""
-    labels = getattr(node, "labels", None)
-    children = getattr(node, "children", None)
-    if not labels or not children:
-        return []
-    names = []
-    for label, child in zip(labels, children, strict=False):
-        if isinstance(child, Constant):
-            continue
-        names.append(label)
-        names += [f"{label}/{sub}" for sub in tree_part_names(child)]
-    return names
 
 
 def to_reply(
@@ -175,17 +159,15 @@ def to_reply(
 
 
 _lock = threading.Lock()
-_rewards: dict[str, tuple[Reward, PartNames]] = {}
+_part_names: dict[str, PartNames] = {}
 
 
 def _reward(spec: str) -> tuple[Reward, PartNames]:
+    reward = resolve_reward(spec)  # loaded once per process
     with _lock:  # OpenRLHF calls reward_func from several threads at once
-        if spec not in _rewards:
-            from rewardsmith.spec import load_spec
-
-            reward = load_spec(spec)
-            _rewards[spec] = (reward, PartNames(reward))
-        return _rewards[spec]
+        if spec not in _part_names:
+            _part_names[spec] = PartNames(reward)
+        return reward, _part_names[spec]
 
 
 def reward_func(
