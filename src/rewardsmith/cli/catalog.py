@@ -24,19 +24,7 @@ def list_cmd(
     """List every registered reward and transform with its range, summary and paper."""
     entries = catalog()
     if as_json:
-        rows = [
-            {
-                "name": e.name,
-                "kind": e.kind,
-                "range": list(e.range),
-                "summary": e.summary,
-                "paper": None
-                if e.paper is None
-                else {"title": e.paper.title, "arxiv": e.paper.arxiv},
-                "params": e.params.model_json_schema(),
-            }
-            for e in entries
-        ]
+        rows = [e.describe() for e in entries]
         typer.echo(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
         return
     console = Console()

@@ -81,6 +81,18 @@ class Entry:
             raise ConfigError(f"{self.name}: " + "; ".join(format_validation_error(exc))) from None
         return self.factory(model)
 
+    def describe(self) -> dict[str, Any]:
+        """The entry as plain data (``rewardsmith list --json``, ``GET /rewards``)."""
+        paper = self.paper
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "range": list(self.range),
+            "summary": self.summary,
+            "paper": None if paper is None else {"title": paper.title, "arxiv": paper.arxiv},
+            "params": self.params.model_json_schema(),
+        }
+
 
 _REGISTRY: dict[str, Entry] = {}
 _loaded = False

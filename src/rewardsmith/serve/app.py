@@ -161,7 +161,8 @@ def _routes(app: FastAPI, state: ServeState) -> None:
     async def rewards(request: Request) -> Response:
         check_token(request, state.token)
         if not catalog:  # built once (~30 ms of schemas), off the event loop
-            data = {"spec": state.spec, "rewards": await asyncio.to_thread(_catalog)}
+            rows = await asyncio.to_thread(lambda: [e.describe() for e in rewardsmith.catalog()])
+            data = {"spec": state.spec, "rewards": rows}
             catalog.append(orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS))
         return Response(catalog[0], media_type="application/json")
 
@@ -188,20 +189,6 @@ def _document_bodies(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _catalog() -> list[dict[str, Any]]:
-    return [
-        {
-            "name": e.name,
-            "kind": e.kind,
-            "summary": e.summary,
-            "range": list(e.range),
-            "paper": None if e.paper is None else {"title": e.paper.title, "arxiv": e.paper.arxiv},
-            "params": e.params.model_json_schema(),
-        }
-        for e in rewardsmith.catalog()
-    ]
 
 
 def _errors(app: FastAPI, state: ServeState) -> None:
