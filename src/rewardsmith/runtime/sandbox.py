@@ -151,12 +151,24 @@ def python() -> str:
     return sys.executable
 
 
-def _python_roots() -> list[str]:
+@functools.cache
+def _read_only_binds() -> tuple[str, ...]:
+    """bwrap arguments showing the system and this Python installation read-only (the
+    same for every run of the process, so built once)."""
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     exe = Path(sys.executable)
     roots.add(str(exe.parent))
     roots.add(str(exe.resolve().parent.parent))
-    return sorted(r for r in roots if r and not r.startswith(("/usr", "/bin", "/lib")))
+    extra = sorted(r for r in roots if r and not r.startswith(("/usr", "/bin", "/lib")))
+    argv: list[str] = []
+    # Directories bwrap creates on the way to a mount point are private (0700) unless
+    # made first, which would hide the Python installation from the program's user.
+    parents = {str(a) for p in extra for a in Path(p).parents} - {"/", "/tmp"}
+    for parent in sorted(parents):
+        argv += ["--perms", "0755", "--dir", parent]
+    for path in (*_SYSTEM_DIRS, *_ETC_FILES, *extra):
+        argv += ["--ro-bind-try", path, path]
+    return tuple(argv)
 
 
 @functools.cache
@@ -169,7 +181,7 @@ def isolation_problem() -> str | None:
             return f"{tool} is not installed (Debian/Ubuntu: apt-get install util-linux)"
     with tempfile.TemporaryDirectory(prefix="rs-probe-") as tmp:
         os.chmod(tmp, 0o755)
-        argv = _bwrap_argv(Path(tmp), ["/bin/true"], _new_uid(), (), Limits(), None)
+        argv = _bwrap_argv(Path(tmp), ["/bin/true"], _new_uid(), Limits(), None)
         try:
             done = subprocess.run(argv, capture_output=True, timeout=20, env=_ENV)
         except (OSError, subprocess.TimeoutExpired) as exc:
@@ -195,7 +207,6 @@ def _bwrap_argv(
     src: Path,
     command: Sequence[str],
     uid: int | None,
-    readable: Sequence[str],
     limits: Limits,
     channel_fd: int | None,
 ) -> list[str]:
@@ -210,14 +221,7 @@ def _bwrap_argv(
     # The private /tmp comes first, so that a Python installation under /tmp (a CI
     # checkout's venv) is bound on top of it rather than hidden by it.
     argv += ["--perms", "1777", "--size", str(limits.tmp_mb << 20), "--tmpfs", "/tmp"]
-    extra = [*_python_roots(), *readable]
-    # Directories bwrap creates on the way to a mount point are private (0700) unless
-    # made first, which would hide the Python installation from the program's user.
-    parents = {str(a) for p in extra for a in Path(p).parents} - {"/", "/tmp"}
-    for parent in sorted(parents):
-        argv += ["--perms", "0755", "--dir", parent]
-    for path in (*_SYSTEM_DIRS, *_ETC_FILES, *extra):
-        argv += ["--ro-bind-try", path, path]
+    argv += _read_only_binds()
     argv += ["--proc", "/proc", "--dev", "/dev", "--ro-bind", str(src), SANDBOX_DIR]
     argv += ["--chdir", "/tmp", "--hostname", "sandbox"]
     env = dict(_ENV) if channel_fd is None else {**_ENV, "RS_CHANNEL_FD": str(channel_fd)}
@@ -265,7 +269,6 @@ def run(
     stdin: bytes = b"",
     limits: Limits | None = None,
     isolation: Isolation = "bwrap",
-    readable: Sequence[str] = (),
     channel: bool = False,
 ) -> Run:
     """Run ``command`` in the sandbox and wait for it, within ``limits``.
@@ -276,7 +279,6 @@ def run(
         stdin: bytes the program reads on standard input.
         limits: resource limits (defaults of ``Limits()``).
         isolation: ``"bwrap"`` (refuses when unavailable) or ``"none"`` (limits only).
-        readable: extra host paths to show read-only at the same place.
         channel: pass a write-only pipe whose number is in ``$RS_CHANNEL_FD``; what
             the program writes there comes back as ``Run.channel``.
 
@@ -300,7 +302,7 @@ def run(
             path.write_bytes(content.encode() if isinstance(content, str) else content)
             os.chmod(path, 0o644)
         (src / ".stdin").write_bytes(stdin)
-        return _execute(command, src, limits, isolation, readable, channel)
+        return _execute(command, src, limits, isolation, channel)
     finally:
         shutil.rmtree(src, ignore_errors=True)
 
@@ -310,7 +312,6 @@ def _execute(
     src: Path,
     limits: Limits,
     isolation: Isolation,
-    readable: Sequence[str],
     channel: bool,
 ) -> Run:
     uid = _new_uid()
@@ -319,7 +320,7 @@ def _execute(
     if channel:
         read_fd, write_fd = os.pipe()
     if isolation == "bwrap":
-        argv = _bwrap_argv(src, command, uid, readable, limits, write_fd if channel else None)
+        argv = _bwrap_argv(src, command, uid, limits, write_fd if channel else None)
         cwd: str | None = None
     else:
         argv = [
