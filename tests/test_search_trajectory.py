@@ -191,7 +191,7 @@ def test_split_queries():
 )
 def test_arbitrary_text_never_raises(text):
     t = read_trajectory(Sample(completion=text))
-    assert isinstance(t, Trajectory) and t.valid == (not t.problems)
+    assert isinstance(t, Trajectory)
     assert len(t.rounds) == text.count("</search>") or not t.valid
 
 

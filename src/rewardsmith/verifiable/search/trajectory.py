@@ -61,15 +61,18 @@ class Trajectory:
             ``<search>`` block split on ``##``, or one assistant message's search calls).
         information: the retrieved blocks in order (``<information>`` or tool results).
         answer: the final answer text, stripped, or None when there is none.
-        valid: whether the structure follows the layout's rules.
-        problems: why it is not valid (empty when it is).
+        problems: why the structure breaks the layout's rules (empty when it follows them).
     """
 
     rounds: tuple[tuple[str, ...], ...] = ()
     information: tuple[str, ...] = ()
     answer: str | None = None
-    valid: bool = False
     problems: tuple[str, ...] = ()
+
+    @property
+    def valid(self) -> bool:
+        """Whether the structure follows the layout's rules (no problems)."""
+        return not self.problems
 
     @property
     def searches(self) -> tuple[str, ...]:
@@ -163,7 +166,6 @@ def _read_text(text: str) -> Trajectory:
         rounds=tuple(rounds),
         information=tuple(info),
         answer=None if answer is None else answer.strip(),
-        valid=not problems,
         problems=tuple(dict.fromkeys(problems)),
     )
 
@@ -236,7 +238,7 @@ def _read_messages(messages: Sequence[Any], tools: frozenset[str]) -> Trajectory
     answer = answer if answer is not None else final
     if answer is None:
         problems.append("no answer")
-    return Trajectory(tuple(rounds), tuple(info), answer, not problems, tuple(problems))
+    return Trajectory(tuple(rounds), tuple(info), answer, tuple(problems))
 
 
 def message_searches(
