@@ -20,7 +20,7 @@ import pytest
 import rewardsmith.integrations.verl as adapter
 from helpers_tiny_lm import save_tiny_lm
 from rewardsmith import Sample, load_spec
-from rewardsmith.errors import ConfigError
+from rewardsmith.errors import ConfigError, InputError
 from rewardsmith.integrations.verl import (
     compute_score,
     compute_score_async,
@@ -207,6 +207,12 @@ def test_async_and_batch_forms_agree_with_single(setup: dict[str, Any]) -> None:
     assert asyncio.run(run()) == single
     columns = [list(c) for c in zip(*ROWS, strict=True)]
     assert compute_score_batch(*columns, specs=setup["specs"]) == single
+
+
+def test_a_batch_whose_columns_differ_in_length_is_refused(setup: dict[str, Any]) -> None:
+    sources, solutions, truths = ([r[i] for r in ROWS] for i in range(3))
+    with pytest.raises(InputError, match="one of each per rollout"):
+        compute_score_batch(sources[:-1], solutions, truths, specs=setup["specs"])
 
 
 def test_extra_info_is_not_changed_and_feeds_the_sample(setup: dict[str, Any]) -> None:

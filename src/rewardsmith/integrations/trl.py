@@ -126,7 +126,7 @@ class _BatchScorer:
             if key != self._key or self._task is None:
                 self._prepare(call)
                 self._key, self._scores = key, None
-                self._task = asyncio.create_task(self._ascore(self.samples(call)))
+                self._task = asyncio.create_task(self.reward.ascore(self.samples(call)))
                 task, first = self._task, True
             else:
                 task, first = self._task, False
@@ -137,9 +137,6 @@ class _BatchScorer:
                     self._scores = scores
             call.report(scores)
         return scores
-
-    async def _ascore(self, samples: list[Sample]) -> list[Score]:
-        return await self.reward.ascore(samples)
 
     def _prepare(self, call: _Call) -> None:
         if call.step is not None:

@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.core import Reward, Sample, Score, set_step
-from rewardsmith.errors import ConfigError
+from rewardsmith.errors import ConfigError, InputError
 from rewardsmith.integrations._common import part_paths, resolve_reward
 
 __all__ = [
@@ -267,20 +267,24 @@ def compute_score_batch(
     """Score a whole batch for verl's ``batch`` reward manager: one spec call per data source."""
     setup = _setup(spec, specs, on_error, missing, parts)
     n = len(solution_strs)
+    if len(data_sources) != n or len(ground_truths) != n:
+        raise InputError(
+            f"{len(data_sources)} data sources, {n} solutions and {len(ground_truths)} "
+            "ground truths: one of each per rollout"
+        )
     extras: Sequence[Mapping[str, Any] | None] = (
         list(extra_infos) if extra_infos is not None else [None] * n
     )
     by_source: dict[str, list[int]] = {}
     for i, ds in enumerate(data_sources):
         by_source.setdefault(str(ds), []).append(i)
-    scores: list[Score | None] = [None] * n
+    scores: dict[int, Score] = {}
     step = _step(extras)
     for ds, indices in by_source.items():
         reward = setup.reward_for(ds)
         if step is not None:
             set_step(reward, step)
         samples = [_sample(ds, solution_strs[i], ground_truths[i], extras[i]) for i in indices]
-        for i, s in zip(indices, reward.score(samples), strict=True):
-            scores[i] = s
+        scores.update(zip(indices, reward.score(samples), strict=True))
     keys = setup.keys()
-    return [_result(s, keys, setup) for s in scores if s is not None]
+    return [_result(scores[i], keys, setup) for i in range(n)]
