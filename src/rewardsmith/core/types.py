@@ -13,7 +13,18 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ItemError", "Message", "Sample", "Score", "Status", "Tokens", "completion_text"]
+import orjson
+
+__all__ = [
+    "ItemError",
+    "Message",
+    "Sample",
+    "Score",
+    "Status",
+    "Tokens",
+    "completion_text",
+    "prompt_group",
+]
 
 Message = Mapping[str, Any]
 """A chat message: ``{"role": ..., "content": ...}`` plus optional ``tool_calls``."""
@@ -68,6 +79,12 @@ class Sample:
     def text(self) -> str:
         """The completion as text: the last assistant message for chat completions."""
         return completion_text(self.completion)
+
+
+def prompt_group(prompt: str | Sequence[Message]) -> str:
+    """The group of a rollout that names none: its prompt, so that rollouts of one prompt
+    form one group (chat prompts by their JSON, the same on every path)."""
+    return prompt if isinstance(prompt, str) else orjson.dumps(prompt, default=str).decode()
 
 
 def completion_text(completion: str | Sequence[Message]) -> str:

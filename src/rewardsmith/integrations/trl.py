@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.core import Reward, Sample, Score, Tokens, set_step
+from rewardsmith.core.types import prompt_group
 from rewardsmith.errors import ConfigError
 from rewardsmith.integrations._common import Part, resolve_reward, top_parts
 
@@ -175,7 +176,7 @@ class _BatchScorer:
     def _group(self, i: int, prompt: Completion) -> str | int:
         if self.group_size is not None:
             return i // self.group_size
-        return prompt if isinstance(prompt, str) else repr(prompt)
+        return prompt_group(prompt)
 
 
 def _per_row(values: Any, n: int) -> bool:

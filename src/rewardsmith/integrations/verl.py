@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.core import Reward, Sample, Score, set_step
+from rewardsmith.core.types import prompt_group
 from rewardsmith.errors import ConfigError, InputError
 from rewardsmith.integrations._common import part_paths, resolve_reward
 
@@ -157,12 +158,13 @@ def _sample(
     data_source: str, solution_str: str, ground_truth: Any, extra_info: Mapping[str, Any] | None
 ) -> Sample:
     extra = dict(extra_info or {})  # verl changes extra_info in place after the call
-    prompt = extra.get("prompt", extra.get("question", ""))
+    raw = extra.get("prompt", extra.get("question", ""))
+    prompt = raw if isinstance(raw, str | list) else str(raw)
     group = extra.get("uid", extra.get("group"))
-    if group is None and isinstance(prompt, str) and prompt:
-        group = prompt
+    if group is None and prompt:
+        group = prompt_group(prompt)
     return Sample(
-        prompt=prompt if isinstance(prompt, str | list) else str(prompt),
+        prompt=prompt,
         completion=solution_str,
         reference=ground_truth,
         group=group if isinstance(group, str | int) else None,

@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from rewardsmith.core import Sample, Tokens
+from rewardsmith.core.types import prompt_group
 from rewardsmith.errors import InputError, MissingExtraError
 
 __all__ = [
@@ -162,10 +163,8 @@ class FieldMap:
             )
         prompt = got.get("prompt") or ""
         group = got.get("group")
-        if group is None:  # rollouts of one prompt form a group
-            group = (
-                prompt if isinstance(prompt, str) else orjson.dumps(prompt, default=str).decode()
-            )
+        if group is None:
+            group = prompt_group(prompt)
         return Sample(
             prompt=prompt,
             completion=completion,

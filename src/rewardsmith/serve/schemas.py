@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 import msgspec
-import orjson
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from rewardsmith.core import Sample, Tokens
 from rewardsmith.core.registry import format_validation_error
+from rewardsmith.core.types import prompt_group
 
 __all__ = [
     "BadRequest",
@@ -67,7 +67,7 @@ class SampleIn(_Model):
         """The core Sample; without a group, rollouts of one prompt share one (as in files)."""
         group = self.group
         if group is None:
-            group = _prompt_key(self.prompt)
+            group = prompt_group(self.prompt)
         meta = (
             self.meta
             if self.data_source is None
@@ -176,14 +176,9 @@ def parse_score_request(body: bytes) -> tuple[list[Sample], int | None]:
             s.prompt,
             s.completion,
             s.reference,
-            _prompt_key(s.prompt) if s.group is None else s.group,
+            prompt_group(s.prompt) if s.group is None else s.group,
             s.meta if s.data_source is None else {**s.meta, "data_source": s.data_source},
             None,
         )
         for s in wire.samples
     ], wire.step
-
-
-def _prompt_key(prompt: str | list[dict[str, Any]]) -> str:
-    """The group of a sample without one: its prompt (as ``rewardsmith score`` does)."""
-    return prompt if isinstance(prompt, str) else orjson.dumps(prompt, default=str).decode()
