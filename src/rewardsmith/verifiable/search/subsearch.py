@@ -91,6 +91,7 @@ from rewardsmith.verifiable.search.trajectory import (
     message_searches,
     message_text,
     read_trajectory,
+    response_messages,
 )
 
 __all__ = [
@@ -345,11 +346,7 @@ def _read(
 
 def _chat_information(sample: Sample, tools: frozenset[str]) -> list[str]:
     """Per assistant message that searched, its tool results joined with ``##``."""
-    messages = list(sample.completion)
-    if not isinstance(sample.prompt, str):
-        head = list(sample.prompt)
-        if head and messages[: len(head)] == head:
-            messages = messages[len(head) :]
+    messages = response_messages(sample)
     steps: list[list[str]] = []
     pending = 0
     for m in messages:

@@ -45,6 +45,7 @@ __all__ = [
     "message_searches",
     "message_text",
     "read_trajectory",
+    "response_messages",
     "split_queries",
 ]
 
@@ -98,12 +99,20 @@ def read_trajectory(
     """
     if isinstance(sample.completion, str):
         return _read_text(as_text(sample))
-    messages = list(sample.completion)
+    messages = response_messages(sample)
+    return _read_messages(messages, frozenset(search_tools))
+
+
+def response_messages(sample: Sample) -> list[Message]:
+    """A chat completion's messages without the prompt's, when it starts by echoing them
+    (none for a text completion)."""
+    completion = sample.completion
+    messages: list[Message] = [] if isinstance(completion, str) else list(completion)
     if not isinstance(sample.prompt, str):
         head = list(sample.prompt)
         if head and messages[: len(head)] == head:
-            messages = messages[len(head) :]
-    return _read_messages(messages, frozenset(search_tools))
+            return messages[len(head) :]
+    return messages
 
 
 def as_text(sample: Sample) -> str:
@@ -117,11 +126,7 @@ def as_text(sample: Sample) -> str:
         if isinstance(prompt, str) and prompt.strip() and text.startswith(prompt):
             return text[len(prompt) :]
         return text
-    messages = list(sample.completion)
-    if not isinstance(sample.prompt, str):
-        head = list(sample.prompt)
-        if head and messages[: len(head)] == head:
-            messages = messages[len(head) :]
+    messages = response_messages(sample)
     out = []
     for m in messages:
         if isinstance(m, Mapping) and m.get("role") == "assistant":
