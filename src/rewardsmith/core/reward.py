@@ -20,16 +20,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
-from rewardsmith.core.types import Sample, Score, Status
+from rewardsmith.core.types import Sample, Score
 
 __all__ = [
     "Composable",
     "GroupReward",
     "ItemReward",
     "Reward",
+    "guarded",
     "is_strict",
     "iter_nodes",
     "score_item",
@@ -38,6 +39,7 @@ __all__ = [
 ]
 
 _strict = os.environ.get("REWARDSMITH_STRICT", "") not in ("", "0")
+T = TypeVar("T")
 
 
 def set_strict(on: bool) -> None:
@@ -135,18 +137,24 @@ class ItemReward(Composable):
 
 def score_item(reward: ItemReward, sample: Sample) -> Score:
     """Score one item with every safety rule applied: the size cap, errors as data."""
+    result = guarded(reward.score_one, sample, reward.max_chars, reward.floor)
+    return result if isinstance(result, Score) else Score(float(result))
+
+
+def guarded(
+    fn: Callable[[Sample], T], sample: Sample, max_chars: int | None, floor: float
+) -> T | Score:
+    """``fn(sample)`` under the rules every reward keeps: a completion over ``max_chars``
+    earns ``floor`` unread, and an exception becomes a failed Score (re-raised in strict
+    mode)."""
     try:
-        cap = reward.max_chars
-        if cap is not None and len(sample.text) > cap:
-            return Score(
-                reward.floor, Status.OK, {}, {"reason": f"completion over {cap} characters"}
-            )
-        result = reward.score_one(sample)
+        if max_chars is not None and len(sample.text) > max_chars:
+            return Score(floor, info={"reason": f"completion over {max_chars} characters"})
+        return fn(sample)
     except Exception as exc:
         if _strict:
             raise
         return Score.failed(exc)
-    return result if isinstance(result, Score) else Score(float(result))
 
 
 class GroupReward(Composable):

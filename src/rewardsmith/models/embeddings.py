@@ -50,7 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rewardsmith.core import Sample, Score
-from rewardsmith.core.reward import is_strict
+from rewardsmith.core.reward import guarded, is_strict
 from rewardsmith.errors import MissingExtraError
 
 __all__ = [
@@ -255,18 +255,7 @@ def score_with_embeddings(
     pending: list[tuple[int, Sequence[str], Callable[[Vectors], Score | float]]] = []
     needed: dict[str, None] = {}
     for i, sample in enumerate(samples):
-        try:
-            if max_chars is not None and len(sample.text) > max_chars:
-                results[i] = Score(
-                    floor, info={"reason": f"completion over {max_chars} characters"}
-                )
-                continue
-            prepared = prepare(sample)
-        except Exception as exc:
-            if is_strict():
-                raise
-            results[i] = Score.failed(exc)
-            continue
+        prepared = guarded(prepare, sample, max_chars, floor)
         if isinstance(prepared, Score):
             results[i] = prepared
             continue

@@ -98,7 +98,7 @@ from typing import Any
 from pydantic import Field
 
 from rewardsmith.core import ItemError, ItemReward, Paper, Params, Sample, Score, Status, register
-from rewardsmith.core.reward import is_strict
+from rewardsmith.core.reward import guarded
 from rewardsmith.runtime.executor import Outcome, in_worker, preload, shared_executor
 from rewardsmith.verifiable.math_limits import limit_reason, parse_limit
 from rewardsmith.verifiable.math_struct import (
@@ -295,15 +295,7 @@ class MathAnswer(ItemReward):
 
     def _first_pass(self, sample: Sample, references: dict[str, _Reference]) -> Score | _Pending:
         """The item's Score, or what the symbolic tier must decide; errors as data."""
-        try:
-            cap = self.max_chars
-            if cap is not None and len(sample.text) > cap:
-                return Score(self.floor, info={"reason": f"completion over {cap} characters"})
-            return self._cheap(sample, references)
-        except Exception as exc:
-            if is_strict():
-                raise
-            return Score.failed(exc)
+        return guarded(lambda s: self._cheap(s, references), sample, self.max_chars, self.floor)
 
     def _cheap(self, sample: Sample, references: dict[str, _Reference]) -> Score | _Pending:
         raw = reference_answer(sample.reference)
