@@ -10,7 +10,9 @@ the records for every batch, as the CLI and the trainer adapters do.
 The modes take turns in short slices, round after round, and each mode is compared with
 the baseline slice of its own round; the table shows the median of those paired ratios,
 so the machine's load drifting over the run (other tenants of a shared host) weighs on
-both sides of every ratio alike.
+both sides of every ratio alike. On a shared 2-core VM one 0.3 s slice can run 20% faster
+or slower than the next, so the table also gives a 95% bootstrap interval of the wall
+ratio's median: many short rounds narrow it, a longer slice does not.
 
 Two ratios (target: the server at >= 80% of in-process at batch 256):
 
@@ -27,9 +29,9 @@ GIL switch interval), so the ratios show the HTTP path alone.
 worktree add DIR <commit>``), in the same rounds: a before/after comparison that the
 machine's drift cannot skew.
 
-Usage: python benchmarks/serve_bench.py [--seconds 1.5] [--rounds 8] [--concurrency 1 2]
+Usage: python benchmarks/serve_bench.py [--seconds 0.3] [--rounds 100] [--concurrency 1 2]
        [--server-workers 1] [--tune-baseline] [--other-tree DIR]
-       (defaults shown; about 1.5 minutes)
+       (defaults shown; about 3.5 minutes)
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -114,11 +117,19 @@ class Mode:
         self.times += times
         self.cpu_per_batch.append(cpu / max(1, len(times)))
 
-    def ratios(self, base: Mode) -> tuple[float, float]:
-        """Median over rounds of this mode's wall and CPU ratios to the baseline's round."""
+    def ratios(self, base: Mode) -> tuple[float, float, tuple[float, float]]:
+        """Median over rounds of this mode's wall and CPU ratios to the baseline's round,
+        and a 95% bootstrap interval of the wall median."""
         wall = [m / b for m, b in zip(self.rates, base.rates, strict=True)]
         cpu = [b / m for m, b in zip(self.cpu_per_batch, base.cpu_per_batch, strict=True)]
-        return statistics.median(wall), statistics.median(cpu)
+        return statistics.median(wall), statistics.median(cpu), _interval(wall)
+
+
+def _interval(values: list[float], draws: int = 2000) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of the median of ``values`` (seeded)."""
+    rng = random.Random(0)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(draws))
+    return medians[int(0.025 * draws)], medians[int(0.975 * draws) - 1]
 
 
 def in_process(
@@ -200,8 +211,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--spec", default="math-r1")
     parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--seconds", type=float, default=1.5, help="per mode and round")
-    parser.add_argument("--rounds", type=int, default=8, help="modes take turns; paired")
+    parser.add_argument("--seconds", type=float, default=0.3, help="per mode and round")
+    parser.add_argument("--rounds", type=int, default=100, help="modes take turns; paired")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--server-workers", type=int, nargs="+", default=[1])
     parser.add_argument(
@@ -261,7 +272,7 @@ def main() -> None:
                 times, cpu = in_process(reward, make, args.seconds)
                 m.add(times, len(batch), time.perf_counter() - start, cpu)
             for m in modes[2:]:
-                asyncio.run(over_http(m.url, batch, 0.3, m.concurrency))  # warm up, not counted
+                asyncio.run(over_http(m.url, batch, 0.05, m.concurrency))  # fill; not counted
                 before = _metrics(m.url, m.pid)
                 run = over_http(m.url, batch, args.seconds, m.concurrency, m.encode_each)
                 times, wall = asyncio.run(run)
@@ -281,12 +292,13 @@ def main() -> None:
         + (", baseline tuned" if args.tune_baseline else "")
         + (f", server: {args.server_args}" if args.server_args else "")
     )
-    header = f"{'mode':<36} {'items/s':>8} {'wall':>5} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/batch':>13} {'cpu':>5}"
+    header = f"{'mode':<36} {'items/s':>8} {'wall':>5} {'95% interval':>12} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/batch':>13} {'cpu':>5}"
     print(header)
     for m in modes:
-        wall, cpu = m.ratios(base)
+        wall, cpu, (low, high) = m.ratios(base)
         print(
             f"{m.name:<36} {statistics.median(m.rates):>8.0f} {wall:>5.0%} "
+            f"{f'{low:.0%}-{high:.0%}':>12} "
             f"{1000 * statistics.median(m.times):>7.1f} {1000 * _percentile(m.times, 0.99):>7.1f} "
             f"{1000 * statistics.median(m.cpu_per_batch):>13.1f} {cpu:>5.0%}"
         )
