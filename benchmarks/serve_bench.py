@@ -12,7 +12,7 @@ the baseline slice of its own round; the table shows the median of those paired 
 so the machine's load drifting over the run (other tenants of a shared host) weighs on
 both sides of every ratio alike. On a shared 2-core VM one 0.3 s slice can run 20% faster
 or slower than the next, so the table also gives a 95% bootstrap interval of the wall
-ratio's median: many short rounds narrow it, a longer slice does not.
+ratio's median (about +-2 points with the defaults).
 
 Two ratios (target: the server at >= 80% of in-process at batch 256):
 
@@ -29,9 +29,9 @@ GIL switch interval), so the ratios show the HTTP path alone.
 worktree add DIR <commit>``), in the same rounds: a before/after comparison that the
 machine's drift cannot skew.
 
-Usage: python benchmarks/serve_bench.py [--seconds 0.3] [--rounds 100] [--concurrency 1 2]
-       [--server-workers 1] [--tune-baseline] [--other-tree DIR]
-       (defaults shown; about 3.5 minutes)
+Usage: python benchmarks/serve_bench.py [--seconds 1] [--rounds 40] [--concurrency 1 2]
+       [--server-workers 1] [--score-processes 1] [--tune-baseline] [--other-tree DIR]
+       (defaults shown; about 5 minutes)
 """
 
 from __future__ import annotations
@@ -211,10 +211,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--spec", default="math-r1")
     parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--seconds", type=float, default=0.3, help="per mode and round")
-    parser.add_argument("--rounds", type=int, default=100, help="modes take turns; paired")
+    parser.add_argument("--seconds", type=float, default=1.0, help="per mode and round")
+    parser.add_argument("--rounds", type=int, default=40, help="modes take turns; paired")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--server-workers", type=int, nargs="+", default=[1])
+    parser.add_argument(
+        "--score-processes",
+        type=int,
+        nargs="+",
+        default=[1],
+        help="also serve with `--score-processes N` (2 in flight), for each N; 0 for none",
+    )
     parser.add_argument(
         "--tune-baseline", action="store_true", help="tune_process() in this process too"
     )
@@ -256,6 +263,13 @@ def main() -> None:
                 modes.append(Mode(name, url, c, server.pid))
             if w == 1:
                 modes.append(Mode("HTTP /score, 1 in flight, body once", url, 1, server.pid, False))
+        for n in (n for n in args.score_processes if n > 0):
+            port = _free_port()
+            extra = [*args.server_args.split(), "--score-processes", str(n)]
+            server = _start_server(args.spec, port, 1, extra)
+            servers.append(server)
+            name = f"HTTP /score, 2 in flight, {n} scoring process" + ("es" if n > 1 else "")
+            modes.append(Mode(name, f"http://127.0.0.1:{port}", 2, server.pid))
         if args.other_tree:
             port = _free_port()
             server = _start_server(args.spec, port, 1, args.server_args.split(), args.other_tree)
@@ -292,12 +306,12 @@ def main() -> None:
         + (", baseline tuned" if args.tune_baseline else "")
         + (f", server: {args.server_args}" if args.server_args else "")
     )
-    header = f"{'mode':<36} {'items/s':>8} {'wall':>5} {'95% interval':>12} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/batch':>13} {'cpu':>5}"
+    header = f"{'mode':<44} {'items/s':>8} {'wall':>5} {'95% interval':>12} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/batch':>13} {'cpu':>5}"
     print(header)
     for m in modes:
         wall, cpu, (low, high) = m.ratios(base)
         print(
-            f"{m.name:<36} {statistics.median(m.rates):>8.0f} {wall:>5.0%} "
+            f"{m.name:<44} {statistics.median(m.rates):>8.0f} {wall:>5.0%} "
             f"{f'{low:.0%}-{high:.0%}':>12} "
             f"{1000 * statistics.median(m.times):>7.1f} {1000 * _percentile(m.times, 0.99):>7.1f} "
             f"{1000 * statistics.median(m.cpu_per_batch):>13.1f} {cpu:>5.0%}"
@@ -330,14 +344,14 @@ def _breakdown(server_side: dict[str, float], reward: Any, batch: list[dict[str,
     """Where a request's time goes in the server (body-once mode), then decoding and
     encoding alone, timed here."""
     from rewardsmith.serve.schemas import parse_score_request
-    from rewardsmith.serve.state import scores_response
+    from rewardsmith.serve.scoring import scores_body
 
     n = server_side.get("count") or 1.0
     body = orjson.dumps({"samples": [_native(r) for r in batch]})
     scores = reward.score(parse_score_request(body)[0])
     decode, encode = (
         min(timeit.repeat(f, number=20, repeat=5)) / 20 * 1000
-        for f in (lambda: parse_score_request(body), lambda: scores_response(scores))
+        for f in (lambda: parse_score_request(body), lambda: scores_body(scores))
     )
     per = {k: 1000 * v / n for k, v in server_side.items()}
     return (

@@ -26,7 +26,8 @@ from rewardsmith.errors import SpecError
 from rewardsmith.runtime import Threaded
 from rewardsmith.serve import create_app
 from rewardsmith.serve.schemas import BadRequest, ScoreRequest, parse_body, parse_score_request
-from rewardsmith.serve.state import json_response, scores_response
+from rewardsmith.serve.scoring import scores_body
+from rewardsmith.serve.state import json_response
 
 GOOD = "<think>2 + 2 = 4</think><answer>4</answer>"
 
@@ -314,7 +315,7 @@ RESPONSES = [
 
 @pytest.mark.parametrize("score", [r[1] for r in RESPONSES], ids=[r[0] for r in RESPONSES])
 def test_the_fast_response_is_exactly_to_dict(score: Score) -> None:
-    assert scores_response([score]).body == json_response({"scores": [score.to_dict()]}).body
+    assert scores_body([score]) == json_response({"scores": [score.to_dict()]}).body
 
 
 def test_oversized_bodies_get_413_declared_or_streamed(url: str) -> None:

@@ -34,6 +34,13 @@ def serve_cmd(
     max_concurrency: Annotated[
         int, typer.Option(min=1, help="Batches scored at once per process.")
     ] = 4,
+    score_processes: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Score in N child processes, each with its own copy of the reward, instead of the server's threads (0). For CPU-bound rule-based specs: scoring then no longer shares a GIL with the HTTP side.",
+        ),
+    ] = 0,
     max_queue: Annotated[
         int,
         typer.Option(
@@ -75,6 +82,7 @@ def serve_cmd(
             "token": token or None,
             "max_body_bytes": int(max_body_mb * 1024 * 1024),
             "max_concurrency": max_concurrency,
+            "score_processes": score_processes,
             "max_queue": max_queue,
             "request_timeout_s": request_timeout,
             "on_error": on_error,

@@ -24,8 +24,10 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import BrokenExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -43,17 +45,14 @@ from rewardsmith.integrations.openrlhf import END_TOKENS
 from rewardsmith.serve.limits import Admission, Busy, DeadlineExceeded, check_token
 from rewardsmith.serve.metrics import CONTENT_TYPE
 from rewardsmith.serve.openrlhf import openrlhf_router
-from rewardsmith.serve.schemas import (
-    BadRequest,
-    RewardRequest,
-    ScoreRequest,
-    parse_score_request,
-)
-from rewardsmith.serve.state import ServeState, json_response, scores_response
+from rewardsmith.serve.schemas import BadRequest, RewardRequest, ScoreRequest
+from rewardsmith.serve.scoring import Scoring, child_ready, process_pool, run_in_child
+from rewardsmith.serve.state import ServeState, json_response
 
 __all__ = ["create_app"]
 
 ENDPOINTS = ("/score", "/get_reward", "/health", "/rewards", "/metrics")
+_CHILD_EXIT_S = 10.0
 _BODY = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScoreRequest"}}}}
 
 
@@ -69,6 +68,7 @@ def create_app(
     on_error: float = 0.0,
     end_tokens: Iterable[str] = END_TOKENS,
     retry_after_s: int = 1,
+    score_processes: int = 0,
 ) -> FastAPI:
     """The reward server for ``spec`` (a spec file, a built-in spec name, or a Reward).
 
@@ -76,7 +76,8 @@ def create_app(
         spec: what ``rewardsmith.load_spec`` takes, or an already-built Reward.
         token: require ``Authorization: Bearer <token>`` on every route but ``/health``.
         max_body_bytes: larger bodies get 413.
-        max_concurrency: batches scored at once (each in the app's thread pool).
+        max_concurrency: batches scored at once (each in the app's thread pool), or
+            handed to the scoring processes at once.
         request_timeout_s: a request not answered by then gets 504.
         max_queue: requests that may wait for a slot; beyond it, 503 with
             ``Retry-After: retry_after_s``. OpenRLHF sends one query per request, many
@@ -87,19 +88,39 @@ def create_app(
         on_error: the reward OpenRLHF gets for an item that could not be scored.
         end_tokens: end-of-turn markers stripped from OpenRLHF responses.
         retry_after_s: the ``Retry-After`` of a 503.
+        score_processes: score in this many child processes, each with its own copy of the
+            reward, instead of the server's threads (0): for CPU-bound rule-based specs,
+            whose scoring then no longer shares a GIL with the HTTP side (see
+            ``serve.scoring``). The app starts them, and waits for them, at startup.
 
     Raises:
         SpecError: the spec is invalid (raised here, before serving).
+        ValueError: ``score_processes`` is negative.
     """
+    if score_processes < 0:
+        raise ValueError(f"score_processes must be >= 0, got {score_processes}")
     reward, info = _reward(spec)
-    admission = Admission(max_concurrency, max_queue, request_timeout_s, max_pending_bytes)
-    state = ServeState(
-        reward, info, token, max_body_bytes, admission, on_error, tuple(end_tokens), retry_after_s
+    scoring = Scoring(reward, on_error, tuple(end_tokens))
+    pool = process_pool(scoring, score_processes) if score_processes else None
+    admission = Admission(
+        max_concurrency, max_queue, request_timeout_s, max_pending_bytes, executor=pool
     )
+    run = run_in_child if score_processes else scoring.run
+    state = ServeState(scoring, run, info, token, max_body_bytes, admission, retry_after_s)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if score_processes:  # every child loads its reward before the first request
+            loop = asyncio.get_running_loop()
+            ready = [
+                loop.run_in_executor(admission.pool, child_ready) for _ in range(score_processes)
+            ]
+            await asyncio.gather(*ready)
         yield
+        if score_processes:  # let the children exit; one stuck in a batch dies with the server
+            stop = asyncio.to_thread(admission.pool.shutdown, wait=True, cancel_futures=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop, _CHILD_EXIT_S)
         admission.close()
 
     app = FastAPI(
@@ -135,10 +156,7 @@ def _reward(spec: str | Path | Reward) -> tuple[Reward, dict[str, Any]]:
 def _routes(app: FastAPI, state: ServeState) -> None:
     @app.post("/score", openapi_extra={"requestBody": _BODY}, summary="Score a batch")
     async def score(request: Request) -> Response:
-        body = await state.body(request)
-        return await state.handle(
-            "score", lambda: parse_score_request(body), scores_response, len(body)
-        )
+        return await state.handle("score", await state.body(request))
 
     @app.get("/health", summary="Liveness and load")
     async def health() -> Response:
@@ -211,12 +229,19 @@ def _errors(app: FastAPI, state: ServeState) -> None:
         message = f"not answered within request_timeout_s={state.admission.timeout_s}"
         return json_response({"error": message, "problems": []}, 504)
 
+    async def child_died(_: Request, exc: Exception) -> Response:
+        message = (
+            f"a scoring process died while it held this batch ({exc}); retry, a new one is started"
+        )
+        return json_response({"error": message, "problems": []}, 500)
+
     async def crashed(_: Request, exc: Exception) -> Response:
         return json_response({"error": f"{type(exc).__name__}: {exc}", "problems": []}, 500)
 
     app.add_exception_handler(BadRequest, bad_request)
     app.add_exception_handler(Busy, busy)
     app.add_exception_handler(DeadlineExceeded, deadline)
+    app.add_exception_handler(BrokenExecutor, child_died)
     app.add_exception_handler(Exception, crashed)
 
 

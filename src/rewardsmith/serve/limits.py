@@ -3,7 +3,8 @@
 - Body size: a ``Content-Length`` over ``max_body_bytes`` is refused before reading;
   a chunked body is counted while read and refused once it passes the cap (413).
 - Admission: at most ``max_concurrency`` batches are scored at once, in the app's own
-  thread pool (scoring is CPU-bound and must not block the event loop), and at most
+  thread pool or its scoring processes (scoring must not block the event loop; with
+  processes, a slot is a batch handed to them), and at most
   ``max_queue`` more wait for a slot, holding at most ``max_pending_bytes`` of request
   bodies between them (one request is always let in, however big). Anything beyond
   that is refused at once with 503 and ``Retry-After``: the queue is bounded, never a
@@ -13,6 +14,8 @@
   its slot until it really finishes: the slots always count the work actually running.
   Per-item limits (a math check that runs away) are the rewards' own and come back as
   ``status="timeout"`` items inside a 200.
+- A scoring process that dies fails the batches it held (``BrokenProcessPool``, 500);
+  the pool is replaced, and the next batch goes to a new process.
 - Token: with a token set, every route but ``/health`` needs ``Authorization: Bearer``.
 """
 
@@ -22,7 +25,7 @@ import asyncio
 import hmac
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, ThreadPoolExecutor
 from typing import TypeVar
 
 from starlette.requests import Request
@@ -69,7 +72,11 @@ def check_token(request: Request, token: str | None) -> None:
 
 
 class Admission:
-    """Bounded concurrency with a bounded wait queue, over one thread pool."""
+    """Bounded concurrency with a bounded wait queue, over one executor.
+
+    ``executor`` makes it (default: a pool of ``max_concurrency`` threads); a process
+    pool that broke (a child died) is replaced by a new one from it.
+    """
 
     def __init__(
         self,
@@ -77,6 +84,7 @@ class Admission:
         max_queue: int,
         timeout_s: float,
         max_pending_bytes: int = 1 << 30,
+        executor: Callable[[], Executor] | None = None,
     ) -> None:
         if max_concurrency < 1 or max_queue < 0:
             raise ValueError("max_concurrency must be >= 1 and max_queue >= 0")
@@ -88,7 +96,10 @@ class Admission:
         self.running = 0
         self.pending_bytes = 0
         self._slots: asyncio.Semaphore | None = None
-        self.pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="rewardsmith-score")
+        self._make = executor or (
+            lambda: ThreadPoolExecutor(max_concurrency, thread_name_prefix="rewardsmith-score")
+        )
+        self.pool = self._make()
 
     async def run(self, fn: Callable[[], T], size: int = 0) -> T:
         """Run ``fn`` (holding ``size`` bytes) in the pool once a slot is free.
@@ -114,14 +125,24 @@ class Admission:
                 raise DeadlineExceeded() from None
             raise
         self.running += 1
-        future = asyncio.get_running_loop().run_in_executor(self.pool, fn)
 
-        def _done(_: object) -> None:
+        def _done(_: object = None) -> None:
             self.running -= 1
             self.admitted -= 1
             self.pending_bytes -= size
             slots.release()
 
+        loop = asyncio.get_running_loop()
+        pool = self.pool
+        try:
+            try:
+                future = loop.run_in_executor(pool, fn)
+            except BrokenExecutor:  # a child died between batches: this one goes to a new pool
+                pool = self._renew(pool)
+                future = loop.run_in_executor(pool, fn)
+        except BaseException:
+            _done()
+            raise
         future.add_done_callback(_done)
         try:
             return await asyncio.wait_for(
@@ -129,6 +150,15 @@ class Admission:
             )
         except TimeoutError:
             raise DeadlineExceeded() from None
+        except BrokenExecutor:
+            self._renew(pool)
+            raise
+
+    def _renew(self, broken: Executor) -> Executor:
+        if self.pool is broken:
+            broken.shutdown(wait=False, cancel_futures=True)
+            self.pool = self._make()
+        return self.pool
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)

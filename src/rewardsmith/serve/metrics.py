@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -30,11 +31,42 @@ from prometheus_client.registry import Collector
 
 from rewardsmith.core import Score
 
-__all__ = ["CONTENT_TYPE", "Metrics"]
+__all__ = ["CONTENT_TYPE", "Metrics", "Tally"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 _ITEMS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """What the metrics need of one scored batch: small, so a scoring process sends it back
+    instead of the Scores."""
+
+    statuses: dict[str, int]
+    value_sum: float
+    value_count: int
+    parts: dict[str, tuple[float, int]]
+    """Sum and count of each part's values."""
+    seconds: float
+    """Time in the reward."""
+
+    @classmethod
+    def of(cls, scores: Sequence[Score], seconds: float) -> Tally:
+        # Comprehensions over the batch, one per part name: several times cheaper than a
+        # loop that updates two dicts per item and part.
+        values = [s.value for s in scores if s.value is not None]
+        parts = [s.parts for s in scores]
+        per_part = {}
+        for name in set().union(*parts) if parts else ():
+            found = [p[name] for p in parts if name in p]
+            per_part[name] = (sum(found), len(found))
+        statuses = collections.Counter([s.status.value for s in scores])
+        return cls(dict(statuses), sum(values), len(values), per_part, seconds)
+
+    @property
+    def items(self) -> int:
+        return sum(self.statuses.values())
 
 
 class _Values(Collector):
@@ -46,20 +78,11 @@ class _Values(Collector):
         self._count = 0
         self._parts: dict[str, tuple[float, int]] = {}
 
-    def add(self, scores: Sequence[Score]) -> None:
-        # Comprehensions over the batch, one per part name: several times cheaper than a
-        # loop that updates two dicts per item and part.
-        values = [s.value for s in scores if s.value is not None]
-        parts = [s.parts for s in scores]
-        names = set().union(*parts) if parts else set()
-        per_part = {}
-        for name in names:
-            found = [p[name] for p in parts if name in p]
-            per_part[name] = (sum(found), len(found))
+    def add(self, tally: Tally) -> None:
         with self._lock:
-            self._sum += sum(values)
-            self._count += len(values)
-            for name, (v, n) in per_part.items():
+            self._sum += tally.value_sum
+            self._count += tally.value_count
+            for name, (v, n) in tally.parts.items():
                 old_sum, old_count = self._parts.get(name, (0.0, 0))
                 self._parts[name] = (old_sum + v, old_count + n)
 
@@ -116,12 +139,12 @@ class Metrics:
         self._child(self.requests, endpoint, str(code)).inc()
         self._child(self.latency, endpoint).observe(seconds)
 
-    def scored(self, endpoint: str, scores: Sequence[Score], seconds: float) -> None:
-        for status, n in collections.Counter([s.status for s in scores]).items():
-            self._child(self.items, endpoint, status.value).inc(n)
-        self._child(self.batch, endpoint).observe(len(scores))
-        self._child(self.score_time, endpoint).observe(seconds)
-        self.values.add(scores)
+    def scored(self, endpoint: str, tally: Tally) -> None:
+        for status, n in tally.statuses.items():
+            self._child(self.items, endpoint, status).inc(n)
+        self._child(self.batch, endpoint).observe(tally.items)
+        self._child(self.score_time, endpoint).observe(tally.seconds)
+        self.values.add(tally)
 
     def _child(self, metric: Any, *labels: str) -> Any:
         """``metric.labels(*labels)``, looked up once (``labels()`` takes a lock each call)."""

@@ -111,6 +111,9 @@ class BadRequest(Exception):
         self.message = message
         self.problems = problems or []
 
+    def __reduce__(self) -> tuple[type[BadRequest], tuple[int, str, list[str]]]:
+        return BadRequest, (self.status, self.message, self.problems)  # from a scoring process
+
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -1,0 +1,157 @@
+"""Turning a request body into the bytes of its answer, in the server's threads or in
+scoring processes.
+
+``Scoring.run(endpoint, body)`` parses the batch, scores it and serialises the answer,
+all in one place, and returns the answer with a small ``Tally`` for the metrics. The app
+runs it in one of two places (``create_app(score_processes=...)``):
+
+- threads of the server process (``score_processes=0``, the default): the reward is
+  shared, rewards that wait (judges, sandboxes) overlap, and a model is loaded once. The
+  event loop and the scoring share one GIL, so reading the next body and writing the
+  last answer take turns with a pure-Python reward.
+- ``score_processes`` child processes (``process_pool``), each with its own copy of the
+  reward (pickled to it, as Ray does): the process that speaks HTTP keeps its GIL to
+  itself, and only bytes cross (the body, then the answer and its Tally). For CPU-bound
+  rule-based specs. A child that dies fails the batches it held (500, the client
+  retries) and the next batch starts a new one.
+
+Example:
+    >>> from rewardsmith import load_spec
+    >>> answer, tally = Scoring(load_spec("math-r1")).run("score", b'{"samples": []}')
+    >>> answer, tally.items
+    (b'{"scores":[]}', 0)
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import pickle
+import signal
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+import orjson
+
+from rewardsmith.core import Reward, Sample, Score, set_step
+from rewardsmith.integrations.openrlhf import END_TOKENS, PartNames, to_reply, to_samples
+from rewardsmith.serve.metrics import Tally
+from rewardsmith.serve.schemas import BadRequest, RewardRequest, parse_body, parse_score_request
+
+__all__ = ["ENDPOINTS", "Scoring", "child_ready", "process_pool", "run_in_child", "scores_body"]
+
+ENDPOINTS = ("score", "get_reward")
+"""The routes that score a batch: ``/score`` and OpenRLHF's ``/get_reward``."""
+
+
+class Scoring:
+    """A reward and the settings of the routes that score with it."""
+
+    def __init__(
+        self, reward: Reward, on_error: float = 0.0, end_tokens: Sequence[str] = END_TOKENS
+    ) -> None:
+        self.reward = reward
+        self.on_error = on_error
+        self.end_tokens = tuple(end_tokens)
+        self.parts = PartNames(reward)
+
+    def run(self, endpoint: str, body: bytes) -> tuple[bytes, Tally]:
+        """The answer to ``body`` at ``endpoint`` and its Tally; BadRequest if the body is
+        not valid, RuntimeError if the reward breaks its contract."""
+        if endpoint == "score":
+            samples, step = parse_score_request(body)
+        else:
+            samples, step = self._openrlhf_samples(body), None
+        start = time.perf_counter()
+        if step is not None:
+            set_step(self.reward, step)
+        scores = self.reward.score(samples) if samples else []
+        seconds = time.perf_counter() - start
+        if len(scores) != len(samples):  # a reward that broke the contract
+            raise RuntimeError(f"reward returned {len(scores)} scores for {len(samples)} samples")
+        if endpoint == "score":
+            answer = scores_body(scores)
+        else:
+            reply = to_reply(scores, self.on_error, self.parts.update(scores))
+            answer = orjson.dumps(reply, default=str, option=orjson.OPT_NON_STR_KEYS)
+        return answer, Tally.of(scores, seconds)
+
+    def _openrlhf_samples(self, body: bytes) -> list[Sample]:
+        req = parse_body(RewardRequest, body)
+        try:
+            return to_samples(req.query, req.prompts, req.labels, self.end_tokens)
+        except ValueError as exc:
+            raise BadRequest(422, str(exc)) from None
+
+
+def scores_body(scores: Sequence[Score]) -> bytes:
+    """``{"scores": [Score.to_dict(), ...]}``.
+
+    orjson writes the Score dataclasses directly (their fields are the ``to_dict`` keys,
+    the status enum becomes its value, ``ItemError`` its two fields), which is several
+    times faster than building the dicts; anything it cannot write natively takes the
+    ``to_dict`` path.
+    """
+    try:
+        return orjson.dumps({"scores": scores}, option=orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        data = {"scores": [s.to_dict() for s in scores]}
+        return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+
+
+def process_pool(scoring: Scoring, processes: int) -> Callable[[], ProcessPoolExecutor]:
+    """A maker of pools of ``processes`` spawned children, each holding a copy of
+    ``scoring``'s reward (pickled); run batches in them with ``run_in_child``.
+
+    Raises:
+        ValueError: the reward does not pickle (a lock, an open handle).
+    """
+    context = multiprocessing.get_context("spawn")  # fork is unsafe once threads exist
+    args = (scoring.reward, scoring.on_error, scoring.end_tokens, os.getpid())
+    try:
+        pickle.dumps(args)
+    except Exception as exc:
+        raise ValueError(
+            f"score_processes needs a reward that pickles, and {scoring.reward!r} does not: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+    return lambda: ProcessPoolExecutor(processes, context, initializer=_start, initargs=args)
+
+
+_CHILD: list[Scoring] = []
+
+
+def _start(reward: Reward, on_error: float, end_tokens: tuple[str, ...], parent: int) -> None:
+    from rewardsmith.serve.run import tune_process
+
+    _die_with_parent(parent)
+    _CHILD.append(Scoring(reward, on_error, end_tokens))
+    tune_process()
+
+
+def _die_with_parent(parent: int) -> None:
+    """On Linux, have the kernel kill this child when the server's thread that started it
+    ends: uvicorn ends a server stopped by a signal by raising the signal again, which
+    skips the pool's own shutdown, and the child would be left waiting for work."""
+    try:
+        prctl = ctypes.CDLL(None).prctl
+    except (AttributeError, OSError):  # not Linux
+        return
+    prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the request was made
+        os._exit(0)
+
+
+_PR_SET_PDEATHSIG = 1  # from linux/prctl.h
+
+
+def run_in_child(endpoint: str, body: bytes) -> tuple[bytes, Tally]:
+    """``Scoring.run`` in a child of ``process_pool``."""
+    return _CHILD[0].run(endpoint, body)
+
+
+def child_ready() -> bool:
+    """True in a child whose reward is loaded (the app waits for it at startup)."""
+    return bool(_CHILD)

@@ -1,0 +1,153 @@
+"""Scoring processes (``create_app(score_processes=N)``): the same answers as the server's
+threads, errors that cross the process boundary intact, and a child that dies replaced."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from rewardsmith import ItemReward, Sample, Score
+from rewardsmith.cli.score import bundled_rollouts
+from rewardsmith.serve import create_app
+from test_serve_app import Slow, running
+from test_serve_process import free_port, serve_cli, stop
+
+RECORDS = [orjson.loads(line) for line in Path(bundled_rollouts()).read_bytes().splitlines()]
+
+
+class Dies(ItemReward):
+    """Ends its process on ``die`` (as a segfaulting checker would); else like ``Slow``."""
+
+    name = "test.dies"
+
+    def score_one(self, sample: Sample) -> Score | float:
+        if "die" in sample.text:
+            os._exit(3)
+        return Slow().score_one(sample)
+
+
+class Locked(Slow):
+    """A reward that cannot be pickled."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+
+def _native(record: dict[str, object]) -> dict[str, object]:
+    known = ("prompt", "completion", "reference", "group")
+    return {
+        **{k: record[k] for k in known if k in record},
+        "meta": {k: v for k, v in record.items() if k not in known},
+    }
+
+
+def _items(url: str) -> dict[str, float]:
+    """``rewardsmith_items_total`` by its labels, from ``/metrics``."""
+    out = {}
+    for line in httpx.get(url + "/metrics").text.splitlines():
+        if line.startswith("rewardsmith_items_total{"):
+            labels, _, value = line.partition(" ")
+            out[labels] = float(value)
+    return out
+
+
+def test_processes_answer_exactly_as_threads_do() -> None:
+    """/score and /get_reward give byte-identical answers; the metrics count the same."""
+    batch = {"samples": [_native(r) for r in RECORDS], "step": 3}
+    openrlhf = {
+        "query": [r["prompt"] + r["completion"] for r in RECORDS],
+        "prompts": [r["prompt"] for r in RECORDS],
+        "labels": [r["reference"] for r in RECORDS],
+    }
+    answers = {}
+    for processes in (0, 1):
+        with running(create_app("math-r1", score_processes=processes)) as url:
+            score = httpx.post(url + "/score", json=batch, timeout=60)
+            reward = httpx.post(url + "/get_reward", json=openrlhf, timeout=60)
+            assert score.status_code == reward.status_code == 200
+            answers[processes] = (score.content, reward.content, _items(url))
+    assert answers[1] == answers[0]
+    scores = orjson.loads(answers[1][0])["scores"]
+    assert len(scores) == len(RECORDS) and {s["value"] for s in scores} == {0.0, 1.0}
+
+
+@pytest.fixture(scope="module")
+def dying_url() -> object:
+    with running(create_app(Dies(), score_processes=1, request_timeout_s=30)) as url:
+        yield url
+
+
+def test_bad_bodies_answer_the_same_from_a_process(dying_url: str) -> None:
+    """BadRequest crosses the process boundary with its status and every problem."""
+    with running(create_app(Dies())) as threads:
+        for body in (b"{not json", b'{"samples": [{"prompt": 1}]}', b'{"samples": 3}'):
+            here = httpx.post(threads + "/score", content=body)
+            there = httpx.post(dying_url + "/score", content=body)
+            assert there.status_code == here.status_code and there.status_code in (400, 422)
+            assert there.json() == here.json()
+
+
+def test_a_scoring_process_that_dies_fails_its_batch_and_is_replaced(dying_url: str) -> None:
+    def score(text: str) -> httpx.Response:
+        return httpx.post(
+            dying_url + "/score", json={"samples": [{"completion": text}]}, timeout=30
+        )
+
+    assert score("yes").json()["scores"][0]["value"] == 1.0
+    died = score("die")
+    assert died.status_code == 500
+    assert "scoring process died" in died.json()["error"]
+    for _ in range(2):  # a new process takes the next batches
+        again = score("yes")
+        assert again.status_code == 200 and again.json()["scores"][0]["value"] == 1.0
+    assert score("boom").json()["scores"][0]["status"] == "error"  # item errors stay data
+    assert httpx.get(dying_url + "/health").json()["running"] == 0
+
+
+def test_processes_need_a_reward_that_pickles() -> None:
+    with pytest.raises(ValueError, match="pickles"):
+        create_app(Locked(), score_processes=1)
+    with pytest.raises(ValueError, match=">= 0"):
+        create_app(Slow(), score_processes=-1)
+    create_app(Locked())  # threads take any reward
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task").iterdir()
+    return [int(c) for t in tasks for c in (t / "children").read_text().split()]
+
+
+def _gone(pid: int) -> bool:
+    try:  # a child killed after its parent may linger as a zombie of init: ended too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_scoring_processes_end_with_the_server(sig: signal.Signals) -> None:
+    """No orphan left waiting for work: uvicorn re-raises SIGTERM after its shutdown and
+    SIGKILL skips everything, so the kernel ends the children (PR_SET_PDEATHSIG)."""
+    port = free_port()
+    proc = serve_cli(port, "--score-processes", "2")
+    try:
+        children = _children(proc.pid)
+        assert len(children) >= 2  # the two scorers (and multiprocessing's resource tracker)
+        body = {"samples": [{"completion": "<think>1</think><answer>2</answer>", "reference": "2"}]}
+        score = httpx.post(f"http://127.0.0.1:{port}/score", json=body, timeout=30).json()
+        assert score["scores"][0]["value"] == 1.0
+        proc.send_signal(sig)
+        proc.wait(30)
+        deadline = time.monotonic() + 15
+        while not all(_gone(c) for c in children):
+            assert time.monotonic() < deadline, [c for c in children if not _gone(c)]
+            time.sleep(0.05)
+    finally:
+        stop(proc)
