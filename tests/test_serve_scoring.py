@@ -138,8 +138,9 @@ def test_scoring_processes_end_with_the_server(sig: signal.Signals) -> None:
     port = free_port()
     proc = serve_cli(port, "--score-processes", "2")
     try:
-        children = _children(proc.pid)
-        assert len(children) >= 2  # the two scorers (and multiprocessing's resource tracker)
+        children = _children(proc.pid)  # the two scorers and multiprocessing's resource tracker
+        scorers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
+        assert len(scorers) == 2, children
         body = {"samples": [{"completion": "<think>1</think><answer>2</answer>", "reference": "2"}]}
         score = httpx.post(f"http://127.0.0.1:{port}/score", json=body, timeout=30).json()
         assert score["scores"][0]["value"] == 1.0

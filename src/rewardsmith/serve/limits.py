@@ -74,8 +74,9 @@ def check_token(request: Request, token: str | None) -> None:
 class Admission:
     """Bounded concurrency with a bounded wait queue, over one executor.
 
-    ``executor`` makes it (default: a pool of ``max_concurrency`` threads); a process
-    pool that broke (a child died) is replaced by a new one from it.
+    ``executor`` makes it on first use (default: a pool of ``max_concurrency``
+    threads), so an app that is built only to be checked starts nothing; a process pool
+    that broke (a child died) is replaced by a new one from it.
     """
 
     def __init__(
@@ -99,7 +100,13 @@ class Admission:
         self._make = executor or (
             lambda: ThreadPoolExecutor(max_concurrency, thread_name_prefix="rewardsmith-score")
         )
-        self.pool = self._make()
+        self._pool: Executor | None = None
+
+    @property
+    def pool(self) -> Executor:
+        if self._pool is None:
+            self._pool = self._make()
+        return self._pool
 
     async def run(self, fn: Callable[[], T], size: int = 0) -> T:
         """Run ``fn`` (holding ``size`` bytes) in the pool once a slot is free.
@@ -155,10 +162,11 @@ class Admission:
             raise
 
     def _renew(self, broken: Executor) -> Executor:
-        if self.pool is broken:
+        if self._pool is broken:
             broken.shutdown(wait=False, cancel_futures=True)
-            self.pool = self._make()
+            self._pool = self._make()
         return self.pool
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
