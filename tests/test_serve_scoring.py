@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,24 @@ class Dies(ItemReward):
         if "die" in sample.text:
             os._exit(3)
         return Slow().score_one(sample)
+
+
+class TwoArgError(Exception):
+    """An exception that pickle cannot rebuild from its args (as MissingExtraError)."""
+
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what}: {why}")
+
+
+class Breaks(Dies):
+    """Breaks its contract on ``break``: the exception escapes ``score``."""
+
+    name = "test.breaks"
+
+    def score(self, samples: Sequence[Sample]) -> list[Score]:
+        if any("break" in s.text for s in samples):
+            raise TwoArgError("checker", "broke")
+        return super().score(samples)
 
 
 class Locked(Slow):
@@ -80,7 +99,7 @@ def test_processes_answer_exactly_as_threads_do() -> None:
 
 @pytest.fixture(scope="module")
 def dying_url() -> object:
-    with running(create_app(Dies(), score_processes=1, request_timeout_s=30)) as url:
+    with running(create_app(Breaks(), score_processes=1, request_timeout_s=30)) as url:
         yield url
 
 
@@ -104,6 +123,7 @@ def test_a_scoring_process_that_dies_fails_its_batch_and_is_replaced(dying_url: 
     died = score("die")
     assert died.status_code == 500
     assert "scoring process died" in died.json()["error"]
+    assert score("break").json()["error"] == "RuntimeError: TwoArgError: checker: broke"
     for _ in range(2):  # a new process takes the next batches
         again = score("yes")
         assert again.status_code == 200 and again.json()["scores"][0]["value"] == 1.0
@@ -124,6 +144,10 @@ def _children(pid: int) -> list[int]:
     return [int(c) for t in tasks for c in (t / "children").read_text().split()]
 
 
+def _is_scorer(pid: int) -> bool:
+    return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
 def _gone(pid: int) -> bool:
     try:  # a child killed after its parent may linger as a zombie of init: ended too
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
@@ -139,8 +163,7 @@ def test_scoring_processes_end_with_the_server(sig: signal.Signals) -> None:
     proc = serve_cli(port, "--score-processes", "2")
     try:
         children = _children(proc.pid)  # the two scorers and multiprocessing's resource tracker
-        scorers = [c for c in children if b"spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes()]
-        assert len(scorers) == 2, children
+        assert len([c for c in children if _is_scorer(c)]) == 2, children
         body = {"samples": [{"completion": "<think>1</think><answer>2</answer>", "reference": "2"}]}
         score = httpx.post(f"http://127.0.0.1:{port}/score", json=body, timeout=30).json()
         assert score["scores"][0]["value"] == 1.0
@@ -152,3 +175,20 @@ def test_scoring_processes_end_with_the_server(sig: signal.Signals) -> None:
             time.sleep(0.05)
     finally:
         stop(proc)
+
+
+def test_shutdown_kills_a_child_stuck_in_a_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch past its deadline keeps its child busy; stopping the server waits for it
+    only ``_CHILD_EXIT_S``, then kills it."""
+    monkeypatch.setattr("rewardsmith.serve.app._CHILD_EXIT_S", 0.5)
+    replies: list[httpx.Response] = []
+    start = time.monotonic()
+    others = set(_children(os.getpid()))  # another app's scorers may be running
+    with running(create_app(Slow(), score_processes=1, request_timeout_s=0.5)) as url:
+        scorers = [c for c in _children(os.getpid()) if c not in others and _is_scorer(c)]
+        body = {"samples": [{"completion": "yes", "meta": {"sleep": 60}}]}
+        replies.append(httpx.post(url + "/score", json=body, timeout=30))
+        start = time.monotonic()
+    assert replies[0].status_code == 504
+    assert time.monotonic() - start < 10  # not the 60 s of the batch
+    assert len(scorers) == 1 and _gone(scorers[0])

@@ -24,10 +24,8 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable
-from concurrent.futures import BrokenExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -42,11 +40,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import rewardsmith
 from rewardsmith.core import Reward
 from rewardsmith.integrations.openrlhf import END_TOKENS
-from rewardsmith.serve.limits import Admission, Busy, DeadlineExceeded, check_token
+from rewardsmith.serve.limits import Admission, Busy, DeadlineExceeded, WorkerDied, check_token
 from rewardsmith.serve.metrics import CONTENT_TYPE
 from rewardsmith.serve.openrlhf import openrlhf_router
 from rewardsmith.serve.schemas import BadRequest, RewardRequest, ScoreRequest
-from rewardsmith.serve.scoring import Scoring, child_ready, process_pool, run_in_child
+from rewardsmith.serve.scoring import (
+    Scoring,
+    child_ready,
+    process_pool,
+    run_in_child,
+    stop_children,
+)
 from rewardsmith.serve.state import ServeState, json_response
 
 __all__ = ["create_app"]
@@ -117,10 +121,8 @@ def create_app(
             ]
             await asyncio.gather(*ready)
         yield
-        if score_processes:  # let the children exit; one stuck in a batch dies with the server
-            stop = asyncio.to_thread(admission.pool.shutdown, wait=True, cancel_futures=True)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop, _CHILD_EXIT_S)
+        if score_processes:  # let the children exit; one stuck in a batch is killed
+            await asyncio.to_thread(stop_children, admission.pool, _CHILD_EXIT_S)
         admission.close()
 
     app = FastAPI(
@@ -231,7 +233,8 @@ def _errors(app: FastAPI, state: ServeState) -> None:
 
     async def child_died(_: Request, exc: Exception) -> Response:
         message = (
-            f"a scoring process died while it held this batch ({exc}); retry, a new one is started"
+            f"a scoring process died while this batch was running or queued ({exc}); "
+            "retry, new ones are started"
         )
         return json_response({"error": message, "problems": []}, 500)
 
@@ -241,7 +244,7 @@ def _errors(app: FastAPI, state: ServeState) -> None:
     app.add_exception_handler(BadRequest, bad_request)
     app.add_exception_handler(Busy, busy)
     app.add_exception_handler(DeadlineExceeded, deadline)
-    app.add_exception_handler(BrokenExecutor, child_died)
+    app.add_exception_handler(WorkerDied, child_died)
     app.add_exception_handler(Exception, crashed)
 
 

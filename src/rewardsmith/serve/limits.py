@@ -14,8 +14,9 @@
   its slot until it really finishes: the slots always count the work actually running.
   Per-item limits (a math check that runs away) are the rewards' own and come back as
   ``status="timeout"`` items inside a 200.
-- A scoring process that dies fails the batches it held (``BrokenProcessPool``, 500);
-  the pool is replaced, and the next batch goes to a new process.
+- A scoring process that dies breaks its pool: Python's process pool then stops all its
+  children and fails every batch it held, running or queued (``WorkerDied``, 500). The
+  pool is replaced, and the next batch goes to new processes.
 - Token: with a token set, every route but ``/health`` needs ``Authorization: Bearer``.
 """
 
@@ -32,7 +33,7 @@ from starlette.requests import Request
 
 from rewardsmith.serve.schemas import BadRequest
 
-__all__ = ["Admission", "Busy", "DeadlineExceeded", "check_token", "read_body"]
+__all__ = ["Admission", "Busy", "DeadlineExceeded", "WorkerDied", "check_token", "read_body"]
 
 T = TypeVar("T")
 
@@ -43,6 +44,10 @@ class Busy(Exception):
 
 class DeadlineExceeded(Exception):
     """The request ran past its deadline: answer 504."""
+
+
+class WorkerDied(Exception):
+    """A process of the executor died and broke it: answer 500 (the pool is replaced)."""
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -100,6 +105,7 @@ class Admission:
         self._make = executor or (
             lambda: ThreadPoolExecutor(max_concurrency, thread_name_prefix="rewardsmith-score")
         )
+        self._renewable = executor is not None  # a thread pool does not break
         self._pool: Executor | None = None
 
     @property
@@ -133,18 +139,22 @@ class Admission:
             raise
         self.running += 1
 
-        def _done(_: object = None) -> None:
+        def _done(future: asyncio.Future[T] | None = None) -> None:
+            if future is not None and not future.cancelled():
+                future.exception()  # retrieved: a batch past its deadline may fail unread
             self.running -= 1
             self.admitted -= 1
             self.pending_bytes -= size
             slots.release()
 
         loop = asyncio.get_running_loop()
-        pool = self.pool
         try:
+            pool = self.pool
             try:
                 future = loop.run_in_executor(pool, fn)
             except BrokenExecutor:  # a child died between batches: this one goes to a new pool
+                if not self._renewable:
+                    raise
                 pool = self._renew(pool)
                 future = loop.run_in_executor(pool, fn)
         except BaseException:
@@ -157,9 +167,11 @@ class Admission:
             )
         except TimeoutError:
             raise DeadlineExceeded() from None
-        except BrokenExecutor:
+        except BrokenExecutor as exc:
+            if not self._renewable:  # a reward's own pool broke, in a thread: its error
+                raise
             self._renew(pool)
-            raise
+            raise WorkerDied(str(exc)) from None
 
     def _renew(self, broken: Executor) -> Executor:
         if self._pool is broken:
@@ -168,5 +180,8 @@ class Admission:
         return self.pool
 
     def close(self) -> None:
+        """Stop the executor without waiting; the next ``run`` makes a new one."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
+        self._slots = None

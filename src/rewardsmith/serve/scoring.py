@@ -12,8 +12,11 @@ runs it in one of two places (``create_app(score_processes=...)``):
 - ``score_processes`` child processes (``process_pool``), each with its own copy of the
   reward (pickled to it, as Ray does): the process that speaks HTTP keeps its GIL to
   itself, and only bytes cross (the body, then the answer and its Tally). For CPU-bound
-  rule-based specs. A child that dies fails the batches it held (500, the client
-  retries) and the next batch starts a new one.
+  rule-based specs. Each child keeps its own reward state: a schedule's step is the one
+  of the last batch that child scored (send ``step`` with every batch), and part names
+  a leaf reports beyond its tree's are learnt per child. A child that dies breaks the
+  pool: every batch it held, running or queued, gets a 500 (the client retries), and
+  the next batch starts new children.
 
 Example:
     >>> from rewardsmith import load_spec
@@ -31,7 +34,7 @@ import pickle
 import signal
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 
 import orjson
 
@@ -40,7 +43,15 @@ from rewardsmith.integrations.openrlhf import END_TOKENS, PartNames, to_reply, t
 from rewardsmith.serve.metrics import Tally
 from rewardsmith.serve.schemas import BadRequest, RewardRequest, parse_body, parse_score_request
 
-__all__ = ["ENDPOINTS", "Scoring", "child_ready", "process_pool", "run_in_child", "scores_body"]
+__all__ = [
+    "ENDPOINTS",
+    "Scoring",
+    "child_ready",
+    "process_pool",
+    "run_in_child",
+    "scores_body",
+    "stop_children",
+]
 
 ENDPOINTS = ("score", "get_reward")
 """The routes that score a batch: ``/score`` and OpenRLHF's ``/get_reward``."""
@@ -109,7 +120,7 @@ def process_pool(scoring: Scoring, processes: int) -> Callable[[], ProcessPoolEx
         ValueError: the reward does not pickle (a lock, an open handle).
     """
     context = multiprocessing.get_context("spawn")  # fork is unsafe once threads exist
-    args = (scoring.reward, scoring.on_error, scoring.end_tokens, os.getpid())
+    args = (scoring.reward, scoring.on_error, scoring.end_tokens)
     try:
         pickle.dumps(args)
     except Exception as exc:
@@ -117,7 +128,22 @@ def process_pool(scoring: Scoring, processes: int) -> Callable[[], ProcessPoolEx
             f"score_processes needs a reward that pickles, and {scoring.reward!r} does not: "
             f"{type(exc).__name__}: {exc}"
         ) from None
-    return lambda: ProcessPoolExecutor(processes, context, initializer=_start, initargs=args)
+    return lambda: ProcessPoolExecutor(  # the parent is whoever makes the pool (a fork may)
+        processes, context, initializer=_start, initargs=(*args, os.getpid())
+    )
+
+
+def stop_children(pool: Executor, grace_s: float) -> None:
+    """Shut ``pool`` down; kill the children still busy after ``grace_s`` (a runaway batch
+    must not hold the server's exit). Blocks up to ``grace_s``."""
+    children = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + grace_s
+    for child in children:
+        child.join(max(0.0, deadline - time.monotonic()))
+        if child.is_alive():
+            child.kill()
+            child.join(5)
 
 
 _CHILD: list[Scoring] = []
@@ -148,8 +174,18 @@ _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
 
 
 def run_in_child(endpoint: str, body: bytes) -> tuple[bytes, Tally]:
-    """``Scoring.run`` in a child of ``process_pool``."""
-    return _CHILD[0].run(endpoint, body)
+    """``Scoring.run`` in a child of ``process_pool``.
+
+    An exception goes back to the server pickled and rebuilt there; one whose class
+    cannot be rebuilt from its arguments would break the whole pool, so every error but
+    ``BadRequest`` goes back as a RuntimeError that names it (the same 500 text).
+    """
+    try:
+        return _CHILD[0].run(endpoint, body)
+    except BadRequest:
+        raise
+    except Exception as exc:
+        raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
 
 
 def child_ready() -> bool:
