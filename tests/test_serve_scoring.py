@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,9 @@ import pytest
 
 from rewardsmith import ItemReward, Sample, Score
 from rewardsmith.cli.score import bundled_rollouts
+from rewardsmith.core import Schedule
 from rewardsmith.serve import create_app
+from rewardsmith.shaping.schedules import Linear
 from test_serve_app import Slow, running
 from test_serve_process import free_port, serve_cli, stop
 
@@ -192,3 +195,22 @@ def test_shutdown_kills_a_child_stuck_in_a_batch(monkeypatch: pytest.MonkeyPatch
     assert replies[0].status_code == 504
     assert time.monotonic() - start < 10  # not the 60 s of the batch
     assert len(scorers) == 1 and _gone(scorers[0])
+
+
+def test_every_scoring_process_follows_the_last_step() -> None:
+    """A batch that names no step scores at the last step any batch named, whichever
+    child gets it (each child has its own copy of the schedule)."""
+    reward = Schedule(Slow(), Linear(start=1.0, end=0.0, steps=10))
+    with running(create_app(reward, score_processes=2)) as url:
+
+        def score(step: int | None = None) -> list[float]:
+            body: dict[str, object] = {"samples": [{"completion": "yes", "meta": {"sleep": 0.2}}]}
+            if step is not None:
+                body["step"] = step
+            r = httpx.post(url + "/score", json=body, timeout=30)
+            return [s["value"] for s in r.json()["scores"]]
+
+        assert score(5) == [0.5]
+        with ThreadPoolExecutor(4) as pool:  # both children get some of these
+            later = list(pool.map(lambda _: score(), range(8)))
+        assert later == [[0.5]] * 8

@@ -50,9 +50,11 @@ class Tally:
     """Sum and count of each part's values."""
     seconds: float
     """Time in the reward."""
+    step: int | None = None
+    """The training step the batch named, if any."""
 
     @classmethod
-    def of(cls, scores: Sequence[Score], seconds: float) -> Tally:
+    def of(cls, scores: Sequence[Score], seconds: float, step: int | None = None) -> Tally:
         # Comprehensions over the batch, one per part name: several times cheaper than a
         # loop that updates two dicts per item and part.
         values = [s.value for s in scores if s.value is not None]
@@ -62,7 +64,7 @@ class Tally:
             found = [p[name] for p in parts if name in p]
             per_part[name] = (sum(found), len(found))
         statuses = collections.Counter([s.status.value for s in scores])
-        return cls(dict(statuses), sum(values), len(values), per_part, seconds)
+        return cls(dict(statuses), sum(values), len(values), per_part, seconds, step)
 
     @property
     def items(self) -> int:

@@ -12,9 +12,9 @@ runs it in one of two places (``create_app(score_processes=...)``):
 - ``score_processes`` child processes (``process_pool``), each with its own copy of the
   reward (pickled to it, as Ray does): the process that speaks HTTP keeps its GIL to
   itself, and only bytes cross (the body, then the answer and its Tally). For CPU-bound
-  rule-based specs. Each child keeps its own reward state: a schedule's step is the one
-  of the last batch that child scored (send ``step`` with every batch), and part names
-  a leaf reports beyond its tree's are learnt per child. A child that dies breaks the
+  rule-based specs. Each child keeps its own copy of the reward's state: the server
+  sends every batch the last ``step`` it has seen, so schedules agree, but part names a
+  leaf reports beyond its tree's are learnt per child. A child that dies breaks the
   pool: every batch it held, running or queued, gets a 500 (the client retries), and
   the next batch starts new children.
 
@@ -68,16 +68,21 @@ class Scoring:
         self.end_tokens = tuple(end_tokens)
         self.parts = PartNames(reward)
 
-    def run(self, endpoint: str, body: bytes) -> tuple[bytes, Tally]:
+    def run(self, endpoint: str, body: bytes, last_step: int | None = None) -> tuple[bytes, Tally]:
         """The answer to ``body`` at ``endpoint`` and its Tally; BadRequest if the body is
-        not valid, RuntimeError if the reward breaks its contract."""
+        not valid, RuntimeError if the reward breaks its contract.
+
+        ``last_step``: the step of an earlier batch, for a batch that names none (a
+        scoring process may not have seen that batch).
+        """
         if endpoint == "score":
             samples, step = parse_score_request(body)
         else:
             samples, step = self._openrlhf_samples(body), None
         start = time.perf_counter()
-        if step is not None:
-            set_step(self.reward, step)
+        now = last_step if step is None else step
+        if now is not None:
+            set_step(self.reward, now)
         scores = self.reward.score(samples) if samples else []
         seconds = time.perf_counter() - start
         if len(scores) != len(samples):  # a reward that broke the contract
@@ -87,7 +92,7 @@ class Scoring:
         else:
             reply = to_reply(scores, self.on_error, self.parts.update(scores))
             answer = orjson.dumps(reply, default=str, option=orjson.OPT_NON_STR_KEYS)
-        return answer, Tally.of(scores, seconds)
+        return answer, Tally.of(scores, seconds, step)
 
     def _openrlhf_samples(self, body: bytes) -> list[Sample]:
         req = parse_body(RewardRequest, body)
@@ -173,7 +178,7 @@ def _die_with_parent(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
 
 
-def run_in_child(endpoint: str, body: bytes) -> tuple[bytes, Tally]:
+def run_in_child(endpoint: str, body: bytes, last_step: int | None = None) -> tuple[bytes, Tally]:
     """``Scoring.run`` in a child of ``process_pool``.
 
     An exception goes back to the server pickled and rebuilt there; one whose class
@@ -181,7 +186,7 @@ def run_in_child(endpoint: str, body: bytes) -> tuple[bytes, Tally]:
     ``BadRequest`` goes back as a RuntimeError that names it (the same 500 text).
     """
     try:
-        return _CHILD[0].run(endpoint, body)
+        return _CHILD[0].run(endpoint, body, last_step)
     except BadRequest:
         raise
     except Exception as exc:

@@ -28,7 +28,7 @@ class ServeState:
     """One app's scoring, settings and counters."""
 
     scoring: Scoring
-    run: Callable[[str, bytes], tuple[bytes, Tally]]
+    run: Callable[[str, bytes, int | None], tuple[bytes, Tally]]
     """``scoring.run``, or ``serve.scoring.run_in_child`` with scoring processes."""
     spec: dict[str, Any]
     token: str | None
@@ -36,6 +36,8 @@ class ServeState:
     admission: Admission
     retry_after_s: int
     metrics: Metrics = field(init=False)
+    last_step: int | None = field(init=False, default=None)
+    """The step of the latest batch that named one, sent along with every batch."""
 
     def __post_init__(self) -> None:
         self.metrics = Metrics(lambda: float(self.admission.admitted))
@@ -58,7 +60,10 @@ class ServeState:
         raises BadRequest from the worker, as it would on the loop (it takes a slot for
         the time it takes to parse).
         """
-        answer, tally = await self.admission.run(partial(self.run, endpoint, body), len(body))
+        work = partial(self.run, endpoint, body, self.last_step)
+        answer, tally = await self.admission.run(work, len(body))
+        if tally.step is not None:
+            self.last_step = tally.step
         self.metrics.scored(endpoint, tally)
         return Response(answer, 200, media_type="application/json")
 
