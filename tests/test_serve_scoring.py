@@ -19,6 +19,7 @@ from rewardsmith import ItemReward, Sample, Score
 from rewardsmith.cli.score import bundled_rollouts
 from rewardsmith.core import Schedule
 from rewardsmith.serve import create_app
+from rewardsmith.serve.scoring import Scoring
 from rewardsmith.shaping.schedules import Linear
 from test_serve_app import Slow, running
 from test_serve_process import free_port, serve_cli, stop
@@ -214,3 +215,19 @@ def test_every_scoring_process_follows_the_last_step() -> None:
         with ThreadPoolExecutor(4) as pool:  # both children get some of these
             later = list(pool.map(lambda _: score(), range(8)))
         assert later == [[0.5]] * 8
+
+
+def test_a_forwarded_step_never_moves_a_schedule_back() -> None:
+    """``last_step`` was read when its batch arrived; a batch that named a newer step may
+    have been scored since (in the thread mode, on the same reward), so it cannot undo it."""
+    scoring = Scoring(Schedule(Slow(), Linear(start=1.0, end=0.0, steps=10)))
+
+    def value(body: dict[str, object], last_step: int | None = None) -> float:
+        answer, _ = scoring.run("score", orjson.dumps(body), last_step)
+        return float(orjson.loads(answer)["scores"][0]["value"])
+
+    yes: dict[str, object] = {"samples": [{"completion": "yes"}]}
+    assert value(yes, last_step=2) == pytest.approx(0.8)  # a fresh child catches up
+    assert value({**yes, "step": 7}) == pytest.approx(0.3)
+    assert value(yes, last_step=5) == pytest.approx(0.3)  # stale: kept at 7
+    assert value({**yes, "step": 1}) == pytest.approx(0.9)  # a named step always applies

@@ -44,7 +44,6 @@ from rewardsmith.serve.metrics import Tally
 from rewardsmith.serve.schemas import BadRequest, RewardRequest, parse_body, parse_score_request
 
 __all__ = [
-    "ENDPOINTS",
     "Scoring",
     "child_ready",
     "process_pool",
@@ -52,9 +51,6 @@ __all__ = [
     "scores_body",
     "stop_children",
 ]
-
-ENDPOINTS = ("score", "get_reward")
-"""The routes that score a batch: ``/score`` and OpenRLHF's ``/get_reward``."""
 
 
 class Scoring:
@@ -67,21 +63,25 @@ class Scoring:
         self.on_error = on_error
         self.end_tokens = tuple(end_tokens)
         self.parts = PartNames(reward)
+        self._step: int | None = None  # the step the reward was last set to
 
     def run(self, endpoint: str, body: bytes, last_step: int | None = None) -> tuple[bytes, Tally]:
         """The answer to ``body`` at ``endpoint`` and its Tally; BadRequest if the body is
         not valid, RuntimeError if the reward breaks its contract.
 
-        ``last_step``: the step of an earlier batch, for a batch that names none (a
-        scoring process may not have seen that batch).
+        ``last_step``: the latest step the server has seen, for a batch that names none
+        (a scoring process may not have seen that batch). It only moves the reward's step
+        forward: it was read when the batch arrived, and a batch that named a newer step
+        may have been scored here since. A step a batch names is always taken.
         """
         if endpoint == "score":
             samples, step = parse_score_request(body)
         else:
             samples, step = self._openrlhf_samples(body), None
         start = time.perf_counter()
-        now = last_step if step is None else step
-        if now is not None:
+        now = step if step is not None else last_step
+        if now is not None and (step is not None or self._step is None or now > self._step):
+            self._step = now
             set_step(self.reward, now)
         scores = self.reward.score(samples) if samples else []
         seconds = time.perf_counter() - start
