@@ -3,6 +3,7 @@ threads, errors that cross the process boundary intact, and a child that dies re
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import threading
@@ -19,7 +20,7 @@ from rewardsmith import ItemReward, Sample, Score
 from rewardsmith.cli.score import bundled_rollouts
 from rewardsmith.core import Schedule
 from rewardsmith.serve import create_app
-from rewardsmith.serve.scoring import Scoring
+from rewardsmith.serve.scoring import Scoring, child_ready, process_pool
 from rewardsmith.shaping.schedules import Linear
 from test_serve_app import Slow, running
 from test_serve_process import free_port, serve_cli, stop
@@ -141,6 +142,19 @@ def test_processes_need_a_reward_that_pickles() -> None:
     with pytest.raises(ValueError, match=">= 0"):
         create_app(Slow(), score_processes=-1)
     create_app(Locked())  # threads take any reward
+
+
+@pytest.mark.skipif(
+    int(Path("/proc/sys/fs/pipe-max-size").read_text()) < 1 << 20, reason="pipes capped"
+)
+def test_a_whole_body_fits_in_the_pipe_to_a_scoring_process() -> None:
+    pool = process_pool(Scoring(Slow()), 1)()
+    try:
+        for queue in (pool._call_queue, pool._result_queue):  # type: ignore[attr-defined]
+            assert fcntl.fcntl(queue._writer.fileno(), fcntl.F_GETPIPE_SZ) == 1 << 20
+        assert pool.submit(child_ready).result(timeout=60)  # the children use those pipes
+    finally:
+        pool.shutdown()
 
 
 def _children(pid: int) -> list[int]:
