@@ -16,9 +16,10 @@ import httpx
 import orjson
 import pytest
 
-from rewardsmith import ItemReward, Sample, Score
+from rewardsmith import ItemReward, Sample, Score, set_strict
 from rewardsmith.cli.score import bundled_rollouts
 from rewardsmith.core import Schedule
+from rewardsmith.core.reward import is_strict
 from rewardsmith.serve import create_app
 from rewardsmith.serve.scoring import Scoring, child_ready, process_pool
 from rewardsmith.shaping.schedules import Linear
@@ -100,6 +101,22 @@ def test_processes_answer_exactly_as_threads_do() -> None:
     assert answers[1] == answers[0]
     scores = orjson.loads(answers[1][0])["scores"]
     assert len(scores) == len(RECORDS) and {s["value"] for s in scores} == {0.0, 1.0}
+
+
+def test_strict_mode_reaches_the_scoring_processes() -> None:
+    """In strict mode an item's exception escapes the reward: a 500 from a child too."""
+    before = is_strict()
+    set_strict(True)
+    try:
+        for processes in (0, 1):
+            with running(create_app(Slow(), score_processes=processes)) as url:
+                boom = httpx.post(url + "/score", json={"samples": [{"completion": "boom"}]})
+                assert boom.status_code == 500, processes
+    finally:
+        set_strict(before)
+    with running(create_app(Slow(), score_processes=1)) as url:  # an error item, as usual
+        boom = httpx.post(url + "/score", json={"samples": [{"completion": "boom"}]})
+        assert boom.json()["scores"][0]["status"] == "error"
 
 
 @pytest.fixture(scope="module")

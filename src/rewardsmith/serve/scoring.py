@@ -40,7 +40,8 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 
 import orjson
 
-from rewardsmith.core import Reward, Sample, Score, set_step
+from rewardsmith.core import Reward, Sample, Score, set_step, set_strict
+from rewardsmith.core.reward import is_strict
 from rewardsmith.integrations.openrlhf import END_TOKENS, PartNames, to_reply, to_samples
 from rewardsmith.serve.metrics import Tally
 from rewardsmith.serve.schemas import BadRequest, RewardRequest, parse_body, parse_score_request
@@ -137,8 +138,8 @@ def process_pool(scoring: Scoring, processes: int) -> Callable[[], ProcessPoolEx
         ) from None
 
     def make() -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(  # the parent is whoever makes the pool (a fork may)
-            processes, context, initializer=_start, initargs=(*args, os.getpid())
+        pool = ProcessPoolExecutor(  # parent and strict mode as where the pool is made
+            processes, context, initializer=_start, initargs=(*args, os.getpid(), is_strict())
         )
         _widen_pipes(pool)
         return pool
@@ -179,10 +180,13 @@ def stop_children(pool: Executor, grace_s: float) -> None:
 _CHILD: list[Scoring] = []
 
 
-def _start(reward: Reward, on_error: float, end_tokens: tuple[str, ...], parent: int) -> None:
+def _start(
+    reward: Reward, on_error: float, end_tokens: tuple[str, ...], parent: int, strict: bool
+) -> None:
     from rewardsmith.serve.run import tune_process
 
     _die_with_parent(parent)
+    set_strict(strict)  # as the server's, when the pool was made
     _CHILD.append(Scoring(reward, on_error, end_tokens))
     tune_process()
 
