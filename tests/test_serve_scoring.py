@@ -103,6 +103,34 @@ def test_processes_answer_exactly_as_threads_do() -> None:
     assert len(scores) == len(RECORDS) and {s["value"] for s in scores} == {0.0, 1.0}
 
 
+class SlowToLoad(Slow):
+    """The second copy of it to be unpickled takes 2 s (a child loading slowly); each copy
+    leaves a file named by its pid in ``marks`` once loaded."""
+
+    def __init__(self, marks: Path) -> None:
+        self.marks = marks
+
+    def __setstate__(self, state: dict[str, Path]) -> None:
+        self.__dict__.update(state)
+        try:
+            os.close(os.open(self.marks / "first", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            time.sleep(2)
+        (self.marks / str(os.getpid())).touch()
+
+
+def test_the_server_answers_once_every_scoring_process_has_its_reward(tmp_path: Path) -> None:
+    with running(create_app(SlowToLoad(tmp_path), score_processes=2)) as url:
+        loaded = sorted(p.name for p in tmp_path.iterdir() if p.name != "first")
+        assert len(loaded) == 2, "the first child answered for both"
+        assert (
+            httpx.post(url + "/score", json={"samples": [{"completion": "yes"}]}).json()["scores"][
+                0
+            ]["value"]
+            == 1.0
+        )
+
+
 def test_strict_mode_reaches_the_scoring_processes() -> None:
     """In strict mode an item's exception escapes the reward: a 500 from a child too."""
     before = is_strict()

@@ -37,6 +37,7 @@ import signal
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from multiprocessing.synchronize import Barrier
 
 import orjson
 
@@ -138,8 +139,12 @@ def process_pool(scoring: Scoring, processes: int) -> Callable[[], ProcessPoolEx
         ) from None
 
     def make() -> ProcessPoolExecutor:
+        started = context.Barrier(processes)
         pool = ProcessPoolExecutor(  # parent and strict mode as where the pool is made
-            processes, context, initializer=_start, initargs=(*args, os.getpid(), is_strict())
+            processes,
+            context,
+            initializer=_start,
+            initargs=(*args, os.getpid(), is_strict(), started),
         )
         _widen_pipes(pool)
         return pool
@@ -178,16 +183,23 @@ def stop_children(pool: Executor, grace_s: float) -> None:
 
 
 _CHILD: list[Scoring] = []
+_STARTED: list[Barrier] = []
 
 
 def _start(
-    reward: Reward, on_error: float, end_tokens: tuple[str, ...], parent: int, strict: bool
+    reward: Reward,
+    on_error: float,
+    end_tokens: tuple[str, ...],
+    parent: int,
+    strict: bool,
+    started: Barrier,
 ) -> None:
     from rewardsmith.serve.run import tune_process
 
     _die_with_parent(parent)
     set_strict(strict)  # as the server's, when the pool was made
     _CHILD.append(Scoring(reward, on_error, end_tokens))
+    _STARTED.append(started)
     tune_process()
 
 
@@ -223,5 +235,11 @@ def run_in_child(endpoint: str, body: bytes, last_step: int | None = None) -> tu
 
 
 def child_ready() -> bool:
-    """True in a child whose reward is loaded (the app waits for it at startup)."""
+    """True once every child of the pool has loaded its reward.
+
+    The app sends one call per child at startup. A child runs it only once its reward is
+    loaded, and it returns only when every child has one, so no child can answer two
+    and the server answers no request while a child is still loading.
+    """
+    _STARTED[0].wait()
     return bool(_CHILD)
