@@ -23,6 +23,7 @@ SAMPLES = [
     {"prompt": "2+3?", "completion": "<think>add</think><answer>6</answer>", "reference": "5"},
     {"prompt": "2+3?", "completion": "no tags at all: 5", "reference": "5"},
 ]
+TOKEN = {"Authorization": "Bearer s3cret"}
 
 
 def free_port() -> int:
@@ -42,6 +43,8 @@ def url(tmp_path_factory):
     port = free_port()
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(deployment("math-r1", replicas=2, token="s3cret"), name=APP_NAME, route_prefix="/")
+    processes = deployment("math-r1", score_processes=1)
+    serve.run(processes, name="processes", route_prefix="/processes")
     yield f"http://127.0.0.1:{port}"
     serve.shutdown()
     ray.shutdown()
@@ -69,6 +72,18 @@ def test_two_replicas_answer_score_like_in_process(url):
     )
     assert reply.status_code == 200, reply.text
     assert [s["value"] for s in reply.json()["scores"]] == expected == [1.0, 0.0, 0.0]
+
+
+def test_a_replica_with_a_scoring_process(url):
+    """``--ray --score-processes 1``: the replica scores in its own child process."""
+    threads = httpx.post(f"{url}/score", json={"samples": SAMPLES}, timeout=60, headers=TOKEN)
+    assert httpx.get(f"{url}/processes/health", timeout=30).json()["score_processes"] == 1
+    assert httpx.get(f"{url}/health", timeout=30).json()["score_processes"] == 0
+    reply = httpx.post(f"{url}/processes/score", json={"samples": SAMPLES}, timeout=60)
+    assert reply.status_code == 200, reply.text
+    assert reply.content == threads.content
+    bad = httpx.post(f"{url}/processes/score", json={"samples": [{"prompt": 1}]}, timeout=60)
+    assert bad.status_code == 422 and "completion" in bad.text
 
 
 def test_token_and_bad_input_hold_on_ray(url):

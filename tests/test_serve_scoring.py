@@ -97,6 +97,7 @@ def test_processes_answer_exactly_as_threads_do() -> None:
             score = httpx.post(url + "/score", json=batch, timeout=60)
             reward = httpx.post(url + "/get_reward", json=openrlhf, timeout=60)
             assert score.status_code == reward.status_code == 200
+            assert httpx.get(url + "/health").json()["score_processes"] == processes
             answers[processes] = (score.content, reward.content, _items(url))
     assert answers[1] == answers[0]
     scores = orjson.loads(answers[1][0])["scores"]

@@ -110,7 +110,9 @@ def create_app(
         max_concurrency, max_queue, request_timeout_s, max_pending_bytes, executor=pool
     )
     run = run_in_child if score_processes else scoring.run
-    state = ServeState(scoring, run, info, token, max_body_bytes, admission, retry_after_s)
+    state = ServeState(
+        scoring, run, info, token, max_body_bytes, admission, retry_after_s, score_processes
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -172,6 +174,7 @@ def _routes(app: FastAPI, state: ServeState) -> None:
                 "admitted": a.admitted,
                 "max_concurrency": a.max_concurrency,
                 "max_queue": a.max_queue,
+                "score_processes": state.score_processes,
             }
         )
 

@@ -35,6 +35,8 @@ class ServeState:
     max_body_bytes: int
     admission: Admission
     retry_after_s: int
+    score_processes: int = 0
+    """Child processes that score (0: the app's threads)."""
     metrics: Metrics = field(init=False)
     last_step: int | None = field(init=False, default=None)
     """The step of the latest batch that named one, sent along with every batch."""
