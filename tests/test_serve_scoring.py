@@ -3,6 +3,7 @@ threads, errors that cross the process boundary intact, and a child that dies re
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import signal
@@ -10,6 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import httpx
@@ -132,6 +134,31 @@ def test_the_server_answers_once_every_scoring_process_has_its_reward(tmp_path: 
         )
 
 
+class FailsToLoad(Slow):
+    """Cannot be loaded in a child (a checker whose library is missing there)."""
+
+    def __init__(self) -> None:
+        self.library = "missing"  # a state to load (pickle skips an empty one)
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        raise ImportError("no such library")
+
+
+def test_a_child_that_cannot_load_fails_startup_and_leaves_no_child() -> None:
+    app = create_app(FailsToLoad(), score_processes=2)
+
+    async def start() -> None:
+        async with app.router.lifespan_context(app):
+            pass
+
+    with pytest.raises(BrokenProcessPool):
+        asyncio.run(start())
+    deadline = time.monotonic() + 20
+    while any(_is_scorer(c) for c in _children(os.getpid()) if not _gone(c)):
+        assert time.monotonic() < deadline, "a scoring process was left"
+        time.sleep(0.1)
+
+
 def test_strict_mode_reaches_the_scoring_processes() -> None:
     """In strict mode an item's exception escapes the reward: a 500 from a child too."""
     before = is_strict()
@@ -190,15 +217,25 @@ def test_processes_need_a_reward_that_pickles() -> None:
     create_app(Locked())  # threads take any reward
 
 
-@pytest.mark.skipif(
-    int(Path("/proc/sys/fs/pipe-max-size").read_text()) < 1 << 20, reason="pipes capped"
-)
+def _pipes_widen() -> bool:
+    """Whether this user may give a pipe 1 MiB (not past pipe-max-size or the quota)."""
+    read, write = os.pipe()
+    try:
+        return fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, 1 << 20) >= 1 << 20
+    except OSError:
+        return False
+    finally:
+        os.close(read)
+        os.close(write)
+
+
+@pytest.mark.skipif(not _pipes_widen(), reason="this user's pipes cannot hold 1 MiB")
 def test_a_whole_body_fits_in_the_pipe_to_a_scoring_process() -> None:
     pool = process_pool(Scoring(Slow()), 1)()
     try:
-        for queue in (pool._call_queue, pool._result_queue):  # type: ignore[attr-defined]
-            assert fcntl.fcntl(queue._writer.fileno(), fcntl.F_GETPIPE_SZ) == 1 << 20
-        assert pool.submit(child_ready).result(timeout=60)  # the children use those pipes
+        calls = pool._call_queue._writer.fileno()  # type: ignore[attr-defined]
+        assert fcntl.fcntl(calls, fcntl.F_GETPIPE_SZ) == 1 << 20
+        assert pool.submit(child_ready).result(timeout=60)  # the child reads that pipe
     finally:
         pool.shutdown()
 

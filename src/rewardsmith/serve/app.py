@@ -118,10 +118,16 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if score_processes:  # every child loads its reward before the first request
             loop = asyncio.get_running_loop()
-            ready = [
-                loop.run_in_executor(admission.pool, child_ready) for _ in range(score_processes)
-            ]
-            await asyncio.gather(*ready)
+            try:
+                ready = [
+                    loop.run_in_executor(admission.pool, child_ready)
+                    for _ in range(score_processes)
+                ]
+                await asyncio.gather(*ready)
+            except BaseException:  # a child that failed to start: none left waiting
+                stop_children(admission.pool, 0)
+                admission.close()
+                raise
         yield
         if score_processes:  # let the children exit; one stuck in a batch is killed
             await asyncio.to_thread(stop_children, admission.pool, _CHILD_EXIT_S)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import multiprocessing
 import os
 import pickle
@@ -146,27 +145,31 @@ def process_pool(scoring: Scoring, processes: int) -> Callable[[], ProcessPoolEx
             initializer=_start,
             initargs=(*args, os.getpid(), is_strict(), started),
         )
-        _widen_pipes(pool)
+        _widen_pipe(pool)
         return pool
 
     return make
 
 
-def _widen_pipes(pool: ProcessPoolExecutor, size: int = 1 << 20) -> None:
-    """Let the pool's call and result pipes hold ``size`` bytes (Linux's limit for a user).
+def _widen_pipe(pool: ProcessPoolExecutor, size: int = 1 << 20) -> None:
+    """Let the pipe that carries batches to the children hold ``size`` bytes (Linux's
+    limit for a user).
 
     A pipe holds 64 KB by default, so a 400 KB body queued for a busy child crosses in
     seven hand-offs once the child asks for it, and each waits for the server's writer
     thread to get a CPU; in a wide pipe it is all there, and the child reads it at once
-    (0.47 -> 0.20 ms per batch of 256 under load). Only a speed-up: kept as it is where
-    the pipes or the call are not there, or the kernel refuses.
+    (0.47 -> 0.20 ms per batch of 256 under load). Answers are a tenth of their bodies, so
+    the pipe back stays as it is. Only a speed-up: skipped where the call is not there
+    (not Linux), and kept at 64 KB where the kernel refuses (past the user's pipe quota,
+    ``/proc/sys/fs/pipe-user-pages-soft``: 64 MiB, 64 pools).
     """
-    if not hasattr(fcntl, "F_SETPIPE_SZ"):
+    try:
+        from fcntl import F_SETPIPE_SZ, fcntl
+    except ImportError:
         return
-    for queue in (getattr(pool, "_call_queue", None), getattr(pool, "_result_queue", None)):
-        writer = getattr(queue, "_writer", None)
-        with contextlib.suppress(AttributeError, OSError):  # none, or over the user's quota
-            fcntl.fcntl(writer.fileno(), fcntl.F_SETPIPE_SZ, size)  # type: ignore[union-attr]
+    writer = getattr(getattr(pool, "_call_queue", None), "_writer", None)
+    with contextlib.suppress(AttributeError, OSError):  # no such pipe, or over the quota
+        fcntl(writer.fileno(), F_SETPIPE_SZ, size)  # type: ignore[union-attr]
 
 
 def stop_children(pool: Executor, grace_s: float) -> None:
@@ -235,7 +238,8 @@ def run_in_child(endpoint: str, body: bytes, last_step: int | None = None) -> tu
 
 
 def child_ready() -> bool:
-    """True once every child of the pool has loaded its reward.
+    """True once every child of the pool has loaded its reward: for the app's startup
+    only, one call per child (any further call waits for as many more).
 
     The app sends one call per child at startup. A child runs it only once its reward is
     loaded, and it returns only when every child has one, so no child can answer two
