@@ -30,8 +30,8 @@ worktree add DIR <commit>``), in the same rounds: a before/after comparison that
 machine's drift cannot skew.
 
 Usage: python benchmarks/serve_bench.py [--seconds 1] [--rounds 40] [--concurrency 1 2]
-       [--server-workers 1] [--score-processes 1] [--tune-baseline] [--other-tree DIR]
-       (defaults shown; about 5 minutes)
+       [--server-workers 1] [--score-processes 1 2] [--tune-baseline] [--other-tree DIR]
+       (defaults shown; about 6 minutes)
 """
 
 from __future__ import annotations
@@ -219,7 +219,7 @@ def main() -> None:
         "--score-processes",
         type=int,
         nargs="+",
-        default=[1],
+        default=[1, 2],
         help="also serve with `--score-processes N` (2 in flight), for each N; 0 for none",
     )
     parser.add_argument(
