@@ -13,7 +13,7 @@ export it to Parquet first.
 
 Example:
     >>> from rewardsmith.integrations.ray import score_file  # doctest: +SKIP
-    >>> for done in score_file("rollouts.jsonl", reward, workers=4): ...
+    >>> for done in score_file("rollouts.jsonl", reward, workers=4): ...  # doctest: +SKIP
 """
 
 from __future__ import annotations

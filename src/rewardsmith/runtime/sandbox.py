@@ -41,7 +41,7 @@ for hosts without bubblewrap and must be asked for explicitly; ``isolation="bwra
 (the default) refuses to run when bubblewrap cannot start, and says why.
 
 Example:
-    >>> result = run([python(), "-c", "print(6 * 7)"])  # doctest: +SKIP
+    >>> result = run([python(), "-c", "print(6 * 7)"])
     >>> result.outcome, result.stdout
     ('ok', b'42\\n')
 """

@@ -7,7 +7,7 @@ replicas; token, body cap, deadline, back-pressure and metrics work per replica.
 
 Example:
     >>> from ray import serve  # doctest: +SKIP
-    >>> serve.run(deployment("math-r1", replicas=2), name="rewardsmith", route_prefix="/")
+    >>> serve.run(deployment("math-r1", replicas=2), name="rewardsmith", route_prefix="/")  # doctest: +SKIP
 """
 
 from __future__ import annotations
