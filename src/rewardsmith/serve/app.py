@@ -47,7 +47,6 @@ from rewardsmith.serve.schemas import BadRequest, RewardRequest, ScoreRequest
 from rewardsmith.serve.scoring import (
     Scoring,
     child_ready,
-    kill_children,
     process_pool,
     run_in_child,
     stop_children,
@@ -108,12 +107,7 @@ def create_app(
     scoring = Scoring(reward, on_error, tuple(end_tokens))
     pool = process_pool(scoring, score_processes) if score_processes else None
     admission = Admission(
-        max_concurrency,
-        max_queue,
-        request_timeout_s,
-        max_pending_bytes,
-        executor=pool,
-        stop=None if pool is None else kill_children,
+        max_concurrency, max_queue, request_timeout_s, max_pending_bytes, executor=pool
     )
     run = run_in_child if score_processes else scoring.run
     state = ServeState(
@@ -135,8 +129,8 @@ def create_app(
                 admission.close()
                 raise
         yield
-        if admission.made is not None and score_processes:  # one stuck in a batch is killed
-            await asyncio.to_thread(stop_children, admission.made, _CHILD_EXIT_S)
+        if score_processes:  # let the children exit; one stuck in a batch is killed
+            await asyncio.to_thread(stop_children, admission.pool, _CHILD_EXIT_S)
         admission.close()
 
     app = FastAPI(

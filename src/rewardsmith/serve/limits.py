@@ -12,9 +12,6 @@
 - Deadline: a request that is not answered within ``request_timeout_s`` (waiting and
   scoring together) gets 504. A thread cannot be killed, so a batch that overran keeps
   its slot until it really finishes: the slots always count the work actually running.
-  Scoring processes can be: with ``stop`` given, the pool of a batch past its deadline
-  is stopped and replaced, so a runaway batch cannot hold the server's only scoring
-  process for good; the other batches that pool held get 500 (the client retries).
   Per-item limits (a math check that runs away) are the rewards' own and come back as
   ``status="timeout"`` items inside a 200.
 - A scoring process that dies breaks its pool: Python's process pool then stops all its
@@ -84,9 +81,7 @@ class Admission:
 
     ``executor`` makes it on first use (default: a pool of ``max_concurrency``
     threads), so an app that is built only to be checked starts nothing; a process pool
-    that broke (a child died) is replaced by a new one from it. ``stop`` kills a pool's
-    processes: given, it is called on the pool of a batch that runs past its deadline,
-    and the next batch goes to a new pool.
+    that broke (a child died) is replaced by a new one from it.
     """
 
     def __init__(
@@ -96,7 +91,6 @@ class Admission:
         timeout_s: float,
         max_pending_bytes: int = 1 << 30,
         executor: Callable[[], Executor] | None = None,
-        stop: Callable[[Executor], None] | None = None,
     ) -> None:
         if max_concurrency < 1 or max_queue < 0:
             raise ValueError("max_concurrency must be >= 1 and max_queue >= 0")
@@ -112,20 +106,12 @@ class Admission:
             lambda: ThreadPoolExecutor(max_concurrency, thread_name_prefix="rewardsmith-score")
         )
         self._renewable = executor is not None  # a thread pool does not break
-        self._stop = stop
         self._pool: Executor | None = None
 
     @property
     def pool(self) -> Executor:
-        """The executor, made now if there is none."""
         if self._pool is None:
             self._pool = self._make()
-        return self._pool
-
-    @property
-    def made(self) -> Executor | None:
-        """The executor if one is made (none before the first batch, or just after a
-        process pool was killed)."""
         return self._pool
 
     async def run(self, fn: Callable[[], T], size: int = 0) -> T:
@@ -180,9 +166,6 @@ class Admission:
                 asyncio.shield(future), max(0.0, deadline - time.monotonic())
             )
         except TimeoutError:
-            if self._stop is not None and self._pool is pool:  # not replaced meanwhile
-                self._pool = None  # the next batch goes to a new pool
-                await asyncio.to_thread(self._stop, pool)  # it breaks: WorkerDied for the rest
             raise DeadlineExceeded() from None
         except BrokenExecutor as exc:
             if not self._renewable:  # a reward's own pool broke, in a thread: its error

@@ -49,7 +49,6 @@ from rewardsmith.serve.schemas import BadRequest, RewardRequest, parse_body, par
 __all__ = [
     "Scoring",
     "child_ready",
-    "kill_children",
     "process_pool",
     "run_in_child",
     "scores_body",
@@ -171,15 +170,6 @@ def _widen_pipe(pool: ProcessPoolExecutor, size: int = 1 << 20) -> None:
     writer = getattr(getattr(pool, "_call_queue", None), "_writer", None)
     with contextlib.suppress(AttributeError, OSError):  # no such pipe, or over the quota
         fcntl(writer.fileno(), F_SETPIPE_SZ, size)  # type: ignore[union-attr]
-
-
-def kill_children(pool: Executor) -> None:
-    """Kill ``pool``'s processes now. The pool breaks and fails every batch it held, as
-    when a child dies; for a batch past its deadline, which must not keep a scoring
-    process busy for good."""
-    for child in list((getattr(pool, "_processes", None) or {}).values()):
-        child.kill()
-        child.join(5)
 
 
 def stop_children(pool: Executor, grace_s: float) -> None:
