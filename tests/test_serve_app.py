@@ -18,6 +18,8 @@ import pytest
 import uvicorn
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.applications import Starlette
+from starlette.routing import Mount
 
 import rewardsmith
 from rewardsmith import ItemReward, Sample, Score, Status
@@ -477,7 +479,19 @@ def test_workers_build_the_app_from_the_environment(monkeypatch: pytest.MonkeyPa
     state = app_from_env().state.rewardsmith
     assert state.spec["name"] == "math-r1" and state.token == "t"
     assert (state.admission.max_concurrency, state.admission.max_queue) == (3, 1)
-    assert state.end_tokens == ("<e>",)
+    assert state.scoring.end_tokens == ("<e>",)
+
+
+def test_a_mounted_app_counts_requests_by_its_own_routes() -> None:
+    """Under a prefix (a parent app's Mount, a Ray route prefix), ``/pre/score`` is
+    counted as ``score``, not ``other``."""
+    inner = create_app(Slow())
+    with running(Starlette(routes=[Mount("/pre", app=inner)])) as url:
+        scored = httpx.post(url + "/pre/score", json={"samples": [{"completion": "yes"}]})
+        assert scored.json()["scores"][0]["value"] == 1.0
+        metrics = httpx.get(url + "/pre/metrics").text
+    inner.state.rewardsmith.admission.close()
+    assert 'rewardsmith_requests_total{code="200",endpoint="score"} 1.0' in metrics
 
 
 def test_openapi_documents_the_request_bodies(url: str) -> None:

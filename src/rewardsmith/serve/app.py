@@ -268,7 +268,7 @@ class _Measure:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = scope.get("path", "")
+        path = scope["path"].removeprefix(scope.get("root_path", ""))  # mounted: its own path
         endpoint = path.lstrip("/") if path in ENDPOINTS else "other"
         start = time.perf_counter()
         code = 500

@@ -44,10 +44,6 @@ class ServeState:
     def __post_init__(self) -> None:
         self.metrics = Metrics(lambda: float(self.admission.admitted))
 
-    @property
-    def end_tokens(self) -> tuple[str, ...]:
-        return self.scoring.end_tokens
-
     async def body(self, request: Request) -> bytes:
         """The checked token, then the body under the size cap."""
         check_token(request, self.token)
