@@ -30,7 +30,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.requests import Request
@@ -43,7 +42,7 @@ from rewardsmith.integrations.openrlhf import END_TOKENS
 from rewardsmith.serve.limits import Admission, Busy, DeadlineExceeded, WorkerDied, check_token
 from rewardsmith.serve.metrics import CONTENT_TYPE
 from rewardsmith.serve.openrlhf import openrlhf_router
-from rewardsmith.serve.schemas import BadRequest, RewardRequest, ScoreRequest
+from rewardsmith.serve.schemas import BadRequest, RewardRequest, ScoreRequest, dump_json
 from rewardsmith.serve.scoring import (
     Scoring,
     child_ready,
@@ -192,7 +191,7 @@ def _routes(app: FastAPI, state: ServeState) -> None:
         if not catalog:  # built once (~30 ms of schemas), off the event loop
             rows = await asyncio.to_thread(lambda: [e.describe() for e in rewardsmith.catalog()])
             data = {"spec": state.spec, "rewards": rows}
-            catalog.append(orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS))
+            catalog.append(dump_json(data))
         return Response(catalog[0], media_type="application/json")
 
     @app.get("/metrics", summary="Prometheus metrics")

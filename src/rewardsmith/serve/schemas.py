@@ -6,6 +6,7 @@ or unknown field all come back as one 4xx answer that lists every problem by its
 (``samples.3.completion: Field required``). ``/score`` bodies in the field names our
 client sends are first tried by msgspec (``parse_score_request``), which is faster; a
 body it refuses takes the pydantic path, so every answer and error is the model's.
+Answers are written by ``dump_json``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 import msgspec
+import orjson
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from rewardsmith.core import Sample, Tokens
@@ -25,11 +27,17 @@ __all__ = [
     "SampleIn",
     "ScoreRequest",
     "TokensIn",
+    "dump_json",
     "parse_body",
     "parse_score_request",
 ]
 
 Message = dict[str, Any]
+
+
+def dump_json(data: Any) -> bytes:
+    """``data`` as the JSON of an answer (anything orjson cannot write becomes its ``str``)."""
+    return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
 
 
 class _Model(BaseModel):

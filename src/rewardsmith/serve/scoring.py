@@ -44,7 +44,13 @@ from rewardsmith.core import Reward, Sample, Score, set_step, set_strict
 from rewardsmith.core.reward import is_strict
 from rewardsmith.integrations.openrlhf import END_TOKENS, PartNames, to_reply, to_samples
 from rewardsmith.serve.metrics import Tally
-from rewardsmith.serve.schemas import BadRequest, RewardRequest, parse_body, parse_score_request
+from rewardsmith.serve.schemas import (
+    BadRequest,
+    RewardRequest,
+    dump_json,
+    parse_body,
+    parse_score_request,
+)
 
 __all__ = [
     "Scoring",
@@ -94,7 +100,7 @@ class Scoring:
             answer = scores_body(scores)
         else:
             reply = to_reply(scores, self.on_error, self.parts.update(scores))
-            answer = orjson.dumps(reply, default=str, option=orjson.OPT_NON_STR_KEYS)
+            answer = dump_json(reply)
         return answer, Tally.of(scores, seconds, step)
 
     def _openrlhf_samples(self, body: bytes) -> list[Sample]:
@@ -116,21 +122,20 @@ def scores_body(scores: Sequence[Score]) -> bytes:
     try:
         return orjson.dumps({"scores": scores}, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
-        data = {"scores": [s.to_dict() for s in scores]}
-        return orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
+        return dump_json({"scores": [s.to_dict() for s in scores]})
 
 
 def process_pool(scoring: Scoring, processes: int) -> Callable[[], ProcessPoolExecutor]:
     """A maker of pools of ``processes`` spawned children, each holding a copy of
-    ``scoring``'s reward (pickled); run batches in them with ``run_in_child``.
+    ``scoring``'s reward (pickled once, here, and loaded by every child); run batches in
+    them with ``run_in_child``.
 
     Raises:
         ValueError: the reward does not pickle (a lock, an open handle).
     """
     context = multiprocessing.get_context("spawn")  # fork is unsafe once threads exist
-    args = (scoring.reward, scoring.on_error, scoring.end_tokens)
     try:
-        pickle.dumps(args)
+        payload = pickle.dumps((scoring.reward, scoring.on_error, scoring.end_tokens))
     except Exception as exc:
         raise ValueError(
             f"score_processes needs a reward that pickles, and {scoring.reward!r} does not: "
@@ -143,7 +148,7 @@ def process_pool(scoring: Scoring, processes: int) -> Callable[[], ProcessPoolEx
             processes,
             context,
             initializer=_start,
-            initargs=(*args, os.getpid(), is_strict(), started),
+            initargs=(payload, os.getpid(), is_strict(), started),
         )
         _widen_pipe(pool)
         return pool
@@ -189,18 +194,12 @@ _CHILD: list[Scoring] = []
 _STARTED: list[Barrier] = []
 
 
-def _start(
-    reward: Reward,
-    on_error: float,
-    end_tokens: tuple[str, ...],
-    parent: int,
-    strict: bool,
-    started: Barrier,
-) -> None:
+def _start(payload: bytes, parent: int, strict: bool, started: Barrier) -> None:
     from rewardsmith.serve.run import tune_process
 
     _die_with_parent(parent)
     set_strict(strict)  # as the server's, when the pool was made
+    reward, on_error, end_tokens = pickle.loads(payload)
     _CHILD.append(Scoring(reward, on_error, end_tokens))
     _STARTED.append(started)
     tune_process()

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
 from rewardsmith.serve.limits import Admission, check_token, read_body
 from rewardsmith.serve.metrics import Metrics, Tally
+from rewardsmith.serve.schemas import dump_json
 from rewardsmith.serve.scoring import Scoring
 
 __all__ = ["ServeState", "json_response"]
@@ -68,5 +68,4 @@ class ServeState:
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A JSON answer serialised by orjson (anything it cannot encode becomes its ``str``)."""
-    body = orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS)
-    return Response(body, status, headers, media_type="application/json")
+    return Response(dump_json(data), status, headers, media_type="application/json")
