@@ -20,8 +20,10 @@ import pytest
 
 from rewardsmith import ItemReward, Sample, Score, set_strict
 from rewardsmith.cli.score import bundled_rollouts
+from rewardsmith.client import encode_samples
 from rewardsmith.core import Schedule
 from rewardsmith.core.reward import is_strict
+from rewardsmith.rollouts import FieldMap
 from rewardsmith.serve import create_app
 from rewardsmith.serve.scoring import Scoring, child_ready, process_pool
 from rewardsmith.shaping.schedules import Linear
@@ -67,14 +69,6 @@ class Locked(Slow):
         self.lock = threading.Lock()
 
 
-def _native(record: dict[str, object]) -> dict[str, object]:
-    known = ("prompt", "completion", "reference", "group")
-    return {
-        **{k: record[k] for k in known if k in record},
-        "meta": {k: v for k, v in record.items() if k not in known},
-    }
-
-
 def _items(url: str) -> dict[str, float]:
     """``rewardsmith_items_total`` by its labels, from ``/metrics``."""
     out = {}
@@ -87,7 +81,7 @@ def _items(url: str) -> dict[str, float]:
 
 def test_processes_answer_exactly_as_threads_do() -> None:
     """/score and /get_reward give byte-identical answers; the metrics count the same."""
-    batch = {"samples": [_native(r) for r in RECORDS], "step": 3}
+    batch = encode_samples([FieldMap().sample(r) for r in RECORDS], step=3)
     openrlhf = {
         "query": [r["prompt"] + r["completion"] for r in RECORDS],
         "prompts": [r["prompt"] for r in RECORDS],
@@ -96,7 +90,7 @@ def test_processes_answer_exactly_as_threads_do() -> None:
     answers = {}
     for processes in (0, 1):
         with running(create_app("math-r1", score_processes=processes)) as url:
-            score = httpx.post(url + "/score", json=batch, timeout=60)
+            score = httpx.post(url + "/score", content=batch, timeout=60)
             reward = httpx.post(url + "/get_reward", json=openrlhf, timeout=60)
             assert score.status_code == reward.status_code == 200
             assert httpx.get(url + "/health").json()["score_processes"] == processes
@@ -283,7 +277,6 @@ def test_shutdown_kills_a_child_stuck_in_a_batch(monkeypatch: pytest.MonkeyPatch
     only ``_CHILD_EXIT_S``, then kills it."""
     monkeypatch.setattr("rewardsmith.serve.app._CHILD_EXIT_S", 0.5)
     replies: list[httpx.Response] = []
-    start = time.monotonic()
     others = set(_children(os.getpid()))  # another app's scorers may be running
     with running(create_app(Slow(), score_processes=1, request_timeout_s=0.5)) as url:
         scorers = [c for c in _children(os.getpid()) if c not in others and _is_scorer(c)]
