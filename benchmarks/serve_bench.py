@@ -111,6 +111,8 @@ class Mode:
     rates: list[float] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
     cpu_per_batch: list[float] = field(default_factory=list)
+    reward_ms: list[float] = field(default_factory=list)
+    """Per round, the server's time in the reward per batch (its /metrics)."""
 
     def add(self, times: list[float], batch: int, wall: float, cpu: float) -> None:
         self.rates.append(len(times) * batch / wall)
@@ -292,6 +294,8 @@ def main() -> None:
                 times, wall = asyncio.run(run)
                 after = _metrics(m.url, m.pid)
                 m.add(times, len(batch), wall, after["cpu"] - before["cpu"])
+                batches = max(1.0, after["count"] - before["count"])
+                m.reward_ms.append(1000 * (after["reward"] - before["reward"]) / batches)
                 if not m.encode_each:  # one request at a time: the server's own breakdown
                     for k in after:
                         server_side[k] = server_side.get(k, 0.0) + after[k] - before[k]
@@ -316,6 +320,14 @@ def main() -> None:
             f"{1000 * statistics.median(m.times):>7.1f} {1000 * _percentile(m.times, 0.99):>7.1f} "
             f"{1000 * statistics.median(m.cpu_per_batch):>13.1f} {cpu:>5.0%}"
         )
+    in_reward = "; ".join(
+        f"{m.name.removeprefix('HTTP /score, ')} {statistics.median(m.reward_ms):.2f}"
+        for m in modes[2:]
+    )
+    print(
+        f"ms in the reward per batch, median over rounds (the server's /metrics): {in_reward}; "
+        f"in-process (its batch p50) {1000 * statistics.median(base.times):.2f}"
+    )
     print(_breakdown(server_side, reward, batch))
 
 
