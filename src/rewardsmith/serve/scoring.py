@@ -163,10 +163,11 @@ def _widen_pipe(pool: ProcessPoolExecutor, size: int = 1 << 20) -> None:
     A pipe holds 64 KB by default, so a 400 KB body queued for a busy child crosses in
     seven hand-offs once the child asks for it, and each waits for the server's writer
     thread to get a CPU; in a wide pipe it is all there, and the child reads it at once
-    (0.47 -> 0.20 ms per batch of 256 under load). Answers are a tenth of their bodies, so
-    the pipe back stays as it is. Only a speed-up: skipped where the call is not there
-    (not Linux), and kept at 64 KB where the kernel refuses (past the user's pipe quota,
-    ``/proc/sys/fs/pipe-user-pages-soft``: 64 MiB, 64 pools).
+    (0.47 -> 0.20 ms per batch of 256 under load, timed once in an instrumented copy).
+    Answers are a twentieth of their bodies, so the pipe back stays as it is. Only a
+    speed-up: skipped where the call is not there (not Linux), and kept at 64 KB where
+    the kernel refuses (past the user's pipe quota, ``/proc/sys/fs/pipe-user-pages-soft``:
+    64 MiB, 64 pools).
     """
     try:
         from fcntl import F_SETPIPE_SZ, fcntl
