@@ -1,4 +1,5 @@
 import asyncio
+import os
 import pickle
 import time
 
@@ -100,15 +101,16 @@ def test_wrappers_pickle(wrap):
     assert copy.score([Sample(completion="abcde")])[0].value == 0.5
 
 
-def test_a_pool_whose_workers_cannot_start_reports_errors_instead_of_hanging(monkeypatch):
-    import sys
+def _die_at_birth() -> None:
+    os._exit(3)
 
+
+def test_a_pool_whose_workers_cannot_start_reports_errors_instead_of_hanging(monkeypatch):
     from rewardsmith.runtime import executor as ex_mod
 
-    # Workers re-run the main script at start; one that no longer exists makes every
-    # worker die at birth (as `python - <<EOF` does); pebble respawns them for ever and
-    # a large batch used to block on a full task pipe.
-    monkeypatch.setattr(sys.modules["__main__"], "__file__", "/nonexistent/script.py", raising=False)
+    # Workers that die at birth are respawned by pebble for ever, and a large batch used
+    # to block on a full task pipe; the pool's initializer dies here.
+    monkeypatch.setattr(ex_mod, "_mark_worker", _die_at_birth)
     monkeypatch.setattr(ex_mod, "STARTUP_GRACE_S", 2.0)
     ex = ProcessExecutor(1)
     start = time.monotonic()
@@ -117,5 +119,40 @@ def test_a_pool_whose_workers_cannot_start_reports_errors_instead_of_hanging(mon
     ex.close()
     assert [o.status for o in first + again] == [Status.ERROR] * 3
     assert {o.error.type for o in first + again} == {"WorkerStartError"}
-    assert "if __name__ == '__main__'" in first[0].error.message
     assert time.monotonic() - start < 30  # hang guard
+
+
+def test_workers_never_import_the_main_script(monkeypatch):
+    import sys
+
+    # multiprocessing's own workers import the parent's main file; a missing one made
+    # every worker die at birth (as `python - <<EOF` does)
+    monkeypatch.setattr(sys.modules["__main__"], "__file__", "/nonexistent/script.py", raising=False)
+    ex = ProcessExecutor(1)
+    try:
+        assert [o.value for o in ex.map(_sleep_or_square, [(3,)], timeout=5.0)] == [9]
+    finally:
+        ex.close()
+
+
+_UNGUARDED = """
+import rewardsmith
+
+print("script body ran")
+reward = rewardsmith.load("math.answer")
+[score] = reward.score([rewardsmith.Sample(completion=r"$\\boxed{\\sqrt{8}}$", reference=r"2\\sqrt{2}")])
+print("SCORE", score.value, score.status.value, score.info.get("tier"))
+"""
+
+
+def test_a_script_without_a_main_guard_scores_once(tmp_path):
+    import subprocess
+    import sys
+
+    script = tmp_path / "train.py"  # written as TRL's quick-start scripts are: no guard
+    script.write_text(_UNGUARDED)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["script body ran", "SCORE 1.0 ok symbolic"]

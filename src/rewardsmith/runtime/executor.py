@@ -7,8 +7,11 @@ on. This is a process kill, not ``signal.alarm``: it works from any thread, it s
 code that never returns to the interpreter, and it cannot be caught by the work itself.
 
 Workers are started with ``forkserver``, so they never inherit the parent's threads or
-locks; the function and its arguments must pickle. Pools are shared per worker count
-within a process (``shared_executor``) and shut down at exit.
+locks; the function and its arguments must pickle. Unlike multiprocessing's own workers,
+ours never import the parent's ``__main__``: a training script or notebook cell without
+``if __name__ == "__main__":`` is not run again in every worker (TRL's quick-start
+scripts are written that way). Pools are shared per worker count within a process
+(``shared_executor``) and shut down at exit.
 
 Example:
     >>> ex = shared_executor(2)
@@ -22,6 +25,8 @@ import asyncio
 import atexit
 import math
 import multiprocessing
+import multiprocessing.context
+import multiprocessing.spawn
 import multiprocessing.util
 import os
 import threading
@@ -61,6 +66,52 @@ def preload(*modules: str) -> None:
     _PRELOAD.extend(m for m in modules if m not in _PRELOAD)
 
 
+_launching = threading.local()
+_MAIN_KEYS = ("init_main_from_path", "init_main_from_name")
+
+
+def _preparation_data(name: str) -> dict[str, Any]:
+    """multiprocessing's start data for a child, less the main module for our workers.
+
+    A child started by multiprocessing imports the parent's main script (as
+    ``__mp_main__``) so that functions defined there unpickle; ours run only functions
+    of installed modules, and an unguarded script would run itself again in each one.
+    """
+    data: dict[str, Any] = _original_preparation_data(name)
+    if getattr(_launching, "ours", False):
+        for key in _MAIN_KEYS:
+            data.pop(key, None)
+    return data
+
+
+_original_preparation_data = multiprocessing.spawn.get_preparation_data
+
+
+class _WorkerProcess(multiprocessing.context.ForkServerProcess):
+    """A forkserver child that starts without the parent's ``__main__``."""
+
+    @staticmethod
+    def _Popen(process_obj: Any) -> Any:
+        _launching.ours = True  # read by _preparation_data, in this (the starting) thread
+        try:
+            return multiprocessing.context.ForkServerProcess._Popen(process_obj)
+        finally:
+            _launching.ours = False
+
+
+class _WorkerContext(multiprocessing.context.ForkServerContext):
+    Process = _WorkerProcess
+
+
+def _worker_context() -> _WorkerContext:
+    # installed once, on first use: other children of this process are unaffected, since
+    # the wrapper only drops the keys while one of our workers is being started
+    multiprocessing.spawn.get_preparation_data = _preparation_data
+    ctx = _WorkerContext()
+    ctx.set_forkserver_preload(_PRELOAD)
+    return ctx
+
+
 class WorkerStartError(RuntimeError):
     """The pool's worker processes die as they start."""
 
@@ -93,10 +144,8 @@ class ProcessExecutor:
     def _get_pool(self) -> ProcessPool:
         with self._lock:
             if self._pool is None or not self._pool.active:
-                ctx = multiprocessing.get_context("forkserver")
-                ctx.set_forkserver_preload(_PRELOAD)
                 self._pool = ProcessPool(
-                    max_workers=self.workers, context=ctx, initializer=_mark_worker
+                    max_workers=self.workers, context=_worker_context(), initializer=_mark_worker
                 )
                 # Inside a multiprocessing child (a ``--workers`` process), exit joins
                 # every live child process, our idle workers included, and so never
@@ -108,16 +157,15 @@ class ProcessExecutor:
             return self._pool
 
     def _probe(self, pool: ProcessPool) -> None:
-        """Check that workers start: ones that die at birth (the main script cannot be
-        re-imported, say) are respawned for ever and the tasks behind them never run."""
+        """Check that workers start: ones that die at birth (a preloaded module that fails
+        to import, say) are respawned for ever and the tasks behind them never run."""
         try:
             pool.submit(os.getpid, STARTUP_GRACE_S).result(timeout=STARTUP_GRACE_S + 5)
         except Exception as exc:
             pool.stop()  # type: ignore[no-untyped-call]
             self._pool = None
             raise WorkerStartError(
-                f"worker processes did not start ({type(exc).__name__}: {exc}); a script "
-                "that scores must be a file guarded by if __name__ == '__main__'"
+                f"worker processes did not start ({type(exc).__name__}: {exc})"
             ) from None
 
     def submit(self, fn: Callable[..., Any], timeout: float, *args: Any) -> Future[Any]:

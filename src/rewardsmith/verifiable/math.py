@@ -78,9 +78,8 @@ answer marker is taken as the answer. An unclosed ``\\boxed{`` (a truncated comp
 is ignored, so an earlier complete box counts. Without strict mode a policy can spray
 answers ("3 or 4", several boxes); with it, one wrong box anywhere in a box-only
 completion zeroes the item, so prompts should ask for a single boxed answer. A
-completion over ``max_chars`` (100,000) scores 0 unread. The symbolic tier uses a
-``forkserver`` pool: scripts that score must guard their entry point with
-``if __name__ == "__main__":``.
+completion over ``max_chars`` (100,000) scores 0 unread. The symbolic tier's worker
+pool never imports the caller's ``__main__``, so an unguarded script works.
 """
 
 from __future__ import annotations
