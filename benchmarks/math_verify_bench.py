@@ -24,8 +24,16 @@ Items that hung in pass 1 are left out of passes 2 and 3 (they could run for eve
 charged ``--hang-s`` each to the wall time (divided by 2 for two workers), so a hang
 makes an engine look faster than it is, never slower.
 
+With ``--corpus adversarial`` the corpus is the hand-labelled one of
+``math_adversarial.cases()`` instead, and only pass 1 runs (no throughput passes):
+rewardsmith is given each case's prompt; ambiguous cases (label None) run but are not
+graded. The report gives, per engine, accuracy over the graded cases, false positives and
+negatives, the slowest item and its class, items over 3 s and hangs; then a per-class
+table with the engines side by side, and every rewardsmith mistake. The default engines
+there are rewardsmith and Math-Verify.
+
 Usage: python benchmarks/math_verify_bench.py [--n 2000] [--seed 0]
-    [--engines rewardsmith math-verify string] [--hang-s 10]
+    [--engines rewardsmith math-verify string] [--hang-s 10] [--corpus ordinary]
 """
 
 from __future__ import annotations
@@ -53,11 +61,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from math_adversarial import CLASSES, Case, cases
 from math_corpus import Item, make_corpus
 
 ENGINES = ("rewardsmith", "math-verify", "string")
+ADVERSARIAL_ENGINES = ("rewardsmith", "math-verify")
+CORPORA = ("ordinary", "adversarial")
+SLOW_S = 3.0  # adversarial report: items slower than this are counted
 Verdict = bool | None  # None: the engine raised or gave no score
-Checker = Callable[[Sequence[Item]], list[Verdict]]
+Entry = Item | Case
+Checker = Callable[[Sequence[Entry]], list[Verdict]]
 
 # --- engines (run inside the child processes) -----------------------------------------------
 
@@ -96,8 +109,13 @@ def _norm(text: str) -> str:
     return re.sub(r"[\s$]", "", text.strip().lower()).rstrip(".")
 
 
+def _prompt(entry: Entry) -> str:
+    """The problem text rewardsmith is given: an adversarial case's prompt, else none."""
+    return (entry.prompt or "") if isinstance(entry, Case) else ""
+
+
 def _string_checker() -> Checker:
-    def check(items: Sequence[Item]) -> list[Verdict]:
+    def check(items: Sequence[Entry]) -> list[Verdict]:
         return [_norm(_string_answer(i.completion)) == _norm(i.reference) for i in items]
 
     return check
@@ -106,7 +124,7 @@ def _string_checker() -> Checker:
 def _math_verify_checker() -> Checker:
     from math_verify import parse, verify
 
-    def one(item: Item) -> Verdict:
+    def one(item: Entry) -> Verdict:
         try:
             return bool(verify(parse(f"${item.reference}$"), parse(item.completion)))
         except Exception:
@@ -120,9 +138,9 @@ def _rewardsmith_checker() -> Checker:
 
     reward = rewardsmith.load("math.answer")
 
-    def check(items: Sequence[Item]) -> list[Verdict]:
-        scores = reward.score([rewardsmith.Sample(completion=i.completion, reference=i.reference)
-                               for i in items])
+    def check(items: Sequence[Entry]) -> list[Verdict]:
+        scores = reward.score([rewardsmith.Sample(prompt=_prompt(i), completion=i.completion,
+                                                  reference=i.reference) for i in items])
         return [None if s.value is None else s.value == 1.0 for s in scores]
 
     return check
@@ -150,12 +168,12 @@ def _warm_worker(engine: str) -> None:
     time.sleep(0.5)  # hold this worker so the other one takes the second warm-up
 
 
-def _run_half(items: list[Item]) -> list[Verdict]:
+def _run_half(items: list[Entry]) -> list[Verdict]:
     assert _checker is not None
     return _checker(items)
 
 
-def _child_latency(engine: str, items: list[Item], start: int) -> None:
+def _child_latency(engine: str, items: Sequence[Entry], start: int) -> None:
     check = _load(engine)
     for i in range(start, len(items)):
         print(f"S {i}", flush=True)
@@ -199,7 +217,7 @@ class Result:
 
 def _child_cmd(args: argparse.Namespace, mode: str, engine: str, extra: Sequence[str] = ()) -> list[str]:
     return [sys.executable, __file__, "--child", mode, "--engines", engine, "--n", str(args.n),
-            "--seed", str(args.seed), *extra]
+            "--seed", str(args.seed), "--corpus", args.corpus, *extra]
 
 
 def _spawn(cmd: list[str]) -> tuple[subprocess.Popen[str], queue.Queue[str | None]]:
@@ -333,25 +351,126 @@ def report(items: list[Item], results: list[Result]) -> None:
         print(f"  {r.engine:<12} " + (", ".join(f"{k} {fp_k[k]}/{fn_k[k]}" for k in kinds) or "none"))
 
 
+# --- the adversarial corpus -------------------------------------------------------------------
+
+
+def _seconds(args: argparse.Namespace, r: Result, i: int) -> float | None:
+    """How long item ``i`` took: a hang counts as the hang limit; a crash is unknown."""
+    return args.hang_s if i in r.hangs else r.latency.get(i)
+
+
+@dataclass
+class Tally:
+    """One engine's graded verdicts over a set of cases."""
+
+    n: int = 0
+    right: int = 0
+    fp: int = 0
+    fn: int = 0
+    slowest: float = 0.0
+    slowest_cls: str = "-"
+
+    def add(self, case: Case, said: bool, seconds: float | None) -> None:
+        if seconds is not None and seconds > self.slowest:
+            self.slowest, self.slowest_cls = seconds, case.cls
+        if case.label is None:
+            return
+        self.n += 1
+        self.right += said == case.label
+        self.fp += said and not case.label
+        self.fn += case.label and not said
+
+    @property
+    def acc(self) -> str:
+        return "-" if not self.n else f"{100 * self.right / self.n:.1f}"
+
+
+def _tally(args: argparse.Namespace, corpus: list[Case], r: Result, cls: str | None) -> Tally:
+    t = Tally()
+    for i, case in enumerate(corpus):
+        if cls is None or case.cls == cls:
+            t.add(case, bool(r.verdicts.get(i)), _seconds(args, r, i))
+    return t
+
+
+def _clip(text: str, n: int) -> str:
+    one_line = text.replace("\n", "\\n")
+    return one_line if len(one_line) <= n else one_line[: n - 1] + "…"
+
+
+def report_adversarial(args: argparse.Namespace, corpus: list[Case], results: list[Result]) -> None:
+    graded = sum(c.label is not None for c in corpus)
+    print(f"{'engine':<12} {'acc %':>6} {'FP':>4} {'FN':>4} {'err':>4} {'slowest s':>10} {'(class)':<16}"
+          f" {'>3s':>4} {'hangs':>5} {'amb paid':>8}")
+    for r in results:
+        t = _tally(args, corpus, r, None)
+        errors = sum(v is None for v in r.verdicts.values())
+        over = sum((_seconds(args, r, i) or 0.0) > SLOW_S for i in range(len(corpus)))
+        amb = [i for i, c in enumerate(corpus) if c.label is None]
+        paid = sum(bool(r.verdicts.get(i)) for i in amb)
+        print(f"{r.engine:<12} {t.acc:>6} {t.fp:>4} {t.fn:>4} {errors:>4} {t.slowest:>10.3f}"
+              f" {t.slowest_cls:<16} {over:>4} {len(r.hangs):>5} {f'{paid}/{len(amb)}':>8}")
+    print(f"({graded} graded cases, {len(corpus) - graded} ambiguous; err: crashed, hung or no score)")
+    print("\nper class: n graded (ambiguous), then acc % / FP / FN / slowest s for each engine")
+    print(f"{'class':<16} {'n':>8}" + "".join(f" | {r.engine[:11]:<11} {'acc':>5} {'FP':>3} {'FN':>3} {'slow':>6}"
+                                               for r in results))
+    for cls in CLASSES:
+        members = [c for c in corpus if c.cls == cls]
+        amb = sum(c.label is None for c in members)
+        row = f"{cls:<16} {f'{len(members) - amb} ({amb})':>8}"
+        for r in results:
+            t = _tally(args, corpus, r, cls)
+            row += f" | {'':<11} {t.acc:>5} {t.fp:>3} {t.fn:>3} {t.slowest:>6.2f}"
+        print(row)
+    for r in results:
+        if r.engine == "rewardsmith":
+            _mistakes(corpus, r)
+
+
+def _mistakes(corpus: list[Case], r: Result) -> None:
+    wrong = [(i, c) for i, c in enumerate(corpus)
+             if c.label is not None and bool(r.verdicts.get(i)) != c.label]
+    print(f"\n{r.engine} mistakes ({len(wrong)}): kind, class, why the label is what it is | "
+          "completion | reference")
+    for i, c in wrong:
+        kind = "FP" if c.label is False else ("FN" if r.verdicts.get(i) is not None else "ERR")
+        print(f"  {kind:<3} {c.cls:<15} {c.reason} | {_clip(c.completion, 80)} | {_clip(c.reference, 40)}")
+    amb = [(i, c) for i, c in enumerate(corpus) if c.label is None]
+    print(f"\n{r.engine} on ambiguous cases (not graded): "
+          + ", ".join(f"{c.cls}#{i}={'paid' if r.verdicts.get(i) else '0'}" for i, c in amb))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n", type=int, default=2000, help="corpus size")
-    ap.add_argument("--seed", type=int, default=0, help="corpus seed")
-    ap.add_argument("--engines", nargs="+", choices=ENGINES, default=list(ENGINES))
+    ap.add_argument("--n", type=int, default=2000, help="corpus size (ordinary corpus)")
+    ap.add_argument("--seed", type=int, default=0, help="corpus seed (ordinary corpus)")
+    ap.add_argument("--corpus", choices=CORPORA, default="ordinary",
+                    help="the seeded ordinary corpus or the hand-labelled adversarial one")
+    ap.add_argument("--engines", nargs="+", choices=ENGINES,
+                    help="default: all (ordinary), rewardsmith and math-verify (adversarial)")
     ap.add_argument("--hang-s", type=float, default=10.0, help="an item running longer is a hang")
     ap.add_argument("--pass-timeout-s", type=float, default=900.0, help=argparse.SUPPRESS)
     ap.add_argument("--child", choices=["latency", "throughput"], help=argparse.SUPPRESS)
     ap.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--skip", default="-", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    items = make_corpus(args.n, args.seed)
+    adversarial = args.corpus == "adversarial"
+    args.engines = args.engines or list(ADVERSARIAL_ENGINES if adversarial else ENGINES)
+    items: list[Item] | list[Case] = cases() if adversarial else make_corpus(args.n, args.seed)
     if args.child == "latency":
         _child_latency(args.engines[0], items, args.start)
     elif args.child == "throughput":
         skip = set() if args.skip == "-" else {int(s) for s in args.skip.split(",")}
         _child_throughput(args.engines[0], [it for i, it in enumerate(items) if i not in skip])
+    elif adversarial:
+        run_adversarial(args, cases())
     else:
-        run(args, items)
+        run(args, make_corpus(args.n, args.seed))
+
+
+def _require_math_verify(args: argparse.Namespace) -> None:
+    if "math-verify" in args.engines and importlib.util.find_spec("math_verify") is None:
+        raise SystemExit("math-verify is not installed: pip install -e '.[bench]'")
 
 
 def run(args: argparse.Namespace, items: list[Item]) -> None:
@@ -359,8 +478,7 @@ def run(args: argparse.Namespace, items: list[Item]) -> None:
     print(f"corpus: n={args.n} seed={args.seed}, {wrong} wrong, "
           f"{sum(i.pathological for i in items)} pathological; hang = over {args.hang_s:g} s; "
           f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}\n")
-    if "math-verify" in args.engines and importlib.util.find_spec("math_verify") is None:
-        raise SystemExit("math-verify is not installed: pip install -e '.[bench]'")
+    _require_math_verify(args)
     results = []
     for engine in args.engines:
         t = time.perf_counter()
@@ -370,6 +488,22 @@ def run(args: argparse.Namespace, items: list[Item]) -> None:
         print(f"  {engine}: done in {time.perf_counter() - t:.0f} s", file=sys.stderr)
         results.append(res)
     report(items, results)
+
+
+def run_adversarial(args: argparse.Namespace, corpus: list[Case]) -> None:
+    labels = Counter(c.label for c in corpus)
+    print(f"corpus: adversarial, {len(corpus)} cases ({labels[True]} right, {labels[False]} wrong, "
+          f"{labels[None]} ambiguous) in {len(CLASSES)} classes; hang = over {args.hang_s:g} s; "
+          f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}\n")
+    _require_math_verify(args)
+    results = []
+    for engine in args.engines:
+        t = time.perf_counter()
+        res = Result(engine)
+        latency_pass(args, engine, len(corpus), res)
+        print(f"  {engine}: done in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        results.append(res)
+    report_adversarial(args, corpus, results)
 
 
 if __name__ == "__main__":

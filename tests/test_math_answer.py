@@ -9,13 +9,8 @@ from hypothesis import strategies as st
 import rewardsmith
 from rewardsmith import Sample, Status
 from rewardsmith.errors import ConfigError
-from rewardsmith.verifiable.math_text import (
-    Number,
-    boxed_contents,
-    extract_answer,
-    normalize_answer,
-    parse_number,
-)
+from rewardsmith.verifiable.math_extract import boxed_contents, extract_answer
+from rewardsmith.verifiable.math_text import Number, normalize_answer, parse_number
 
 
 def score(completion, reference, **params):
@@ -32,7 +27,7 @@ EXTRACTION = {
         (r"\boxed{\frac{1}{2}}", r"\frac{1}{2}", "boxed"),
         (r"\boxed{\{1, 2\}}", r"\{1, 2\}", "boxed"),
         (r"first \boxed{1}, then \boxed{2}", "2", "boxed"),
-        (r"\boxed{\boxed{3}}", r"\boxed{3}", "boxed"),
+        (r"\boxed{\boxed{3}}", "3", "boxed"),  # a box that is wholly a box
         (r"\boxed{5} and then \boxed{6", "5", "boxed"),
         (r"The answer is 7, i.e. \boxed{8}", "8", "boxed"),
     ],
@@ -112,11 +107,11 @@ NORMALISATION = {
         (r"\rightarrow", r"\rightarrow"),
     ],
     "text": [
-        (r"\text{Paris}", "paris"),
+        (r"\text{Paris}", "Paris"),  # case is kept: \Pi is not \pi
         (r"5\text{ cm}", "5"),
         ("176 meters", "176"),
         (r"5\text{ apples and }3", "5 apples and 3"),
-        (r"\textbf{B}", "b"),
+        (r"\textbf{B}", "B"),
         (r"\mathrm{kg}", "kg"),
         (r"\text{\text{x}}", "x"),
     ],
@@ -148,7 +143,7 @@ NORMALISATION = {
         ("1,25", "1,25"),
         ("12,3456", "12,3456"),
         ("1234,567", "1234,567"),
-        ("(1,000, 2)", "(1000, 2)"),
+        ("(1,000, 2)", "(1,000, 2)"),  # never inside brackets: (0,100) is a pair
     ],
     "prefixes": [
         ("x = 5", "5"),
@@ -170,7 +165,7 @@ NORMALISATION = {
         ("3.50", "3.50"),
         ("**42**", "42"),
         ("**42**.", "42"),
-        ("Paris", "paris"),
+        ("Paris", "Paris"),
         ("\u22123", "-3"),
         (r"1\,000", "1000"),
         ("", ""),
@@ -189,15 +184,19 @@ def test_normalisation(group, raw, normalised):
 @pytest.mark.parametrize(
     "text,expected",
     [
-        ("42", Number(Fraction(42), False)),
-        ("-3/4", Number(Fraction(-3, 4), False)),
-        ("3/-4", Number(Fraction(-3, 4), False)),
-        ("0.25", Number(Fraction(1, 4), True)),
-        (".5", Number(Fraction(1, 2), True)),
-        ("+7", Number(Fraction(7), False)),
-        ("1 / 2", Number(Fraction(1, 2), False)),
+        ("42", Number(Fraction(42))),
+        ("-3/4", Number(Fraction(-3, 4))),
+        ("3/-4", Number(Fraction(-3, 4))),
+        ("0.25", Number(Fraction(1, 4), 2)),
+        (".5", Number(Fraction(1, 2), 1)),
+        ("+7", Number(Fraction(7))),
+        ("1 / 2", Number(Fraction(1, 2))),
         ("1/0", None),
-        ("1e5", None),
+        ("1e5", Number(Fraction(100_000))),
+        ("1.5e6", Number(Fraction(1_500_000), -5)),
+        (r"1.5 \times 10^{-3}", Number(Fraction(3, 2000), 4)),
+        (r"0.\overline{3}", Number(Fraction(1, 3))),
+        (r"1.2\overline{45}", Number(Fraction(137, 110))),
         ("x", None),
         ("1,2", None),
         ("", None),
@@ -213,6 +212,10 @@ def test_normalisation(group, raw, normalised):
         "spaced fraction",
         "zero denominator",
         "exponent",
+        "scientific",
+        "times ten",
+        "repeating",
+        "repeating after a digit",
         "letter",
         "list",
         "empty",
@@ -233,7 +236,13 @@ COMPARISON = {
         (r"\boxed{1,250}", 1250, {}, 1.0),
         (r"\boxed{0.3333}", "1/3", {}, 0.0),
         (r"\boxed{0.3333}", "1/3", {"rel_tol": 1e-3}, 1.0),
-        (r"\boxed{1000001}", "1000000", {"rel_tol": 1e-3}, 0.0),
+        (r"\boxed{1000001}", "1000000", {"rel_tol": 1e-3}, 1.0),  # opt-in: any number
+        (r"\boxed{1000001}", "1000000", {}, 0.0),
+        (r"\boxed{1000000006.5}", "1000000006", {}, 0.0),  # an integer is exact
+        (r"\boxed{12345678900.0}", "12345678901", {}, 0.0),
+        (r"\boxed{0.3349}", "0.33", {}, 1.0),  # a decimal at its written precision
+        (r"\boxed{0.335}", "0.33", {}, 0.0),
+        (r"\boxed{\frac{1}{3}}", "0.33", {}, 1.0),
         (r"\boxed{1000001.0}", "1000000", {"rel_tol": 1e-3}, 1.0),
         (r"\boxed{3}", "4", {}, 0.0),
         (r"\boxed{-3}", "3", {}, 0.0),
@@ -242,7 +251,12 @@ COMPARISON = {
         (r"\boxed{\frac{\sqrt{3}}{2}}", r"\dfrac{\sqrt{3}}{2}", {}, 1.0),
         (r"\boxed{x + 1}", "x+1", {}, 1.0),
         (r"\boxed{\text{(B)}}", "(b)", {}, 1.0),
+        (r"\boxed{\text{Yes}}", "yes", {}, 1.0),
+        (r"\boxed{\Pi}", r"\pi", {}, 0.0),
+        (r"\boxed{X}", "x", {}, 0.0),
         (r"\boxed{5 cm}", "5", {}, 1.0),
+        (r"\boxed{50 \text{ mm}}", "50 millimeters", {}, 1.0),
+        (r"\boxed{5 \mathrm{~cm}}", "5", {}, 1.0),
         (r"\boxed{5 x}", "5", {}, 0.0),
         (r"\boxed{5m}", "5", {}, 0.0),
     ],
@@ -262,6 +276,13 @@ def test_comparison(group, completion, reference, params, value):
     s = score(completion, reference, **params)
     assert (s.value, s.status) == (value, Status.OK)
     assert "reason" not in s.info
+
+
+def test_units_of_another_dimension_or_scale_do_not_match():
+    s = score(r"\boxed{5 mm}", r"5 \text{ cm}")
+    assert (s.value, s.info["reason"]) == (0.0, "unit 'mm' is not 'cm'")
+    assert score(r"\boxed{5 \text{ kg}}", "5 meters").value == 0.0
+    assert score(r"The answer is 5 centimeters.", r"5\text{ cm}").value == 1.0
 
 
 # (completion, reference, strict, value)
@@ -310,7 +331,6 @@ NO_ANSWER = {
         ("The answer is .", "empty answer"),
         ("#### ", "empty answer"),
         (r"\boxed{x = }", "empty answer"),
-        ("$x = 4$", "no final answer found"),
     ],
     "opener only": [
         ("<answer>", "no final answer found"),

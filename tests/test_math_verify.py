@@ -16,7 +16,8 @@ from rewardsmith import Sample, Status
 from rewardsmith.runtime import Isolated
 from rewardsmith.verifiable.math_limits import limit_reason, parse_limit
 from rewardsmith.verifiable.math_struct import parse_structure
-from rewardsmith.verifiable.math_text import extract_answer, normalize_answer
+from rewardsmith.verifiable.math_extract import extract_answer
+from rewardsmith.verifiable.math_text import normalize_answer
 
 
 def score(completion, reference, **params):
@@ -134,14 +135,16 @@ EQUIVALENCE = {
     ],
     "tight numbers": [
         ("0.333", "1/3", 0.0, "number"),
-        (r"\frac{1}{3}", "0.333333", 0.0, "number"),
-        (r"\frac{1}{3}", "0.3333333333", 1.0, "number"),  # within the default 1e-9
+        (r"\frac{1}{3}", "0.333333", 1.0, "number"),  # a decimal at its written precision
+        ("0.3333334", "0.333333", 1.0, "number"),
+        ("0.3333336", "0.333333", 0.0, "number"),
+        (r"\frac{1}{3}", "0.3333333333", 1.0, "number"),
         ("584300", "584301", 0.0, "number"),
         ("9" * 5000, "9" * 4999 + "8", 0.0, "number"),
         ("9" * 5000, "9" * 5000, 1.0, "string"),
         ("0" + "9" * 5000, "9" * 5000, 1.0, "number"),
         ("3.14159", r"\pi", 0.0, "symbolic"),
-        (r"\frac{1}{3}", "0.333", 0.0, "number"),
+        (r"\frac{1}{3}", "0.333", 1.0, "number"),
         ("5 cm", "5", 1.0, "string"),  # unit words after a number are dropped
         ("5 pi", "5", 0.0, "symbolic"),  # but only words from the units list
     ],
@@ -200,8 +203,8 @@ PATHOLOGICAL = {
     "huge power": (r"2^{1000000}", "1", "huge power"),
     "huge factorial": ("1000000!", "1", "huge factorial"),
     "nested factorial": ("((3!)!)!", "1", "nested factorial"),
-    "50-deep braces": ("{" * 50 + "1" + "}" * 50, "2", "grouping nested deeper than 8"),
-    "60-deep braces": ("{" * 60 + "1" + "}" * 60, "2", "nested deeper than 50"),
+    "50-deep braces": ("{" * 50 + "1" + "}" * 50 + "+1", "2", "grouping nested deeper than 8"),
+    "60-deep braces": ("{" * 60 + "1" + "}" * 60 + "+1", "2", "nested deeper than 50"),
     "deep parentheses": ("(" * 20 + "x" + ")" * 20, "y", "grouping nested deeper than 8"),
     "2,000-character expression": ("x+" * 1000 + "1", "1", "over 1000 characters"),
 }
@@ -213,7 +216,9 @@ def test_pathological_answers_are_refused_before_sympy(answer, reference, reason
     t = time.perf_counter()
     s = score(boxed(answer), reference)
     assert time.perf_counter() - t < 15  # hang guard, not a speed check
-    assert (s.value, s.status, s.info["limit"]) == (0.0, Status.OK, reason)
+    assert (s.value, s.status) == (0.0, Status.OK)
+    # refused before sympy: as too big, or as an operation left undone (9^{9^9} for 1)
+    assert s.info.get("limit") == reason or s.info["reason"].startswith("not evaluated")
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ def test_values(topic, completions, params, expected, label):
 
 
 def test_share_and_answer_in_info():
-    out = scores(group("\\boxed{4}", "\\boxed{4}", "\\boxed{5}", "x"))
+    out = scores(group("\\boxed{4}", "\\boxed{4}", "\\boxed{5}", "no answer"))
     assert [s.info["answer"] for s in out] == ["4", "4", "5", None]
     assert {s.info["share"] for s in out} == {0.5}
 

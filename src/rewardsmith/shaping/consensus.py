@@ -86,7 +86,8 @@ from pydantic import Field
 from rewardsmith.core import GroupReward, Paper, Params, Sample, Score, register
 from rewardsmith.core.reward import is_strict
 from rewardsmith.errors import InputError
-from rewardsmith.verifiable.math_text import extract_answer, normalize_answer
+from rewardsmith.verifiable.math_extract import extract_answer
+from rewardsmith.verifiable.math_text import normalize_answer
 
 __all__ = [
     "CO_REWARDING",

@@ -42,7 +42,7 @@ from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.verifiable.choice import ChoiceAnswer, ChoiceParams, read_letters
-from rewardsmith.verifiable.math_text import extract_answer
+from rewardsmith.verifiable.math_extract import extract_answer
 
 __all__ = ["PERMUTATION_KEY", "SECOND_KEY", "AcreParams", "shuffled_reprompt"]
 

@@ -91,7 +91,6 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from pydantic import Field
@@ -99,25 +98,27 @@ from pydantic import Field
 from rewardsmith.core import ItemError, ItemReward, Paper, Params, Sample, Score, Status, register
 from rewardsmith.core.reward import guarded
 from rewardsmith.runtime.executor import Outcome, in_worker, preload, shared_executor
+from rewardsmith.verifiable.math_extract import extract_answer, hashes_text, last_boxed_group
 from rewardsmith.verifiable.math_limits import limit_reason, parse_limit
+from rewardsmith.verifiable.math_ops import evaluated_gap, restates, simplest_form_gap
 from rewardsmith.verifiable.math_struct import (
+    Bag,
     CheapOracle,
     Node,
+    Rel,
     compare,
     numbers_equal,
     parse_structure,
 )
 from rewardsmith.verifiable.math_symbolic import verify
 from rewardsmith.verifiable.math_text import (
-    Number,
-    boxed_contents,
-    extract_answer,
-    hashes_text,
     normalize_answer,
     parse_number,
+    split_unit,
+    unit_dimension,
 )
 
-__all__ = ["MathAnswerParams", "answers_match", "reference_answer", "several_answers"]
+__all__ = ["MathAnswerParams", "reference_answer", "several_answers"]
 
 MATH = Paper(
     "Measuring Mathematical Problem Solving With the MATH Dataset (Hendrycks et al.)", "2103.03874"
@@ -145,9 +146,10 @@ def reference_answer(reference: Any) -> str:
         return format(Decimal(repr(reference)), "f")  # 1e-05 -> 0.00001
     if not isinstance(reference, str):
         raise ValueError(f"unsupported reference type {type(reference).__name__}")
-    boxed = boxed_contents(reference)
+    reference = reference.replace("\\\\", "\\") if _DOUBLED.search(reference) else reference
+    boxed = last_boxed_group(reference)
     if boxed:
-        return boxed[-1]
+        return ", ".join(boxed)  # a reference's last run of boxes is one answer in parts
     marked = hashes_text(reference)
     return reference if marked is None else marked
 
@@ -156,8 +158,11 @@ def _plain(s: str) -> str:
     return "".join(s.split())
 
 
+# text escaped twice over (JSON inside JSON): "\\\\frac" for "\\frac"
+_DOUBLED = re.compile(r"\\\\(?:[A-Za-z]{2,}|[{}()\[\]])")
+_EMPTY_SIDE = re.compile(r"[A-Za-z]\s*=|=\s*[A-Za-z]?")  # "x =": a label with no value
 _LIST_SEP = re.compile(r"[,;]|\s+")
-_OR = re.compile(r"\bor\b")
+_OR = re.compile(r"(?<![A-Za-z\\])or(?![A-Za-z])|\\vee(?![A-Za-z])|\\lor(?![A-Za-z])")
 
 
 def _numbers_list(s: str) -> bool:
@@ -166,39 +171,19 @@ def _numbers_list(s: str) -> bool:
     return len(parts) >= 2 and all(parse_number(p) is not None for p in parts)
 
 
-def several_answers(answer: str, boxed: tuple[str, ...], reference: str) -> bool:
-    """Whether a normalised answer hedges between several final answers (strict mode).
-
-    Args:
-        answer: the normalised extracted answer.
-        boxed: the raw contents of every box in the searched region.
-        reference: the normalised reference; a form it uses itself (``\\pm``, "or", a
-            list) is not held against the answer.
+def several_answers(answer: str, reference: str) -> bool:
+    """Whether a normalised answer hedges between several final answers (strict mode):
+    "3 or 4", ``3 \\vee 4``, or a list of numbers or ``\\pm 3`` against a single number. A form the
+    reference uses itself ("or", a list) is not held against the answer. Several boxes
+    are not a hedge: the last final answer decides (``math_extract``).
     """
-    if len({_plain(normalize_answer(b)) for b in boxed} - {""}) >= 2:
-        return True
     if _OR.search(answer) and not _OR.search(reference):
         return True
-    if any(pm in answer for pm in _PLUS_MINUS) and not any(pm in reference for pm in _PLUS_MINUS):
-        return True
-    return parse_number(reference) is not None and _numbers_list(answer)
-
-
-def _close(a: Number, b: Number, rel_tol: float) -> bool:
-    if a.value == b.value:
-        return True
-    if not (a.decimal or b.decimal):
+    if parse_number(reference) is None:
         return False
-    # exact arithmetic: no float overflow for huge values, no rounding at the edge
-    return abs(a.value - b.value) <= Fraction(rel_tol) * max(abs(a.value), abs(b.value))
-
-
-def answers_match(answer: str, reference: str, rel_tol: float = 1e-9) -> bool:
-    """Whether two normalised answers are equal: as rationals if both are, else as text."""
-    a, b = parse_number(answer), parse_number(reference)
-    if a is not None and b is not None:
-        return _close(a, b, rel_tol)
-    return _plain(answer) == _plain(reference)
+    return _numbers_list(answer) or (
+        any(pm in answer for pm in _PLUS_MINUS) and not any(pm in reference for pm in _PLUS_MINUS)
+    )
 
 
 class FinalAnswerParams(Params):
@@ -211,8 +196,12 @@ class FinalAnswerParams(Params):
 
 
 class MathAnswerParams(FinalAnswerParams):
-    rel_tol: float = Field(default=1e-9, ge=0, lt=1)
-    """Relative tolerance, used only when a side is written as a decimal with a fraction."""
+    rel_tol: float = Field(default=0.0, ge=0, lt=1)
+    """Extra relative tolerance (opt-in). By default an exact reference is matched exactly
+    and a decimal one at the precision it is written to (``math_text.within_precision``)."""
+    require_simplest_form: bool = False
+    """Also compare forms: an answer equal in value but less simplified than the
+    reference (``\\sqrt{245}`` for ``7\\sqrt{5}``, ``\\frac{4}{8}`` for ``1/2``) scores 0."""
     timeout_s: float = Field(default=2.0, gt=0, le=600)
     """Hard wall-clock limit per item for the symbolic tier (the worker is killed after it)."""
     symbolic: bool = True
@@ -225,10 +214,11 @@ class MathAnswerParams(FinalAnswerParams):
 class _Reference:
     """A reference answer read once per batch: normalised, limited, parsed."""
 
-    text: str  # normalised, ``x =`` prefix dropped (tiers 1 and 2)
-    key: str  # normalised with any prefix kept (tiers 3 and 4, the cache key)
+    key: str  # normalised, prefix kept, unit split off (every tier, the cache key)
+    unit: str | None
     limit: str | None
     tree: Node | None
+    parts: int  # how many answers it holds (a list of several: multi-part)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +284,14 @@ class MathAnswer(ItemReward):
 
     def _first_pass(self, sample: Sample, references: dict[str, _Reference]) -> Score | _Pending:
         """The item's Score, or what the symbolic tier must decide; errors as data."""
-        return guarded(lambda s: self._cheap(s, references), sample, self.max_chars, self.floor)
+        return guarded(lambda s: self._deadlined(s, references), sample, self.max_chars, self.floor)
+
+    def _deadlined(self, sample: Sample, references: dict[str, _Reference]) -> Score | _Pending:
+        try:
+            return self._cheap(sample, references)
+        except TimeoutError as exc:  # a regex's backstop timeout (none should ever fire)
+            reason = "the cheap tiers ran past their deadline"
+            return Score(self.floor, Status.TIMEOUT, {}, {"reason": reason}, ItemError.of(exc))
 
     def _cheap(self, sample: Sample, references: dict[str, _Reference]) -> Score | _Pending:
         raw = reference_answer(sample.reference)
@@ -305,31 +302,57 @@ class MathAnswer(ItemReward):
             return Score(0.0, info={"reason": "restates the question"})
         found = extract_answer(sample.text, fallback_last_number=self.params.fallback_last_number)
         if found.text is None:
-            return Score(0.0, info={"reason": "no final answer found", "source": found.source})
-        info: dict[str, Any] = {"extracted": found.text[:200], "source": found.source}
-        answer = normalize_answer(found.text)
+            reason = found.reason or "no final answer found"
+            return Score(0.0, info={"reason": reason, "source": found.source})
+        text = found.text
+        if ref.parts > 1 and len(found.final_group) > 1:  # \boxed{1}, \boxed{2}: one answer
+            text = ", ".join(found.final_group)
+        info: dict[str, Any] = {"extracted": text[:200], "source": found.source}
+        answer, unit = split_unit(normalize_answer(text, drop_prefix=False, keep_unit=True))
         if not answer:
             return Score(0.0, info={**info, "reason": "empty answer"})
-        if self.params.strict and several_answers(answer, found.boxed, ref.text):
+        if _EMPTY_SIDE.fullmatch(answer):
+            return Score(0.0, info={**info, "reason": "empty answer"})
+        return self._compare(answer, unit, ref, sample, info, found.hedged)
+
+    def _compare(
+        self,
+        answer: str,
+        unit: str | None,
+        ref: _Reference,
+        sample: Sample,
+        info: dict[str, Any],
+        hedged: bool = False,
+    ) -> Score | _Pending:
+        """Tiers 1-3 on a normalised answer, or what tier 4 must decide."""
+        if unit and ref.unit and unit_dimension(unit) != unit_dimension(ref.unit):
+            return Score(0.0, info={**info, "reason": f"unit {unit!r} is not {ref.unit!r}"})
+        if self.params.strict and (hedged or several_answers(answer, ref.key)):
             return Score(0.0, info={**info, "reason": "several final answers"})
-        if _plain(answer) == _plain(ref.text):
+        if _plain(answer) == _plain(ref.key):
             return Score(1.0, info={**info, "tier": "string"})
-        number = numbers_equal(answer, ref.text, self.params.rel_tol)
+        gap = evaluated_gap(answer, ref.key)
+        if self.params.require_simplest_form:
+            gap = gap or simplest_form_gap(answer, ref.key)
+        if gap:
+            return Score(0.0, info={**info, "reason": f"not evaluated: {gap}"})
+        if restates(answer, ref.key, _prompt_text(sample)):
+            return Score(0.0, info={**info, "reason": "restates an expression from the prompt"})
+        number = numbers_equal(answer, ref.key, self.params.rel_tol)
         if number is not None:
             return Score(float(number), info={**info, "tier": "number"})
-        kept = normalize_answer(found.text, drop_prefix=False)
-        key = (" ".join(kept.split()), ref.key)
+        key = (answer, ref.key)
         cached = self._recall(key)
         if cached is not None:
             return Score(float(cached), info={**info, "tier": "symbolic"})
-        if parse_limit(kept) is not None or ref.tree is None:
-            limit = parse_limit(kept) or ref.limit
+        if parse_limit(answer) is not None or ref.tree is None:
+            limit = parse_limit(answer) or ref.limit
             return Score(0.0, info={**info, "tier": "string", "limit": limit})
-        tree = parse_structure(kept)
+        tree = parse_structure(answer)
         verdict = compare(tree, ref.tree, CheapOracle(self.params.rel_tol))
         if verdict is not None:
             return Score(float(verdict), info={**info, "tier": "structure"})
-        limit = limit_reason(kept) or ref.limit
+        limit = limit_reason(answer) or ref.limit
         if limit is not None or not self.params.symbolic:
             extra = {} if limit is None else {"limit": limit}
             return Score(0.0, info={**info, "tier": "structure", **extra})
@@ -360,21 +383,23 @@ class MathAnswer(ItemReward):
 _RESTATE_MIN_CHARS = 20
 
 
+def _prompt_text(sample: Sample) -> str:
+    if isinstance(sample.prompt, str):
+        return sample.prompt
+    return " ".join(  # chat messages: what the user said
+        m["content"]
+        for m in sample.prompt
+        if m.get("role") == "user" and isinstance(m.get("content"), str)
+    )
+
+
 def _restates_prompt(sample: Sample) -> bool:
     """The completion is a stretch of the prompt (20+ characters): it repeats the question,
     whose numbers (and, with the last-number fallback, its last one) are not an answer."""
     text = " ".join(sample.text.split())
     if len(text) < _RESTATE_MIN_CHARS:
         return False
-    if isinstance(sample.prompt, str):
-        prompt = sample.prompt
-    else:  # chat messages: what the user said
-        prompt = " ".join(
-            m["content"]
-            for m in sample.prompt
-            if m.get("role") == "user" and isinstance(m.get("content"), str)
-        )
-    return text in " ".join(prompt.split())
+    return text in " ".join(_prompt_text(sample).split())
 
 
 def _inline(answer: Node, reference: Node, rel_tol: float) -> Outcome:
@@ -385,13 +410,20 @@ def _inline(answer: Node, reference: Node, rel_tol: float) -> Outcome:
 
 
 def _read_reference(raw: str) -> _Reference:
-    text = normalize_answer(raw)
-    if not text:
+    key, unit = split_unit(normalize_answer(raw, drop_prefix=False, keep_unit=True))
+    if not key:
         raise ValueError(f"reference is empty after normalisation: {raw!r:.80}")
-    key = " ".join(normalize_answer(raw, drop_prefix=False).split())
     limit = limit_reason(key)
     tree = None if parse_limit(key) is not None else parse_structure(key)
-    return _Reference(text, key, limit, tree)
+    return _Reference(key, unit, limit, tree, _parts(tree))
+
+
+def _parts(tree: Node | None) -> int:
+    if isinstance(tree, Bag) and tree.kind == "list":
+        return len(tree.items)
+    if isinstance(tree, Rel) and isinstance(tree.rhs, Bag):  # x = 1, 2
+        return len(tree.rhs.items)
+    return 1
 
 
 @register(

@@ -21,10 +21,9 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
-from fractions import Fraction
 from typing import Protocol
 
-from rewardsmith.verifiable.math_text import parse_number
+from rewardsmith.verifiable.math_text import parse_number, within_precision
 
 __all__ = [
     "Bag",
@@ -36,6 +35,7 @@ __all__ = [
     "Rel",
     "Seq",
     "compare",
+    "is_label",
     "numbers_equal",
     "parse_structure",
     "symbolic_candidate",
@@ -168,6 +168,8 @@ def _scan(text: str) -> _Scan:
 def _separator(tok: str) -> str | None:
     if tok in (",", "&", "\\\\"):
         return tok
+    if tok == ";":
+        return ","
     if tok == "\\cup":
         return "cup"
     if tok in _REL_CHARS:
@@ -190,7 +192,9 @@ def _split(text: str, cuts: list[tuple[int, int, str]]) -> list[str]:
 
 # ---------------------------------------------------------------------------- parsing
 
-_IN_PREFIX = re.compile(r"^[a-z]\s*\\in\s*")
+_IN_PREFIX = re.compile(r"^[A-Za-z]\s*\\in\s*")
+_AND_OR = re.compile(r"\s*(?<![A-Za-z\\])(?:and|or)(?![A-Za-z])\s*")
+_PM = re.compile(r"\\pm(?![A-Za-z])|±")
 _MATRIX = re.compile(r"\\begin\{([pb]?matrix)\}(.*)\\end\{\1\}", re.DOTALL)
 _UNICODE = (
     ("∞", "\\infty"),
@@ -210,6 +214,7 @@ def parse_structure(text: str) -> Node:
     """A normalised answer as a tree; plain expressions are a ``Leaf``."""
     for a, b in _UNICODE:
         text = text.replace(a, b)
+    text = _AND_OR.sub(", ", text.strip())  # "6 and 8", "21, 16 or 11": lists
     return _parse(_IN_PREFIX.sub("", text.strip()))
 
 
@@ -228,6 +233,9 @@ def _parse(text: str) -> Node:
     m = _MATRIX.fullmatch(text)
     if m is not None:
         return _matrix(m.group(2))
+    pm = _plus_minus(text)
+    if pm is not None:
+        return pm
     if scan.wrapped is not None:
         opener, closer = scan.wrapped
         inner = text[len(opener) : len(text) - len(closer)].strip()
@@ -243,6 +251,20 @@ def _parse(text: str) -> Node:
     return Leaf(text)
 
 
+def _plus_minus(text: str) -> Node | None:
+    """``a \\pm b`` is the list ``a + b, a - b`` (``\\pm 3`` is ``3, -3``): one ``\\pm``, at
+    the top level."""
+    found = list(_PM.finditer(text))
+    if len(found) != 1 or _scan(text[: found[0].start()]).depth or "(" in text[found[0].end() :][:1]:
+        return None
+    head, tail = text[: found[0].start()].strip(), text[found[0].end() :].strip()
+    if not tail or _scan(tail).tokens:
+        return None
+    if not head:
+        return Bag("list", (Leaf(tail), Leaf(f"-{tail}")))
+    return Bag("list", (Leaf(f"{head}+{tail}"), Leaf(f"{head}-{tail}")))
+
+
 def _relation(text: str, rels: list[tuple[int, int, str]]) -> Node:
     parts = _split(text, rels)
     ops = [k for _, _, k in rels]
@@ -251,7 +273,7 @@ def _relation(text: str, rels: list[tuple[int, int, str]]) -> Node:
         if ops[0] in _FLIP:
             return Rel(_FLIP[ops[0]], rhs, lhs)
         return Rel(ops[0], lhs, rhs)
-    if len(ops) == 2 and re.fullmatch(r"[a-z]", parts[1]):
+    if len(ops) == 2 and re.fullmatch(r"[A-Za-z]", parts[1]):
         # a < x <= b is the interval (a, b]; written downwards, it is flipped
         if all(o in ("<", "<=") for o in ops):
             lo, hi = parts[0], parts[2]
@@ -324,15 +346,49 @@ def _cells(m: Matrix) -> list[Node]:
     return [c for row in m.rows for c in row]
 
 
+_LABEL = re.compile(
+    r"(?:[A-Za-z]{1,3}|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?'*(?:\([^()=]{0,40}\))?"
+)
+
+
+def is_label(node: Node) -> bool:
+    """Whether a side of ``=`` names the answer rather than being one: ``x``, ``AB``,
+    ``\\theta``, ``a_1``, ``f(2)``, ``(x, y)``, ``V_1:V_2``."""
+    if isinstance(node, Seq):
+        return all(is_label(i) for i in node.items)
+    if not isinstance(node, Leaf):
+        return False
+    parts = node.text.split(":")
+    return all(_LABEL.fullmatch(p.strip()) is not None for p in parts)
+
+
+def _interval(rel: Rel) -> Seq | None:
+    """A one-variable inequality as an interval: ``x \\ge 2`` is ``[2, \\infty)``."""
+    if rel.op not in ("<", "<="):
+        return None
+    closed = rel.op == "<="
+    if isinstance(rel.lhs, Leaf) and re.fullmatch(r"[A-Za-z]", rel.lhs.text):  # x < b
+        return Seq("(", "]" if closed else ")", (Leaf("-\\infty"), rel.rhs))
+    if isinstance(rel.rhs, Leaf) and re.fullmatch(r"[A-Za-z]", rel.rhs.text):  # a < x
+        return Seq("[" if closed else "(", ")", (rel.lhs, Leaf("\\infty")))
+    return None
+
+
 def _relation_vs_value(a: Node, b: Node, oracle: Oracle) -> bool | None:
-    """``y = 2x + 1`` against ``2x + 1``: the side that is not a lone variable counts."""
-    rel, other = (a, b) if isinstance(a, Rel) else (b, a)
+    """A relation against a value: ``y = 2x + 1`` or ``f(2) = 5`` against the value (the
+    side that is not a label counts), ``x > 3`` against the interval ``(3, \\infty)``.
+    ``a`` is the answer's side, ``b`` the reference's, in every call."""
+    answer_side = isinstance(a, Rel)
+    rel, other = (a, b) if answer_side else (b, a)
     assert isinstance(rel, Rel)
     if rel.op != "=":
-        return False
-    for var, value in ((rel.lhs, rel.rhs), (rel.rhs, rel.lhs)):
-        if isinstance(var, Leaf) and re.fullmatch(r"[a-z]", var.text):
-            return compare(value, other, oracle)
+        interval = _interval(rel)
+        if interval is None or not isinstance(other, Seq):
+            return False
+        return compare(interval, other, oracle) if answer_side else compare(other, interval, oracle)
+    for label, value in ((rel.lhs, rel.rhs), (rel.rhs, rel.lhs)):
+        if is_label(label) and not is_label(value):
+            return compare(value, other, oracle) if answer_side else compare(other, value, oracle)
     return False
 
 
@@ -390,9 +446,9 @@ def _perfect(table: list[list[bool | None]], ok: Callable[[bool | None], bool]) 
 
 # ---------------------------------------------------------------------------- cheap oracle
 
-_CHOICE = re.compile(r"\(?([a-e])\)?")
-_WORDS = re.compile(r"[a-z]{2,}(?:\s+[a-z]+)*")
-_MATHISH = re.compile(r"[a-z0-9\s\\{}()\[\]^_+\-*/=<>.,!|&':]*")
+_CHOICE = re.compile(r"\(?([A-Ea-e])\)?")
+_WORDS = re.compile(r"[A-Za-z]{2,}(?:\s+[A-Za-z]+)*")
+_MATHISH = re.compile(r"[A-Za-z0-9\s\\{}()\[\]^_+\-*/=<>.,!|&':]*")
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
@@ -403,7 +459,7 @@ def _plain(s: str) -> str:
 class CheapOracle:
     """Tiers 1 and 2 on leaves: text equality and exact rationals; never algebra."""
 
-    def __init__(self, rel_tol: float = 1e-9) -> None:
+    def __init__(self, rel_tol: float = 0.0) -> None:
         self.rel_tol = rel_tol
 
     def expr(self, a: str, b: str) -> bool | None:
@@ -413,8 +469,10 @@ class CheapOracle:
         if verdict is not None:
             return verdict
         ca, cb = _CHOICE.fullmatch(a.strip()), _CHOICE.fullmatch(b.strip())
-        if ca and cb:  # multiple-choice letters, (B) or B: nothing for sympy to add
-            return ca.group(1) == cb.group(1)
+        if ca and cb:  # multiple-choice letters, (B) or b: nothing for sympy to add
+            return ca.group(1).upper() == cb.group(1).upper()
+        if _WORDS.fullmatch(a.strip()) and _WORDS.fullmatch(b.strip()):
+            return a.strip().casefold() == b.strip().casefold()  # "Yes" is "yes"
         if not symbolic_candidate(a) or not symbolic_candidate(b):
             return False
         return None
@@ -431,28 +489,26 @@ def symbolic_candidate(s: str) -> bool:
     return _MATHISH.fullmatch(s) is not None and _WORDS.fullmatch(s.strip()) is None
 
 
-def numbers_equal(a: str, b: str, rel_tol: float) -> bool | None:
-    """Both sides plain numbers: equal as rationals (decimals within ``rel_tol``); else None.
+def numbers_equal(a: str, b: str, rel_tol: float = 0.0) -> bool | None:
+    """Both sides plain numbers: the answer ``a`` against the reference ``b`` by the
+    tolerance rule (``math_text.within_precision``); else None.
 
     Numbers of any length compare exactly and in linear time (``Decimal``, never ``int``),
     so a 5,000-digit answer differing in its last digit is wrong.
     """
     na, nb = parse_number(a), parse_number(b)
     if na is not None and nb is not None:
-        if na.value == nb.value:
-            return True
-        if not (na.decimal or nb.decimal):
-            return False
-        diff = abs(na.value - nb.value)
-        return diff <= Fraction(rel_tol) * max(abs(na.value), abs(nb.value))
+        return within_precision(na, nb, rel_tol)
     pa, pb = _plain(a), _plain(b)
     if _PLAIN_DECIMAL.fullmatch(pa) is None or _PLAIN_DECIMAL.fullmatch(pb) is None:
         return None
     da, db = Decimal(pa), Decimal(pb)
     if da == db:
         return True
-    if "." not in pa + pb:
-        return False
+    places = len(pb.split(".", 1)[1]) if "." in pb else None
     with localcontext() as ctx:
         ctx.prec = len(pa) + len(pb) + 10
-        return abs(da - db) <= Decimal(rel_tol) * max(abs(da), abs(db))
+        diff = abs(da - db)
+        if places is not None and diff * 2 < Decimal(10) ** -places:
+            return True
+        return rel_tol > 0 and diff <= Decimal(rel_tol) * max(abs(da), abs(db))

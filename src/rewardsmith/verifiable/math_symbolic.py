@@ -6,8 +6,10 @@ walks them with ``SympyOracle``, which reads each leaf with ``latex2sympy2_exten
 decides equality exactly:
 
 - numbers without a decimal point: ``simplify(a - b) == 0`` or ``a.equals(b)``, both exact;
-- numbers where either side is written with a decimal point: within ``rel_tol`` at 30
-  significant digits (decimals are read as exact fractions, ``0.333`` is ``333/1000``);
+- a reference written with a decimal point: the answer within half a unit of the
+  reference's last written place, at 30 significant digits (decimals are read as exact
+  fractions, ``0.333`` is ``333/1000``); a positive ``rel_tol`` also accepts within it;
+- a value that is undefined (a division by zero, ``12:00`` read as 12/0) equals nothing;
 - expressions with variables: equal if ``simplify(a - b) == 0`` or ``a.equals(b)``; two
   fixed-point numeric evaluations only ever *reject* (a function identity must hold at
   every point), never accept, so there are no numeric false positives;
@@ -50,6 +52,31 @@ def _exact_decimals(text: str) -> str:
     )
 
 
+_SUBSCRIPT = re.compile(r"_\s*\{\s*([^{}]*?)\s*\}|_\s*([A-Za-z0-9])")
+_COMMAND = re.compile(r"\\([A-Za-z]+)")
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_ELLIPSIS = re.compile(r"\\[lc]?dots[bc]?(?![A-Za-z])|\.\.\.")
+
+
+def _marks(text: str) -> tuple[object, ...]:
+    """The parts of a leaf the LaTeX parser may drop or conflate, which must agree before
+    sympy is asked: subscripts (bases, indices), primes, ellipses, and the case of
+    commands (``\\Pi`` against ``\\pi``)."""
+    subscripts = sorted(m.group(1) or m.group(2) for m in _SUBSCRIPT.finditer(text))
+    commands = {m.group(1) for m in _COMMAND.finditer(text)}
+    cased = sorted(c for c in commands if c.lower() != c or c.capitalize() in commands)
+    return (subscripts, text.count("'"), _ELLIPSIS.search(text) is not None, cased)
+
+
+def _case_conflict(a: str, b: str) -> bool:
+    """A letter written in another case on the other side (``X`` against ``x``): the
+    parser may fold them together."""
+    la, lb = set(_COMMAND.sub(" ", a)) & _LETTERS, set(_COMMAND.sub(" ", b)) & _LETTERS
+    return any(c.swapcase() in lb and c not in lb for c in la) or any(
+        c.swapcase() in la and c not in la for c in lb
+    )
+
+
 class SympyOracle:
     """Leaves and relations decided by sympy; cheap tiers first."""
 
@@ -86,12 +113,14 @@ class SympyOracle:
         cheap = self.cheap.expr(a, b)
         if cheap is not None:
             return cheap
+        if _marks(a) != _marks(b) or _case_conflict(a, b):
+            return False  # what the LaTeX parser drops: 1011_3 is not 1011_2, f' not f
         x, y = self._sympy(a), self._sympy(b)
         if x is None or y is None:
             return False
-        decimal = _DECIMAL.search(a) is not None or _DECIMAL.search(b) is not None
+        places = [len(m.group(2)) for m in _DECIMAL.finditer(b)]
         try:
-            return _equal(x, y, self.rel_tol if decimal else 0.0)
+            return _equal(x, y, max(places) if places else None, self.rel_tol)
         except Exception:
             return False
 
@@ -112,21 +141,29 @@ class SympyOracle:
             return False
 
 
-def _equal(x: Any, y: Any, rel_tol: float) -> bool:
-    from sympy import Expr, nan, simplify, zoo
+def _equal(x: Any, y: Any, places: int | None, rel_tol: float) -> bool:
+    """Whether the answer ``x`` equals the reference ``y`` (written to ``places``
+    decimal places, or exact when None)."""
+    from sympy import Expr, Rational, nan, oo, simplify, zoo
 
+    if not (isinstance(x, Expr) and isinstance(y, Expr)):
+        return bool(x == y)
+    if x.has(nan, zoo) or y.has(nan, zoo):
+        return False  # undefined (a division by zero) equals nothing, itself included
     if x == y:
         return True
-    if not (isinstance(x, Expr) and isinstance(y, Expr)):
-        return False
-    if x.has(nan, zoo) or y.has(nan, zoo):
+    if x.has(oo, -oo) or y.has(oo, -oo):
         return False
     diff = x - y
-    if not diff.free_symbols and rel_tol > 0:
+    if not diff.free_symbols and (places is not None or rel_tol > 0):
         vx, vy = x.evalf(_DIGITS), y.evalf(_DIGITS)
-        if vx.is_real and vy.is_real and vx.is_finite and vy.is_finite:
-            return bool(abs(vx - vy) <= rel_tol * max(abs(vx), abs(vy)))
-        return False
+        if not (vx.is_real and vy.is_real and vx.is_finite and vy.is_finite):
+            return False
+        gap = abs(vx - vy)
+        if places is not None and gap < Rational(1, 2) * Rational(10) ** -places:
+            return True
+        if rel_tol > 0 and gap <= rel_tol * max(abs(vx), abs(vy)):
+            return True
     if _clearly_different(x, y):
         return False
     if simplify(diff) == 0:

@@ -1,162 +1,48 @@
-"""Math answer text: find the final answer in a completion, normalise it, read it as a number.
+"""Math answer text: normalise a final answer, read it as a number, split off its unit.
 
-Pure functions shared by ``math.answer`` and the later symbolic verifier. Every scan here is
-linear in the text: ``\\boxed{}`` contents come from one pass that pairs braces (never a
-regex over nested braces), and the regexes have no nested quantifiers.
+Pure functions shared by ``math.answer`` and the rewards that read a final answer
+(``math_extract`` finds it). Every regex here is linear in the text (no nested
+quantifier) and runs with the ``regex`` module's timeout as a backstop.
 
 Example:
-    >>> found = extract_answer(r"so the total is $\\boxed{\\dfrac{3}{4}}$.")
-    >>> found.text, found.source, normalize_answer(found.text)
-    ('\\\\dfrac{3}{4}', 'boxed', '3/4')
+    >>> normalize_answer(r"$\\dfrac{3}{4}$.")
+    '3/4'
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from rewardsmith.verifiable.extract import last_tag_block as last_answer_block
+import regex as re
 
 __all__ = [
-    "Extracted",
     "Number",
-    "answer_is_text",
-    "boxed_contents",
-    "extract_answer",
-    "hashes_text",
-    "last_answer_block",
-    "last_number",
     "normalize_answer",
     "parse_number",
+    "split_unit",
+    "unit_dimension",
+    "within_precision",
 ]
 
-_BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
-_BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
-# "answer is" and "Answer:" ("Final Answer:"); what follows is read as unwrapped LaTeX
-_ANSWER_IS = re.compile(r"\banswer(?:\s+is\b|\s*:)", re.IGNORECASE)
-_CLAUSE_END = re.compile(r"\n|[.!?](?=\s|$)")
-_NUMBER_IN_TEXT = re.compile(r"[-\u2212]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
+_T = 1.0  # seconds: the backstop timeout of one regex call on answer text
 
-
-@dataclass(frozen=True, slots=True)
-class Extracted:
-    """The final answer found in a completion.
-
-    Args:
-        text: the raw answer text, or None when nothing was found.
-        source: the rule that found it: ``boxed``, ``answer_is``, ``hashes``,
-            ``answer_block``, ``last_number`` or ``none``.
-        boxed: the contents of every outermost complete ``\\boxed{}`` / ``\\fbox{}`` in the
-            searched region, in order (for spotting several final answers).
-    """
-
-    text: str | None
-    source: str
-    boxed: tuple[str, ...] = ()
-
-
-def _brace_pairs(text: str) -> dict[int, int]:
-    """Each ``{``'s index mapped to its closing ``}``; escaped ``\\{`` and ``\\}`` are text."""
-    pairs: dict[int, int] = {}
-    stack: list[int] = []
-    for m in _BRACE_OR_ESCAPE.finditer(text):
-        c = m.group()
-        if c == "{":
-            stack.append(m.start())
-        elif c == "}" and stack:
-            pairs[stack.pop()] = m.start()
-    return pairs
-
-
-def boxed_contents(text: str) -> list[str]:
-    """The contents of the outermost complete ``\\boxed{...}`` and ``\\fbox{...}``, in order.
-
-    A box nested in another is part of the outer one's content; an unclosed box (a
-    truncated completion) is ignored.
-    """
-    if "\\boxed" not in text and "\\fbox" not in text:
-        return []
-    pairs = _brace_pairs(text)
-    out: list[str] = []
-    covered = -1
-    for m in _BOX.finditer(text):
-        opening = m.end() - 1
-        closing = pairs.get(opening)
-        if closing is None or m.start() < covered:
-            continue
-        out.append(text[opening + 1 : closing])
-        covered = closing
-    return out
-
-
-def answer_is_text(text: str) -> str | None:
-    """What follows the last "answer is" or "answer:", up to the end of its line or sentence.
-
-    A period ends the clause only before whitespace or the end, so decimals and
-    unwrapped LaTeX survive: ``Answer: \\frac25`` gives ``\\frac25`` and
-    ``The answer is (4, 9].`` gives ``(4, 9]``.
-    """
-    last = None
-    for last in _ANSWER_IS.finditer(text):  # noqa: B007 - the last one counts
-        pass
-    if last is None:
-        return None
-    rest = text[last.end() :].lstrip(" \t:").lstrip()  # "Answer:\n3": the next line
-    end = _CLAUSE_END.search(rest)
-    clause = rest if end is None else rest[: end.start()]
-    return clause.strip().lstrip(":").strip()
-
-
-def hashes_text(text: str) -> str | None:
-    """What follows the last ``####`` (GSM8K's answer marker), up to the end of its line."""
-    at = text.rfind("####")
-    if at < 0:
-        return None
-    return text[at + 4 :].split("\n", 1)[0].strip()
-
-
-def last_number(text: str) -> str | None:
-    """The last number written in ``text`` (``-1,250.5`` style), or None."""
-    last = None
-    for last in _NUMBER_IN_TEXT.finditer(text):  # noqa: B007 - the last one counts
-        pass
-    return None if last is None else last.group()
-
-
-def extract_answer(text: str, *, fallback_last_number: bool = False) -> Extracted:
-    """The final answer of a completion, by the first rule that finds one.
-
-    The region searched is the last ``<answer>...</answer>`` block when there is one, else
-    the whole text. In it, in order: the content of the last ``\\boxed{}``/``\\fbox{}``;
-    the text after the last "answer is" (any case); the text after the last ``####``;
-    the whole block (only when searching an ``<answer>`` block); and, when
-    ``fallback_last_number`` is on, the last number in the text.
-    """
-    block = last_answer_block(text)
-    region = text if block is None else block
-    boxed = tuple(boxed_contents(region))
-    if boxed:
-        return Extracted(boxed[-1], "boxed", boxed)
-    for source, rule in (("answer_is", answer_is_text), ("hashes", hashes_text)):
-        found = rule(region)
-        if found is not None:
-            return Extracted(found, source)
-    if block is not None:
-        return Extracted(block.strip(), "answer_block")
-    if fallback_last_number:
-        number = last_number(text)
-        if number is not None:
-            return Extracted(number, "last_number")
-    return Extracted(None, "none")
-
-
-_LEFT_RIGHT = re.compile(r"\\(?:left|right)(?![A-Za-z])")
-_TEXT_CMD = re.compile(r"\\(?:text|textbf|textrm|mathrm|mbox)\s*\{([^{}]*)\}")
-_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\degree\b")
+_LEFT_RIGHT = re.compile(r"\\(?:left|right|displaystyle|limits)(?![A-Za-z])")
+_COLOR = re.compile(r"\\color\s*\{[^{}]*\}")
+_TEXTCOLOR = re.compile(r"\\textcolor\s*\{[^{}]*\}\s*\{([^{}]*)\}")
+_STYLE = re.compile(
+    r"\\(?:text|textbf|textit|textrm|textnormal|textsf|texttt|mathrm|mathbf|mathit|mathsf|"
+    r"mathnormal|boldsymbol|bm|mbox|hbox)\s*\{([^{}]*)\}"
+)
+_OVER = re.compile(r"\{([^{}]*?)\\over(?![A-Za-z])([^{}]*)\}")
+_THIN_COMMA = re.compile(r",\s*\\!\s*|\{,\}")
+_DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\degree(?![A-Za-z])")
+_EMPTY_SET = re.compile(r"\\varnothing(?![A-Za-z])|∅|\\\{\s*\\\}|\\emptyset(?![A-Za-z])")
 # Dropped outright. Order matters: the escaped forms go before their bare characters.
 _DROP = ("\\$", "$", "\\(", "\\)", "\\[", "\\]", "\\%", "%", "°", "\\!", "\\,", "\\;", "\\:")
-_THOUSANDS = re.compile(r"(?<![0-9.,])[0-9]{1,3}(?:,[0-9]{3})+(?!,?[0-9])")
+# thousands separators: only a whole plain number, groups of exactly three digits
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
+_SPACED = re.compile(r"[+-]?[0-9]{1,3}(?: [0-9]{3})+(?:\.[0-9]+)?")
 _SIMPLE = r"(-?[0-9]+(?:\.[0-9]+)?)"
 _FRAC = re.compile(rf"\\frac\s*\{{\s*{_SIMPLE}\s*\}}\s*\{{\s*{_SIMPLE}\s*\}}")
 _FRAC_DIGITS = re.compile(r"\\frac([0-9])([0-9])(?![0-9])")  # \frac12
@@ -174,11 +60,11 @@ def _fraction_as_slash(m: re.Match[str]) -> str:
     while j < len(text) and text[j].isspace():
         j += 1
     if (i >= 0 and text[i] not in _TERM_BEFORE) or (j < len(text) and text[j] not in _TERM_AFTER):
-        return m.group()
+        return str(m.group())
     return f"{m.group(1)}/{m.group(2)}"
 
 
-_VAR_PREFIX = re.compile(r"^[A-Za-z]\s*=\s*")
+_VAR_PREFIX = re.compile(r"[A-Za-z]\s*=\s*")
 
 
 def _trim(s: str) -> str:
@@ -191,135 +77,147 @@ def _trim(s: str) -> str:
 _MAX_ROUNDS = 8  # passes to a fixed point; only adversarial nesting needs more than two
 
 
-# A number followed only by unit words ("176 meters", "5 sq ft") is that number. Only
-# words from this list count: "2 pi" or "5 ab" must keep their letters.
-_NUMBER_UNIT = re.compile(r"([+-]?[0-9][0-9.,/]*)\s*((?:[a-z]+\.?\s*){1,3})")
-_UNITS = frozenset(
-    [
-        "mm",
-        "cm",
-        "km",
-        "meter",
-        "meters",
-        "metre",
-        "metres",
-        "kilometer",
-        "kilometers",
-        "kilometres",
-        "inch",
-        "inches",
-        "ft",
-        "foot",
-        "feet",
-        "yard",
-        "yards",
-        "yd",
-        "mile",
-        "miles",
-        "mi",
-        "sq",
-        "square",
-        "cubic",
-        "mg",
-        "kg",
-        "gram",
-        "grams",
-        "kilogram",
-        "kilograms",
-        "lb",
-        "lbs",
-        "pound",
-        "pounds",
-        "oz",
-        "ounce",
-        "ounces",
-        "ml",
-        "liter",
-        "liters",
-        "litre",
-        "litres",
-        "gallon",
-        "gallons",
-        "sec",
-        "secs",
-        "second",
-        "seconds",
-        "min",
-        "mins",
-        "minute",
-        "minutes",
-        "hr",
-        "hrs",
-        "hour",
-        "hours",
-        "day",
-        "days",
-        "week",
-        "weeks",
-        "month",
-        "months",
-        "year",
-        "years",
-        "dollar",
-        "dollars",
-        "cent",
-        "cents",
-        "usd",
-        "degree",
-        "degrees",
-        "deg",
-        "percent",
-        "units",
-        "unit",
-        "mph",
-        "kph",
-        "people",
-        "persons",
-        "students",
-        "items",
-        "marbles",
-        "apples",
-        "books",
-        "cookies",
-        "pages",
-    ]
-)  # single letters (m, g, s, h, l) are left out: "5m" may be 5 times m
+# A number followed only by unit words ("176 meters", "5 sq ft") is that number with a
+# unit. Only words from this table count: "2 pi" or "5 ab" keep their letters. Each unit
+# names its dimension and scale, so "5 mm" is not "5 cm" while "5 cm" is 5.
+_LENGTH = {"mm": 1e-3, "millimeter": 1e-3, "millimeters": 1e-3, "cm": 1e-2,
+           "centimeter": 1e-2, "centimeters": 1e-2, "centimetre": 1e-2, "centimetres": 1e-2,
+           "m": 1.0, "meter": 1.0, "meters": 1.0, "metre": 1.0, "metres": 1.0, "km": 1e3,
+           "kilometer": 1e3, "kilometers": 1e3, "kilometres": 1e3, "inch": 0.0254,
+           "inches": 0.0254, "in": 0.0254, "ft": 0.3048, "foot": 0.3048, "feet": 0.3048,
+           "yard": 0.9144, "yards": 0.9144, "yd": 0.9144, "mile": 1609.344,
+           "miles": 1609.344, "mi": 1609.344}
+_MASS = {"mg": 1e-3, "g": 1.0, "gram": 1.0, "grams": 1.0, "kg": 1e3, "kilogram": 1e3,
+         "kilograms": 1e3, "lb": 453.59237, "lbs": 453.59237, "pound": 453.59237,
+         "pounds": 453.59237, "oz": 28.349523125, "ounce": 28.349523125,
+         "ounces": 28.349523125}
+_VOLUME = {"ml": 1e-3, "l": 1.0, "liter": 1.0, "liters": 1.0, "litre": 1.0, "litres": 1.0,
+           "gallon": 3.785411784, "gallons": 3.785411784}
+_TIME = {"s": 1.0, "sec": 1.0, "secs": 1.0, "second": 1.0, "seconds": 1.0, "min": 60.0,
+         "mins": 60.0, "minute": 60.0, "minutes": 60.0, "h": 3600.0, "hr": 3600.0,
+         "hrs": 3600.0, "hour": 3600.0, "hours": 3600.0, "day": 86400.0, "days": 86400.0,
+         "week": 604800.0, "weeks": 604800.0, "month": 1.0e9, "months": 1.0e9,
+         "year": 1.2e10, "years": 1.2e10}
+_MONEY = {"dollar": 1.0, "dollars": 1.0, "usd": 1.0, "cent": 0.01, "cents": 0.01}
+_ANGLE = {"degree": 1.0, "degrees": 1.0, "deg": 1.0}
+_RATIO = {"percent": 1.0, "pct": 1.0, "percentage": 1.0}
+_SPEED = {"mph": 0.44704, "kph": 1 / 3.6}
+_COUNT = {"unit": 1.0, "units": 1.0, "people": 1.0, "persons": 1.0, "students": 1.0,
+          "items": 1.0, "marbles": 1.0, "apples": 1.0, "books": 1.0, "cookies": 1.0,
+          "pages": 1.0}
+_UNITS: dict[str, tuple[str, float]] = {
+    word: (dimension, scale)
+    for dimension, table in (("length", _LENGTH), ("mass", _MASS), ("volume", _VOLUME),
+                             ("time", _TIME), ("money", _MONEY), ("angle", _ANGLE),
+                             ("ratio", _RATIO), ("speed", _SPEED), ("count", _COUNT))
+    for word, scale in table.items()
+}
+_PREFIXES = frozenset(["sq", "square", "cubic", "cu"])
+# one-letter units only after a space or in \text: "5m" may be 5 times m
+_ONE_LETTER = frozenset(word for word in _UNITS if len(word) == 1)
+_NUMBER_HEAD = re.compile(r"[+-]?[0-9][0-9.,/]*")
 
 
-def _normalize_pass(s: str, drop_prefix: bool) -> str:
-    s = s.replace("\u2212", "-")  # the Unicode minus sign
-    s = _LEFT_RIGHT.sub("", s)
-    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-    for _ in range(4):  # nested \text{} unwraps from the inside out
-        s, n = _TEXT_CMD.subn(r"\1", s)
-        if n == 0:
-            break
-    for token in _DROP:
-        s = s.replace(token, "")
-    s = _DEGREES.sub("", s).replace("{,}", ",")
-    s = _THOUSANDS.sub(lambda m: m.group().replace(",", ""), s)
-    s = _FRAC_DIGITS.sub(_fraction_as_slash, _FRAC.sub(_fraction_as_slash, s))
-    s = _trim(s)
-    if drop_prefix:
-        s = _VAR_PREFIX.sub("", s)
-    s = _trim(s).lower()
-    unit = _NUMBER_UNIT.fullmatch(s)
-    if unit and all(w in _UNITS for w in unit.group(2).split()):
-        s = unit.group(1)
+def split_unit(s: str) -> tuple[str, str | None]:
+    """A normalised answer split into its value and its unit words (lowercased), if it is
+    a number followed by one to three unit words; else ``(s, None)``. Linear: a split on
+    white space and dots, no backtracking.
+
+    Example:
+        >>> split_unit("5 sq ft"), split_unit("2 pi")
+        (('5', 'sq ft'), ('2 pi', None))
+    """
+    head = _NUMBER_HEAD.match(s, timeout=_T)
+    if head is None or head.end() == len(s):
+        return s, None
+    rest = s[head.end() :]
+    words = rest.replace(".", " ").split()
+    if not 1 <= len(words) <= 3:
+        return s, None
+    lowered = [w.lower() for w in words]
+    if not all(w in _UNITS or w in _PREFIXES for w in lowered):
+        return s, None
+    if lowered[-1] not in _UNITS:
+        return s, None
+    if lowered[-1] in _ONE_LETTER and not rest[:1].isspace():
+        return s, None
+    return head.group().rstrip(".,"), " ".join(lowered)
+
+
+def unit_dimension(unit: str) -> tuple[str, float]:
+    """The dimension and scale of unit words from ``split_unit`` ("sq cm": area-like)."""
+    words = unit.split()
+    dimension, scale = _UNITS[words[-1]]
+    power = 2 if any(w in ("sq", "square") for w in words) else 3 if "cubic" in words or "cu" in words else 1
+    return (f"{dimension}^{power}" if power > 1 else dimension), scale**power
+
+
+def _unwrap_braces(s: str) -> str:
+    """``{3}`` is 3: braces around the whole answer group nothing."""
+    while len(s) >= 2 and s[0] == "{" and s[-1] == "}":
+        depth = 0
+        for i, c in enumerate(s):
+            depth += (c == "{") - (c == "}")
+            if depth == 0 and i < len(s) - 1:
+                return s
+        s = s[1:-1].strip()
     return s
 
 
-def normalize_answer(s: str, *, drop_prefix: bool = True) -> str:
+def _without_separators(s: str) -> str:
+    """Thousands separators out of a whole plain number (a unit may follow it)."""
+    value, unit = split_unit(s)
+    if _THOUSANDS.fullmatch(value, timeout=_T) is not None:
+        value = value.replace(",", "")
+    elif _SPACED.fullmatch(value, timeout=_T) is not None:
+        value = value.replace(" ", "")
+    else:
+        return s
+    return value if unit is None else f"{value} {unit}"
+
+
+def _normalize_pass(s: str, drop_prefix: bool) -> str:
+    s = s.replace("\u2212", "-").replace("~", " ")
+    s = _LEFT_RIGHT.sub("", s, timeout=_T)
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = s.replace("\\dbinom", "\\binom").replace("\\tbinom", "\\binom")
+    s = _TEXTCOLOR.sub(r"\1", _COLOR.sub("", s, timeout=_T), timeout=_T)
+    for _ in range(4):  # nested \text{} unwraps from the inside out
+        s, n = _STYLE.subn(r"\1", s, timeout=_T)
+        if n == 0:
+            break
+    s = _OVER.sub(r"\\frac{\1}{\2}", s, timeout=_T)
+    s = _THIN_COMMA.sub(",", s, timeout=_T)
+    for token in _DROP:
+        s = s.replace(token, "")
+    s = _DEGREES.sub("", s, timeout=_T)
+    s = _EMPTY_SET.sub(r"\\emptyset", s, timeout=_T)
+    s = _unwrap_braces(_trim(s))
+    s = _without_separators(s)
+    s = _FRAC_DIGITS.sub(_fraction_as_slash, _FRAC.sub(_fraction_as_slash, s, timeout=_T), timeout=_T)
+    s = _trim(s)
+    if drop_prefix:
+        m = _VAR_PREFIX.match(s, timeout=_T)
+        if m is not None:
+            s = s[m.end() :]
+    return " ".join(_trim(s).split())
+
+
+def normalize_answer(s: str, *, drop_prefix: bool = True, keep_unit: bool = False) -> str:
     """A final answer in a canonical text form, for comparison.
 
     Drops ``$``, ``\\(``/``\\)``, ``\\left``/``\\right``, ``%``, degree marks and LaTeX
-    spacing; unwraps ``\\text{...}``; writes ``\\dfrac``/``\\tfrac`` as ``\\frac`` and
-    ``\\frac{a}{b}`` of plain numbers as ``a/b`` where it is a term of its own (not in
-    ``2\\frac{1}{2}`` or ``\\frac{1}{2}x``); removes thousands separators in proper
-    3-digit groups; drops a single-variable prefix (``x = ``) unless ``drop_prefix`` is
-    False, markdown bold and a trailing period; lowercases; drops unit words after a
-    number ("176 meters", from a fixed list, so "2 pi" keeps its letters). The passes repeat until
-    nothing changes (at most a few rounds), so the result normalises to itself.
+    spacing; unwraps ``\\text{...}``, ``\\mathbf{...}`` and their kin and drops
+    ``\\color``; writes ``\\dfrac``/``\\tfrac`` as ``\\frac``, ``{a \\over b}`` as
+    ``\\frac{a}{b}``, and ``\\frac{a}{b}`` of plain numbers as ``a/b`` where it is a term
+    of its own (not in ``2\\frac{1}{2}`` or ``\\frac{1}{2}x``); removes thousands
+    separators only from a whole plain number in 3-digit groups (``1,250``, ``1 000 000``,
+    ``11,\\! 111``; never inside brackets or lists: ``(0,100)`` stays a pair); writes
+    the empty set one way; drops a single-variable prefix (``x = ``) unless
+    ``drop_prefix`` is False, markdown bold and a trailing period; drops the unit words
+    after a number ("176 meters", from a fixed table) unless ``keep_unit``. Case is kept
+    (``\\Pi`` is not ``\\pi``). The passes repeat until nothing changes (at most a few
+    rounds), so the result normalises to itself.
 
     Example:
         >>> normalize_answer(r"$x = \\dfrac{1}{2}$.")
@@ -332,36 +230,76 @@ def normalize_answer(s: str, *, drop_prefix: bool = True) -> str:
         if out == s:
             break
         s = out
-    return s
+    return s if keep_unit else split_unit(s)[0]
+
+
 
 
 @dataclass(frozen=True, slots=True)
 class Number:
-    """An answer read as an exact rational; ``decimal`` if written with a fractional part."""
+    """An answer read as an exact rational.
+
+    ``places`` is the precision it is written to: the digits after the decimal point
+    (less the power of ten in scientific notation), or None for an exact number (an
+    integer, a fraction, a repeating decimal).
+    """
 
     value: Fraction
-    decimal: bool
+    places: int | None = None
+
+    @property
+    def decimal(self) -> bool:
+        """Written with a fractional part (``0.25``, ``1.5e6``)."""
+        return self.places is not None
 
 
 _NUM = r"([0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
 _RATIONAL = re.compile(rf"([+-]?){_NUM}(?:\s*/\s*([+-]?){_NUM})?")
+_SCIENTIFIC = re.compile(
+    r"([+-]?)([0-9]+)(?:\.([0-9]+))?\s*(?:e|E|\\times\s*10\s*\^|\\cdot\s*10\s*\^|\*\s*10\s*\^)"
+    r"\s*\{?\s*([+-]?[0-9]{1,3})\s*\}?"
+)
+_REPEATING = re.compile(r"([+-]?)([0-9]*)\.([0-9]*)\\overline\s*\{\s*([0-9]{1,50})\s*\}")
 _MAX_NUMBER_CHARS = 400  # longer "numbers" are compared as text, not converted
 
 
+def _places(text: str) -> int | None:
+    return len(text.split(".", 1)[1]) if "." in text else None
+
+
 def parse_number(s: str) -> Number | None:
-    """``s`` (already normalised) as an integer, decimal or fraction ``a/b``; else None.
+    """``s`` (already normalised) as an integer, decimal, fraction ``a/b``, scientific
+    notation (``1.5e6``, ``1.5 \\times 10^{6}``) or repeating decimal
+    (``0.\\overline{3}``); else None.
 
     Example:
         >>> parse_number("-3/4")
-        Number(value=Fraction(-3, 4), decimal=False)
+        Number(value=Fraction(-3, 4), places=None)
     """
     if len(s) > _MAX_NUMBER_CHARS:
         return None
-    m = _RATIONAL.fullmatch(s.strip())
-    if m is None:
-        return None
-    sign, num, den_sign, den = m.groups()
+    s = s.strip()
+    m = _RATIONAL.fullmatch(s, timeout=_T)
+    if m is not None:
+        return _rational(*m.groups())
+    m = _SCIENTIFIC.fullmatch(s, timeout=_T)
+    if m is not None:
+        sign, whole, frac, power = m.groups()
+        value = Fraction(f"{whole}.{frac or 0}") * Fraction(10) ** int(power)
+        places = len(frac) - int(power) if frac else None  # 2e6 is exact, 2.5e6 is not
+        return Number(-value if sign == "-" else value, places)
+    m = _REPEATING.fullmatch(s, timeout=_T)
+    if m is not None:
+        sign, whole, fixed, cycle = m.groups()
+        value = Fraction(int(whole or "0")) + Fraction(int(fixed or "0"), 10 ** len(fixed))
+        value += Fraction(int(cycle), (10 ** len(cycle) - 1) * 10 ** len(fixed))
+        return Number(-value if sign == "-" else value)
+    return None
+
+
+def _rational(sign: str, num: str, den_sign: str | None, den: str | None) -> Number | None:
     value = Fraction(num)
+    places = _places(num)
     if den is not None:
         divisor = Fraction(den)
         if divisor == 0:
@@ -369,6 +307,23 @@ def parse_number(s: str) -> Number | None:
         value /= divisor
         if den_sign == "-":
             value = -value
+        places = None if places is None and _places(den) is None else max(
+            _places(num) or 0, _places(den) or 0
+        )
     if sign == "-":
         value = -value
-    return Number(value, "." in s)
+    return Number(value, places)
+
+
+def within_precision(answer: Number, reference: Number, rel_tol: float = 0.0) -> bool:
+    """The tolerance rule: an exact reference (integer, fraction) is matched exactly; a
+    decimal reference at the precision it is written to (the answer within half a unit
+    of its last written place: ``0.33`` takes 1/3 and 0.333, not 0.34). A positive
+    ``rel_tol`` also takes answers within that relative distance (opt-in).
+    """
+    if answer.value == reference.value:
+        return True
+    diff = abs(answer.value - reference.value)
+    if reference.places is not None and diff * 2 < Fraction(10) ** -reference.places:
+        return True
+    return rel_tol > 0 and diff <= Fraction(rel_tol) * max(abs(answer.value), abs(reference.value))

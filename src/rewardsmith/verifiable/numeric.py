@@ -57,7 +57,8 @@ from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Sample, Score, register
 from rewardsmith.verifiable.math import FinalAnswerParams, reference_answer, several_answers
-from rewardsmith.verifiable.math_text import extract_answer, normalize_answer, parse_number
+from rewardsmith.verifiable.math_extract import extract_answer
+from rewardsmith.verifiable.math_text import normalize_answer, parse_number
 
 __all__ = ["MAX_NUMBER_CHARS", "NumericErrorParams", "numeric_error_value", "parse_numeric"]
 
@@ -154,7 +155,7 @@ class NumericError(ItemReward):
         if len(answer) > MAX_NUMBER_CHARS:
             reason = "number too long" if _NUMBERISH.fullmatch(answer) else "not a number"
             return Score(0.0, info={**info, "reason": reason})
-        if self.params.strict and several_answers(answer, found.boxed, ref_text):
+        if self.params.strict and (found.hedged or several_answers(answer, ref_text)):
             return Score(0.0, info={**info, "reason": "several final answers"})
         a = parse_numeric(answer)
         if a is None:

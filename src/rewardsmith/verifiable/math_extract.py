@@ -1,0 +1,342 @@
+r"""Where a completion's final answer is: the answer-location rule of ``math.answer``.
+
+The rule, in order:
+
+1. **Region.** Reasoning inside ``<think>...</think>`` is never the answer when text
+   follows the last ``</think>``: the region is what follows it. In the region, the last
+   complete ``<answer>...</answer>`` block narrows it further.
+2. **Final statements.** The region's final-answer statements are its outermost
+   ``\boxed{}``/``\fbox{}`` (``\boxed 3`` too), its answer phrases ("the answer is",
+   "Answer:", "**Final Answer**:", "the correct value is", Minerva's "The final answer is
+   $x$. I hope it is correct.") and GSM8K's ``####``. The last one decides: a
+   self-correction (``\boxed{41}`` ... wait ... ``\boxed{42}``) is read as 42.
+3. **Not clean.** A box followed by a retraction ("\boxed{3} is wrong") no longer counts;
+   a box followed by a later answer phrase that states something else ("\boxed{3} ... the
+   correct value is 4") is refused (no answer, with the reason): it hedges between two
+   answers. A box holding another box (``\boxed{4 \; \boxed{3}}``) is refused too.
+4. **Several parts.** ``final_group`` holds the last run of boxes written next to each
+   other (``\boxed{1}, \boxed{2}`` or ``\boxed{(2, 2)} \quad\text{and}\quad \boxed{(6,
+   2)}``); ``math.answer`` reads them together when the reference has several parts.
+5. **Fallbacks.** With no statement: the whole ``<answer>`` block; a completion that is
+   one math span (``$(3, 2)$``, ``$$1$$``) or one short line with no words is its own
+   answer; optionally the last number in the text.
+
+Every scan is linear in the text: boxes come from one pass that pairs braces (never a
+regex over nested braces), and every regex here has no nested quantifier and runs with a
+timeout (the ``regex`` module's) as a backstop.
+
+Example:
+    >>> found = extract_answer(r"so the total is $\boxed{\dfrac{3}{4}}$.")
+    >>> found.text, found.source
+    ('\\dfrac{3}{4}', 'boxed')
+    >>> extract_answer(r"<think>\boxed{3}</think> The answer is 4.").text
+    '4'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import regex as re
+
+from rewardsmith.verifiable.extract import last_tag_block as last_answer_block
+from rewardsmith.verifiable.math_text import normalize_answer, parse_number
+
+__all__ = [
+    "REGEX_TIMEOUT_S",
+    "Extracted",
+    "answer_is_text",
+    "answer_region",
+    "boxed_contents",
+    "extract_answer",
+    "hashes_text",
+    "last_answer_block",
+    "last_boxed_group",
+    "last_number",
+]
+
+REGEX_TIMEOUT_S = 1.0
+"""Backstop for any one regex call on completion text (all are linear; none comes near)."""
+
+_BOX = re.compile(r"\\(?:boxed|fbox)(?![A-Za-z])\s*")
+_BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
+# the final-answer phrases: "answer is", "Answer:", "**Final Answer**:", "the correct
+# value is", "the final result is"; what follows is read as unwrapped LaTeX
+_STATEMENT = re.compile(
+    r"\b(?:answer|(?:correct|right|actual|true|final)\s+(?:value|result|solution|number))"
+    r"(?:\s*\*\*|\s*__)?\s*(?:is\b|=|:|should\s+be\b)",
+    re.IGNORECASE,
+)
+_FILLER = re.compile(
+    r"(?:(?:therefore|thus|hence|so|then|indeed|just|simply|exactly|clearly|actually|"
+    r"finally|equal\s+to|given\s+by|the\s+number|:)\s*,?\s*)+",
+    re.IGNORECASE,
+)
+_CLAUSE_END = re.compile(
+    r"\n|[.!?;](?=[\s)\]]|$)|,\s*(?:because|since|as|which|where|so|and\s+(?:so|thus|we))\b"
+    r"|\s(?:because|since)\s",
+    re.IGNORECASE,
+)
+_RETRACTED = re.compile(
+    r"[\s$]*(?:\\\]|\\\))?[\s$]*(?:is|was|seems|looks|would\s+be)\s+(?:wrong|incorrect|"
+    r"not\s+(?:right|correct|the\s+answer))",
+    re.IGNORECASE,
+)
+# between two boxes of one multi-part answer: spaces, separators, "and", \quad, $
+_GLUE = re.compile(
+    r"(?:\s|[,;$&]|\\[,;:! ]|\\q?quad\b|\\text\s*\{\s*(?:and|,)?\s*\}|\band\b|\\\]|\\\[|\\\\)*",
+    re.IGNORECASE,
+)
+_NUMBER_IN_TEXT = re.compile(r"[-\u2212]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
+_MATH_ONLY = re.compile(r"\s*(\$\$?|\\\[|\\\()([^$]*?)(?:\$\$?|\\\]|\\\))\s*\.?\s*")
+_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
+_HEDGE = re.compile(r"(?<![A-Za-z])(?:or|either|maybe|perhaps|possibly)(?![A-Za-z])|\\vee|\\lor", re.I)
+_MATHS = re.compile(r"[0-9]|\\[A-Za-z]+|^\(?[A-Za-z]\)?$")  # a digit, a command, a letter
+_SHORT_ANSWER_CHARS = 200
+_MAX_CLAUSE_CHARS = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """The final answer found in a completion.
+
+    Args:
+        text: the raw answer text, or None when nothing (clean) was found.
+        source: the rule that found it: ``boxed``, ``answer_is``, ``hashes``,
+            ``answer_block``, ``math_only``, ``last_number``, ``none``, or
+            ``refused`` (then ``reason`` says why).
+        boxed: the contents of every outermost complete box in the region, in order.
+        final_group: the last run of adjacent boxes (for multi-part references).
+        reason: why a found answer was refused (``source == "refused"``).
+    """
+
+    text: str | None
+    source: str
+    boxed: tuple[str, ...] = ()
+    final_group: tuple[str, ...] = ()
+    reason: str | None = None
+    hedged: bool = False
+    """The last box is offered as an alternative to the one before ("\\boxed{3} or \\boxed{4}")."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Box:
+    start: int
+    end: int  # just past the closing brace (or the one-token argument)
+    content: str
+
+
+def _brace_pairs(text: str) -> dict[int, int]:
+    """Each ``{``'s index mapped to its closing ``}``; escaped ``\\{`` and ``\\}`` are text."""
+    pairs: dict[int, int] = {}
+    stack: list[int] = []
+    for m in _BRACE_OR_ESCAPE.finditer(text, timeout=REGEX_TIMEOUT_S):
+        c = m.group()
+        if c == "{":
+            stack.append(m.start())
+        elif c == "}" and stack:
+            pairs[stack.pop()] = m.start()
+    return pairs
+
+
+def _boxes(text: str) -> list[_Box]:
+    """The outermost complete boxes, in order; an unclosed box (truncated) is ignored."""
+    if "\\boxed" not in text and "\\fbox" not in text:
+        return []
+    pairs = _brace_pairs(text)
+    out: list[_Box] = []
+    covered = -1
+    for m in _BOX.finditer(text, timeout=REGEX_TIMEOUT_S):
+        if m.start() < covered:
+            continue
+        at = m.end()
+        if at < len(text) and text[at] == "{":
+            closing = pairs.get(at)
+            if closing is None:
+                continue
+            out.append(_Box(m.start(), closing + 1, text[at + 1 : closing]))
+            covered = closing
+        elif at < len(text) and text[at].isalnum():  # \boxed 3: one token
+            end = at
+            while end < len(text) and text[end].isalnum():
+                end += 1
+            out.append(_Box(m.start(), end, text[at:end]))
+            covered = end
+    return out
+
+
+def boxed_contents(text: str) -> list[str]:
+    """The contents of the outermost complete ``\\boxed{...}`` and ``\\fbox{...}``, in order."""
+    return [b.content for b in _boxes(text)]
+
+
+def last_boxed_group(text: str) -> tuple[str, ...]:
+    """The contents of the last run of adjacent boxes in ``text`` (none: empty)."""
+    boxes = _boxes(text)
+    return _final_group(text, boxes) if boxes else ()
+
+
+def answer_region(text: str) -> tuple[str, bool]:
+    """The part of ``text`` that may hold the final answer, and whether it is an
+    ``<answer>`` block: after the last ``</think>`` when text follows it, then the last
+    ``<answer>`` block in that."""
+    close = text.rfind("</think>")
+    if close >= 0 and text[close + 8 :].strip():
+        text = text[close + 8 :]
+    block = last_answer_block(text)
+    return (text, False) if block is None else (block, True)
+
+
+def _clause(rest: str) -> tuple[str, bool]:
+    """The clause stated at the start of ``rest``, and whether its end was found in it."""
+    rest = rest.lstrip(" \t*_:")
+    if rest.startswith("\n"):  # "Answer:\n3": the next line
+        rest = rest.lstrip()
+    filler = _FILLER.match(rest, timeout=REGEX_TIMEOUT_S)
+    if filler is not None:
+        rest = rest[filler.end() :]
+    end = _CLAUSE_END.search(rest, timeout=REGEX_TIMEOUT_S)
+    clause = (rest if end is None else rest[: end.start()]).strip().strip("*_").strip()
+    closers = clause.count(")") + clause.count("]")
+    if closers > clause.count("(") + clause.count("["):  # "(So the answer is 42.)"
+        clause = clause.rstrip(")").strip()
+    return clause.rstrip(".,").strip(), end is not None
+
+
+def _statements(text: str) -> list[tuple[int, str]]:
+    """Each answer phrase's start and the clause it states. A phrase whose clause runs
+    into the next phrase ("Answer: The final answer is $x$") gives way to that one. Each
+    clause is read only up to the next phrase (and at most ``_MAX_CLAUSE_CHARS``), so a
+    text of many phrases is read once."""
+    found = [(m.start(), m.end()) for m in _STATEMENT.finditer(text, timeout=REGEX_TIMEOUT_S)]
+    out = []
+    for i, (start, end) in enumerate(found):
+        stop = found[i + 1][0] if i + 1 < len(found) else len(text)
+        cut = stop < end + _MAX_CLAUSE_CHARS
+        said, ended = _clause(text[end : min(stop, end + _MAX_CLAUSE_CHARS)])
+        if ended or not cut or i + 1 == len(found):
+            out.append((start, said))
+    return out
+
+
+def answer_is_text(text: str) -> str | None:
+    """What the last answer phrase ("answer is", "Answer:", ...) states, or None.
+
+    A period ends the clause only before white space, a bracket or the end, so decimals
+    and unwrapped LaTeX survive: ``Answer: \\frac25`` gives ``\\frac25`` and ``The answer
+    is (4, 9].`` gives ``(4, 9]``; fillers ("therefore", "equal to") and a trailing
+    "because ..." are dropped.
+    """
+    found = _statements(text)
+    return found[-1][1] if found else None
+
+
+def hashes_text(text: str) -> str | None:
+    """What follows the last ``####`` (GSM8K's answer marker), up to the end of its line."""
+    at = text.rfind("####")
+    if at < 0:
+        return None
+    return text[at + 4 :].split("\n", 1)[0].strip()
+
+
+def last_number(text: str) -> str | None:
+    """The last number written in ``text`` (``-1,250.5`` style), or None."""
+    last = None
+    for last in _NUMBER_IN_TEXT.finditer(text, timeout=REGEX_TIMEOUT_S):  # noqa: B007
+        pass
+    return None if last is None else last.group()
+
+
+def _final_group(region: str, boxes: list[_Box]) -> tuple[str, ...]:
+    group = [boxes[-1]]
+    for before in reversed(boxes[:-1]):
+        gap = region[before.end : group[0].start]
+        glue = _GLUE.fullmatch(gap, timeout=REGEX_TIMEOUT_S)
+        if glue is None:
+            break
+        group.insert(0, before)
+    return tuple(b.content for b in group)
+
+
+_MATHY = re.compile(r"[0-9\\^_=+\-/()\[\]{}<>]")
+
+
+def _contradicts(said: str, boxed: str) -> bool:
+    """Whether a statement after a box states another answer ("the answer is 4");
+    wording with no math in it ("the answer is correct", "as above") states none."""
+    if not said or _MATHY.search(said, timeout=REGEX_TIMEOUT_S) is None:
+        return False
+    a, b = normalize_answer(said), normalize_answer(boxed)
+    if "".join(a.split()) == "".join(b.split()):
+        return False
+    na, nb = parse_number(a), parse_number(b)
+    return na is None or nb is None or na.value != nb.value
+
+
+def _math_only(text: str) -> str | None:
+    """The answer of a completion that is only a math span or a short line with no words."""
+    m = _MATH_ONLY.fullmatch(text, timeout=REGEX_TIMEOUT_S)
+    if m is not None:
+        return m.group(2).strip() or None
+    line = text.strip()
+    if not line or len(line) > _SHORT_ANSWER_CHARS or "\n" in line:
+        return None
+    if _WORD.search(line, timeout=REGEX_TIMEOUT_S) is not None or line.count("{") != line.count("}"):
+        return None
+    return line if _MATHS.search(line, timeout=REGEX_TIMEOUT_S) else None
+
+
+def extract_answer(text: str, *, fallback_last_number: bool = False) -> Extracted:
+    """The final answer of a completion, by the rule in this module's docstring.
+
+    Raises ``TimeoutError`` only if a regex runs past ``REGEX_TIMEOUT_S`` (none should).
+    """
+    region, is_block = answer_region(text)
+    boxes = [
+        b for b in _boxes(region) if _RETRACTED.match(region, b.end, timeout=REGEX_TIMEOUT_S) is None
+    ]
+    statements = _statements(region)
+    contents = tuple(b.content for b in boxes)
+    if boxes:
+        last = boxes[-1]
+        for start, said in statements:
+            if start > last.end and _contradicts(said, last.content):
+                return Extracted(
+                    None, "refused", contents, reason="a later answer statement contradicts the box"
+                )
+        if _boxes(last.content) and not _single_box(last.content):
+            return Extracted(None, "refused", contents, reason="a box inside the box")
+        hedged = len(boxes) > 1 and _HEDGE.search(region[boxes[-2].end : last.start][:80]) is not None
+        group = _final_group(region, boxes)
+        return Extracted(_unbox(last.content), "boxed", contents, group, hedged=hedged)
+    if statements:
+        return Extracted(statements[-1][1], "answer_is")
+    marked = hashes_text(region)
+    if marked is not None:
+        return Extracted(marked, "hashes")
+    if is_block:
+        return Extracted(region.strip(), "answer_block")
+    alone = _math_only(region)
+    if alone is not None:
+        return Extracted(alone, "math_only")
+    if fallback_last_number:
+        number = last_number(text)
+        if number is not None:
+            return Extracted(number, "last_number")
+    return Extracted(None, "none")
+
+
+def _single_box(content: str) -> bool:
+    inner = _boxes(content)
+    return len(inner) == 1 and not content[: inner[0].start].strip() and not (
+        content[inner[0].end :].strip()
+    )
+
+
+def _unbox(content: str) -> str:
+    """``\\boxed{\\boxed{3}}`` is 3: a box that is wholly another box is that box."""
+    for _ in range(8):
+        if not _single_box(content):
+            break
+        content = _boxes(content)[0].content
+    return content
