@@ -70,7 +70,7 @@ def evaluated_gap(answer: str, reference: str) -> str | None:
     return ", ".join(sorted(gap)) or None
 
 
-_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]*\.?[0-9]+")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _EXPRESSION = re.compile(r"\\[A-Za-z]+|[-+*/^!()]")
 _MIN_RESTATED = 4
 

@@ -34,7 +34,9 @@ _STYLE = re.compile(
     r"\\(?:text|textbf|textit|textrm|textnormal|textsf|texttt|mathrm|mathbf|mathit|mathsf|"
     r"mathnormal|boldsymbol|bm|mbox|hbox)\s*\{([^{}]*)\}"
 )
-_OVER = re.compile(r"\{([^{}]*?)\\over(?![A-Za-z])([^{}]*)\}")
+# {a \over b}: the numerator cannot run past an \over, the denominator takes what is left
+# (possessive), so one brace group is read once however many \over it holds
+_OVER = re.compile(r"\{((?:(?!\\over(?![A-Za-z]))[^{}])*)\\over(?![A-Za-z])([^{}]*+)\}")
 _THIN_COMMA = re.compile(r",\s*\\!\s*|\{,\}")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\degree(?![A-Za-z])")
 _EMPTY_SET = re.compile(r"\\varnothing(?![A-Za-z])|∅|\\\{\s*\\\}|\\emptyset(?![A-Za-z])")
@@ -178,29 +180,39 @@ def _without_separators(s: str) -> str:
 
 def _normalize_pass(s: str, drop_prefix: bool) -> str:
     s = s.replace("\u2212", "-").replace("~", " ")
-    s = _LEFT_RIGHT.sub("", s, timeout=_T)
-    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
-    s = s.replace("\\dbinom", "\\binom").replace("\\tbinom", "\\binom")
-    s = _TEXTCOLOR.sub(r"\1", _COLOR.sub("", s, timeout=_T), timeout=_T)
-    for _ in range(4):  # nested \text{} unwraps from the inside out
-        s, n = _STYLE.subn(r"\1", s, timeout=_T)
-        if n == 0:
-            break
-    s = _OVER.sub(r"\\frac{\1}{\2}", s, timeout=_T)
-    s = _THIN_COMMA.sub(",", s, timeout=_T)
+    if "\\" in s or "∅" in s:  # the LaTeX rewrites; each pattern starts at a backslash or brace
+        s = _latex_pass(s)
+    if "," in s:
+        s = _THIN_COMMA.sub(",", s, timeout=_T)
     for token in _DROP:
         s = s.replace(token, "")
-    s = _DEGREES.sub("", s, timeout=_T)
-    s = _EMPTY_SET.sub(r"\\emptyset", s, timeout=_T)
     s = _unwrap_braces(_trim(s))
     s = _without_separators(s)
-    s = _FRAC_DIGITS.sub(_fraction_as_slash, _FRAC.sub(_fraction_as_slash, s, timeout=_T), timeout=_T)
+    if "frac" in s:
+        s = _FRAC.sub(_fraction_as_slash, s, timeout=_T)
+        s = _FRAC_DIGITS.sub(_fraction_as_slash, s, timeout=_T)
     s = _trim(s)
     if drop_prefix:
         m = _VAR_PREFIX.match(s, timeout=_T)
         if m is not None:
             s = s[m.end() :]
     return " ".join(_trim(s).split())
+
+
+def _latex_pass(s: str) -> str:
+    s = _LEFT_RIGHT.sub("", s, timeout=_T)
+    s = s.replace("\\dfrac", "\\frac").replace("\\tfrac", "\\frac")
+    s = s.replace("\\dbinom", "\\binom").replace("\\tbinom", "\\binom")
+    if "color" in s:
+        s = _TEXTCOLOR.sub(r"\1", _COLOR.sub("", s, timeout=_T), timeout=_T)
+    for _ in range(4):  # nested \text{} unwraps from the inside out
+        s, n = _STYLE.subn(r"\1", s, timeout=_T)
+        if n == 0:
+            break
+    if "\\over" in s:
+        s = _OVER.sub(r"\\frac{\1}{\2}", s, timeout=_T)
+    s = _DEGREES.sub("", s, timeout=_T)
+    return _EMPTY_SET.sub(r"\\emptyset", s, timeout=_T)
 
 
 def normalize_answer(s: str, *, drop_prefix: bool = True, keep_unit: bool = False) -> str:
