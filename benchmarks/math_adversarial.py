@@ -634,7 +634,7 @@ STALL: list[Row] = [
     (" ".join([LONG_BOX] * 20), "1", False, "twenty thousand-letter boxes"),
     (_random_latex(20_000), "42", False, "20,000 characters of random LaTeX"),
     ("$" + _random_latex(20_000, seed=1) + "$ so the answer is " + _random_latex(3_000, seed=2), "1", False, "an answer marker followed by random LaTeX"),
-    ("\\boxed{" + "{" * 5000 + "7" + "}" * 5000 + "}", "7", False, "5,000 nested braces: far beyond any nesting limit, refused fast"),
+    ("\\boxed{" + "{" * 5000 + "7" + "}" * 5000 + "}", "8", False, "5,000 nested braces around a wrong value: must finish fast and earn nothing"),
     (r"$\boxed{9^{9^{9^{9}}}}$", "387420489", False, "a power tower, not 9^9"),
     (r"$\boxed{100000!}$", "100000", False, "a huge factorial"),
     ("\\boxed{" + "\\frac{" * 200 + "1" + "}{2}" * 200 + "}", "0", False, "a 200-deep fraction is 2^-200, not 0"),

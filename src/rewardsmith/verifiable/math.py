@@ -171,13 +171,14 @@ def _numbers_list(s: str) -> bool:
     return len(parts) >= 2 and all(parse_number(p) is not None for p in parts)
 
 
-def several_answers(answer: str, reference: str) -> bool:
+def several_answers(answer: str, reference: str, parts: int = 1) -> bool:
     """Whether a normalised answer hedges between several final answers (strict mode):
     "3 or 4", ``3 \\vee 4``, or a list of numbers or ``\\pm 3`` against a single number. A form the
-    reference uses itself ("or", a list) is not held against the answer. Several boxes
+    reference uses itself ("or", a list) is not held against the answer, nor "or" when
+    the reference has several ``parts`` (``x = 3 or x = 4`` for ``3, 4``). Several boxes
     are not a hedge: the last final answer decides (``math_extract``).
     """
-    if _OR.search(answer) and not _OR.search(reference):
+    if _OR.search(answer) and not _OR.search(reference) and parts == 1:
         return True
     if parse_number(reference) is None:
         return False
@@ -313,6 +314,8 @@ class MathAnswer(ItemReward):
             return Score(0.0, info={**info, "reason": "empty answer"})
         if _EMPTY_SIDE.fullmatch(answer):
             return Score(0.0, info={**info, "reason": "empty answer"})
+        if restates(text, ref.key, _prompt_text(sample)):
+            return Score(0.0, info={**info, "reason": "restates an expression from the prompt"})
         return self._compare(answer, unit, ref, sample, info, found.hedged)
 
     def _compare(
@@ -327,7 +330,8 @@ class MathAnswer(ItemReward):
         """Tiers 1-3 on a normalised answer, or what tier 4 must decide."""
         if unit and ref.unit and unit_dimension(unit) != unit_dimension(ref.unit):
             return Score(0.0, info={**info, "reason": f"unit {unit!r} is not {ref.unit!r}"})
-        if self.params.strict and (hedged or several_answers(answer, ref.key)):
+        hedges = (hedged and ref.parts == 1) or several_answers(answer, ref.key, ref.parts)
+        if self.params.strict and hedges:
             return Score(0.0, info={**info, "reason": "several final answers"})
         if _plain(answer) == _plain(ref.key):
             return Score(1.0, info={**info, "tier": "string"})
@@ -419,7 +423,7 @@ def _read_reference(raw: str) -> _Reference:
 
 
 def _parts(tree: Node | None) -> int:
-    if isinstance(tree, Bag) and tree.kind == "list":
+    if isinstance(tree, Bag) and tree.kind in ("list", "union"):
         return len(tree.items)
     if isinstance(tree, Rel) and isinstance(tree.rhs, Bag):  # x = 1, 2
         return len(tree.rhs.items)

@@ -10,10 +10,13 @@ The rule, in order:
    "Answer:", "**Final Answer**:", "the correct value is", Minerva's "The final answer is
    $x$. I hope it is correct.") and GSM8K's ``####``. The last one decides: a
    self-correction (``\boxed{41}`` ... wait ... ``\boxed{42}``) is read as 42.
-3. **Not clean.** A box followed by a retraction ("\boxed{3} is wrong") no longer counts;
-   a box followed by a later answer phrase that states something else ("\boxed{3} ... the
-   correct value is 4") is refused (no answer, with the reason): it hedges between two
-   answers. A box holding another box (``\boxed{4 \; \boxed{3}}``) is refused too.
+3. **Not clean.** A box followed by a retraction ("\boxed{3} is wrong") no longer counts,
+   and a box followed by a later answer phrase that states something else ("\boxed{3}
+   ... the correct value is 4") gives way to it: the last statement decides. An answer
+   followed by another one offered as a hedge ("\boxed{7}, though it might be 8") is
+   refused. A box inside a box is read as its contents (``\boxed{2 \cdot \boxed{3}}``
+   is ``2 \cdot 3``, never 3). Text a reader never sees is ignored: LaTeX ``%`` and HTML
+   comments, ``\phantom{}``.
 4. **Several parts.** ``final_group`` holds the last run of boxes written next to each
    other (``\boxed{1}, \boxed{2}`` or ``\boxed{(2, 2)} \quad\text{and}\quad \boxed{(6,
    2)}``); ``math.answer`` reads them together when the reference has several parts.
@@ -64,17 +67,26 @@ _BRACE_OR_ESCAPE = re.compile(r"\\.|[{}]", re.DOTALL)
 # value is", "the final result is"; what follows is read as unwrapped LaTeX
 _STATEMENT = re.compile(
     r"\b(?:answer|(?:correct|right|actual|true|final)\s+(?:value|result|solution|number))"
-    r"(?:\s*\*\*|\s*__)?\s*(?:is\b|=|:|should\s+be\b)",
+    r"(?:\s*\*\*|\s*__)?\s*(?:is\b|=|:|should\s+be\b)"
+    r"|\banswer(?:\s*\*\*|\s*__)?\s*(?=\$|\\\[|\\\()",  # "Answer $9$", "Answer \[ 9 \]"
     re.IGNORECASE,
 )
+# a second answer offered after the final one: "\boxed{7}, though it might be 8"
+_HEDGE_AFTER = re.compile(
+    r"\b(?:might|could|may)\s+(?:also\s+)?be\b|\bor\s+(?:maybe|perhaps|possibly)\b",
+    re.IGNORECASE,
+)
+# text a reader never sees: LaTeX and HTML comments, \phantom boxes
+_HIDDEN = re.compile(r"<!--.*?-->|(?<![\\0-9\s])\s*(?<!\\)%[^\n]*", re.DOTALL)
+_PHANTOM = re.compile(r"\\[hv]?phantom\s*(?=\{)")
 _FILLER = re.compile(
     r"(?:(?:therefore|thus|hence|so|then|indeed|just|simply|exactly|clearly|actually|"
     r"finally|equal\s+to|given\s+by|the\s+number|:)\s*,?\s*)+",
     re.IGNORECASE,
 )
 _CLAUSE_END = re.compile(
-    r"\n|[.!?;](?=[\s)\]]|$)|,\s*(?:because|since|as|which|where|so|and\s+(?:so|thus|we))\b"
-    r"|\s(?:because|since)\s",
+    r"\n|,\s*(?:i\.e\.|e\.g\.)|[.!?;](?=[\s)\]]|$)|,\s*(?:because|since|as|which|where|so|"
+    r"and\s+(?:so|thus|we)|that\s+is|namely)\b|\s(?:because|since)\s|\s\([A-Za-z][A-Za-z ]*\)",
     re.IGNORECASE,
 )
 _RETRACTED = re.compile(
@@ -84,7 +96,8 @@ _RETRACTED = re.compile(
 )
 # between two boxes of one multi-part answer: spaces, separators, "and", \quad, $
 _GLUE = re.compile(
-    r"(?:\s|[,;$&]|\\[,;:! ]|\\q?quad\b|\\text\s*\{\s*(?:and|,)?\s*\}|\band\b|\\\]|\\\[|\\\\)*",
+    r"(?:\s|[,;$&]|\\[,;:! ]|\\q?quad\b|\\text\s*\{\s*(?:and|or|,)?\s*\}|\b(?:and|or)\b|"
+    r"\\\]|\\\[|\\\\)*",
     re.IGNORECASE,
 )
 _NUMBER_IN_TEXT = re.compile(r"[-\u2212]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
@@ -292,6 +305,10 @@ def extract_answer(text: str, *, fallback_last_number: bool = False) -> Extracte
     Raises ``TimeoutError`` only if a regex runs past ``REGEX_TIMEOUT_S`` (none should).
     """
     region, is_block = answer_region(text)
+    if "%" in region or "<!--" in region:
+        region = _HIDDEN.sub(" ", region, timeout=REGEX_TIMEOUT_S)
+    if "phantom" in region:
+        region = _without_phantoms(region)
     boxes = [
         b for b in _boxes(region) if _RETRACTED.match(region, b.end, timeout=REGEX_TIMEOUT_S) is None
     ]
@@ -299,18 +316,16 @@ def extract_answer(text: str, *, fallback_last_number: bool = False) -> Extracte
     contents = tuple(b.content for b in boxes)
     if boxes:
         last = boxes[-1]
-        for start, said in statements:
-            if start > last.end and _contradicts(said, last.content):
-                return Extracted(
-                    None, "refused", contents, reason="a later answer statement contradicts the box"
-                )
-        if _boxes(last.content) and not _single_box(last.content):
-            return Extracted(None, "refused", contents, reason="a box inside the box")
+        later = [(at, said) for at, said in statements if at > last.end]
+        final = next((said for at, said in reversed(later) if _contradicts(said, last.content)), None)
+        if final is not None:  # "\boxed{10} ... so the answer is 12": the last one decides
+            return _checked(region, Extracted(final, "answer_is", contents), _statement_end(region, later))
         hedged = len(boxes) > 1 and _HEDGE.search(region[boxes[-2].end : last.start][:80]) is not None
-        group = _final_group(region, boxes)
-        return Extracted(_unbox(last.content), "boxed", contents, group, hedged=hedged)
+        group = tuple(_unbox(c) for c in _final_group(region, boxes))
+        found = Extracted(_unbox(last.content), "boxed", contents, group, hedged=hedged)
+        return _checked(region, found, last.end)
     if statements:
-        return Extracted(statements[-1][1], "answer_is")
+        return _checked(region, Extracted(statements[-1][1], "answer_is"), _statement_end(region, statements))
     marked = hashes_text(region)
     if marked is not None:
         return Extracted(marked, "hashes")
@@ -326,17 +341,45 @@ def extract_answer(text: str, *, fallback_last_number: bool = False) -> Extracte
     return Extracted(None, "none")
 
 
-def _single_box(content: str) -> bool:
-    inner = _boxes(content)
-    return len(inner) == 1 and not content[: inner[0].start].strip() and not (
-        content[inner[0].end :].strip()
-    )
+def _without_phantoms(text: str) -> str:
+    """``\\phantom{...}`` takes space but prints nothing: out, with its whole argument."""
+    pairs = _brace_pairs(text)
+    parts, at = [], 0
+    for m in _PHANTOM.finditer(text, timeout=REGEX_TIMEOUT_S):
+        if m.start() < at:
+            continue
+        closing = pairs.get(m.end())
+        if closing is None:
+            continue
+        parts.append(text[at : m.start()])
+        at = closing + 1
+    return "".join([*parts, text[at:]])
+
+
+def _statement_end(region: str, statements: list[tuple[int, str]]) -> int:
+    return statements[-1][0] + len(statements[-1][1])
+
+
+def _checked(region: str, found: Extracted, end: int) -> Extracted:
+    """The final answer, unless a hedge that names another value follows it."""
+    assert found.text is not None
+    for m in _HEDGE_AFTER.finditer(region, end, timeout=REGEX_TIMEOUT_S):
+        said, _ = _clause(region[m.end() : m.end() + _MAX_CLAUSE_CHARS])
+        if _contradicts(said, found.text):
+            return Extracted(None, "refused", found.boxed, reason="hedged: another answer offered")
+    return found
 
 
 def _unbox(content: str) -> str:
-    """``\\boxed{\\boxed{3}}`` is 3: a box that is wholly another box is that box."""
+    """Inner boxes read as their contents: ``\\boxed{\\boxed{3}}`` is 3, ``\\boxed{x =
+    \\boxed{7}}`` is ``x = 7`` and ``\\boxed{2 \\cdot \\boxed{3}}`` is ``2 \\cdot 3``, never 3."""
     for _ in range(8):
-        if not _single_box(content):
+        inner = _boxes(content)
+        if not inner:
             break
-        content = _boxes(content)[0].content
+        parts, at = [], 0
+        for box in inner:
+            parts += [content[at : box.start], box.content]
+            at = box.end
+        content = "".join([*parts, content[at:]])
     return content

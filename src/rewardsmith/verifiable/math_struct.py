@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Protocol
 
-from rewardsmith.verifiable.math_text import parse_number, within_precision
+from rewardsmith.verifiable.math_text import (
+    parse_number,
+    split_unit,
+    unit_dimension,
+    within_precision,
+)
 
 __all__ = [
     "Bag",
@@ -140,7 +145,7 @@ def _scan(text: str) -> _Scan:
             else:
                 j += 1
                 tok = text[i:j]
-        elif c in "<>" and j < n and text[j] == "=":
+        elif c in "<>!" and j < n and text[j] == "=":
             j += 1
             tok = text[i:j]
         if tok in _OPENERS:
@@ -174,7 +179,7 @@ def _separator(tok: str) -> str | None:
         return "cup"
     if tok in _REL_CHARS:
         return _REL_CHARS[tok]
-    if tok in ("<=", ">="):
+    if tok in ("<=", ">=", "!="):
         return tok
     if tok.startswith("\\") and tok[1:] in _REL_CMDS:
         return _REL_CMDS[tok[1:]]
@@ -195,7 +200,10 @@ def _split(text: str, cuts: list[tuple[int, int, str]]) -> list[str]:
 _IN_PREFIX = re.compile(r"^[A-Za-z]\s*\\in\s*")
 _AND_OR = re.compile(r"\s*(?<![A-Za-z\\])(?:and|or)(?![A-Za-z])\s*")
 _PM = re.compile(r"\\pm(?![A-Za-z])|±")
-_MATRIX = re.compile(r"\\begin\{([pb]?matrix)\}(.*)\\end\{\1\}", re.DOTALL)
+_MATRIX = re.compile(r"\\begin\{([pbBvV]?matrix)\}(.*)\\end\{\1\}", re.DOTALL)
+_ARRAY = re.compile(r"[\[(]?\s*\\begin\{array\}\s*\{[^{}]*\}(.*)\\end\{array\}\s*[\])]?", re.DOTALL)
+_SET_BUILDER = re.compile(r"\\\{\s*[A-Za-z]\s*(?:\\mid|\||:)\s*(.+)\\\}", re.DOTALL)
+_REALS = re.compile(r"\\mathbb\s*\{?\s*R\s*\}?|ℝ|\\R(?![A-Za-z])|all real numbers")
 _UNICODE = (
     ("∞", "\\infty"),
     ("π", "\\pi"),
@@ -215,6 +223,10 @@ def parse_structure(text: str) -> Node:
     for a, b in _UNICODE:
         text = text.replace(a, b)
     text = _AND_OR.sub(", ", text.strip())  # "6 and 8", "21, 16 or 11": lists
+    text = _REALS.sub(lambda _: "(-\\infty, \\infty)", text)
+    builder = _SET_BUILDER.fullmatch(text)
+    if builder is not None:  # {x | x > 3} is x > 3
+        text = builder.group(1)
     return _parse(_IN_PREFIX.sub("", text.strip()))
 
 
@@ -233,6 +245,9 @@ def _parse(text: str) -> Node:
     m = _MATRIX.fullmatch(text)
     if m is not None:
         return _matrix(m.group(2))
+    m = _ARRAY.fullmatch(text)
+    if m is not None:
+        return _matrix(m.group(1))
     pm = _plus_minus(text)
     if pm is not None:
         return pm
@@ -273,7 +288,7 @@ def _relation(text: str, rels: list[tuple[int, int, str]]) -> Node:
         if ops[0] in _FLIP:
             return Rel(_FLIP[ops[0]], rhs, lhs)
         return Rel(ops[0], lhs, rhs)
-    if len(ops) == 2 and re.fullmatch(r"[A-Za-z]", parts[1]):
+    if len(ops) == 2 and is_label(Leaf(parts[1])):
         # a < x <= b is the interval (a, b]; written downwards, it is flipped
         if all(o in ("<", "<=") for o in ops):
             lo, hi = parts[0], parts[2]
@@ -332,7 +347,10 @@ def compare(a: Node, b: Node, oracle: Oracle) -> bool | None:
     if isinstance(a, Bag):
         assert isinstance(b, Bag)
         if (a.kind == "union") != (b.kind == "union"):
-            return False
+            ua, ub = _as_union(a), _as_union(b)  # "x < 0 or x > 1" is a union
+            if ua is None or ub is None:
+                return False
+            a, b = ua, ub
         return _match(_unique(a.items), _unique(b.items), oracle)
     assert isinstance(a, Rel) and isinstance(b, Rel)
     if (a.op in ("=", "!=")) != (b.op in ("=", "!=")) or (a.op == "=") != (b.op == "="):
@@ -347,7 +365,9 @@ def _cells(m: Matrix) -> list[Node]:
 
 
 _LABEL = re.compile(
-    r"(?:[A-Za-z]{1,3}|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9]+\}?)?'*(?:\([^()=]{0,40}\))?"
+    r"(?:m\s*)?\\angle\s*[A-Za-z]{1,3}"  # \angle A, m\angle ABC
+    r"|\|[^|]{1,20}\|"  # |v|, |AB|
+    r"|(?:[A-Za-z]{1,12}|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9,]+\}?)?'*(?:\([^()=]{0,40}\))?"
 )
 
 
@@ -374,6 +394,48 @@ def _interval(rel: Rel) -> Seq | None:
     return None
 
 
+def _intervals(rel: Rel) -> tuple[Node, ...] | None:
+    """A one-variable inequality as intervals: ``x \\ne 2`` is two of them."""
+    if rel.op == "!=":
+        for var, at in ((rel.lhs, rel.rhs), (rel.rhs, rel.lhs)):
+            if isinstance(var, Leaf) and re.fullmatch(r"[A-Za-z]", var.text):
+                return (Seq("(", ")", (Leaf("-\\infty"), at)), Seq("(", ")", (at, Leaf("\\infty"))))
+        return None
+    one = _interval(rel)
+    return None if one is None else (one,)
+
+
+def _as_union(node: Node) -> Bag | None:
+    """A union, or a list of one-variable inequalities read as one, or an inequality."""
+    if isinstance(node, Bag) and node.kind == "union":
+        return node
+    items = node.items if isinstance(node, Bag) and node.kind == "list" else (node,)
+    out: list[Node] = []
+    for item in items:
+        if isinstance(item, Seq):
+            out.append(item)
+            continue
+        got = _intervals(item) if isinstance(item, Rel) else None
+        if got is None:
+            return None
+        out.extend(got)
+    return Bag("union", tuple(out))
+
+
+def _labelled(node: Node) -> dict[str, Node] | None:
+    """``p = 3, q = 2`` as ``{p: 3, q: 2}``; None unless every item is ``label = value``."""
+    if not (isinstance(node, Bag) and node.kind == "list"):
+        return None
+    out: dict[str, Node] = {}
+    for item in node.items:
+        if not (isinstance(item, Rel) and item.op == "=" and isinstance(item.lhs, Leaf)):
+            return None
+        if not is_label(item.lhs) or is_label(item.rhs):
+            return None
+        out["".join(item.lhs.text.split())] = item.rhs
+    return out
+
+
 def _relation_vs_value(a: Node, b: Node, oracle: Oracle) -> bool | None:
     """A relation against a value: ``y = 2x + 1`` or ``f(2) = 5`` against the value (the
     side that is not a label counts), ``x > 3`` against the interval ``(3, \\infty)``.
@@ -382,10 +444,19 @@ def _relation_vs_value(a: Node, b: Node, oracle: Oracle) -> bool | None:
     rel, other = (a, b) if answer_side else (b, a)
     assert isinstance(rel, Rel)
     if rel.op != "=":
-        interval = _interval(rel)
-        if interval is None or not isinstance(other, Seq):
+        union = _as_union(rel)
+        if union is None or not isinstance(other, Seq | Bag):
             return False
-        return compare(interval, other, oracle) if answer_side else compare(other, interval, oracle)
+        mine: Node = union.items[0] if isinstance(other, Seq) and len(union.items) == 1 else union
+        return compare(mine, other, oracle) if answer_side else compare(other, mine, oracle)
+    named = _labelled(other)
+    if named is not None and isinstance(rel.lhs, Seq) and is_label(rel.lhs):
+        # (p, q) = (3, 2) against p = 3, q = 2: the labels put the values in order
+        order = ["".join(i.text.split()) for i in rel.lhs.items if isinstance(i, Leaf)]
+        if sorted(order) != sorted(named):
+            return False
+        mine = Seq(rel.lhs.open, rel.lhs.close, tuple(named[k] for k in order))
+        return compare(mine, rel.rhs, oracle) if not answer_side else compare(rel.rhs, mine, oracle)
     for label, value in ((rel.lhs, rel.rhs), (rel.rhs, rel.lhs)):
         if is_label(label) and not is_label(value):
             return compare(value, other, oracle) if answer_side else compare(other, value, oracle)
@@ -465,6 +536,9 @@ class CheapOracle:
     def expr(self, a: str, b: str) -> bool | None:
         if _plain(a) == _plain(b):
             return True
+        (a, unit_a), (b, unit_b) = split_unit(a), split_unit(b)  # d = 5 cm against 5
+        if unit_a and unit_b and unit_dimension(unit_a) != unit_dimension(unit_b):
+            return False
         verdict = numbers_equal(a, b, self.rel_tol)
         if verdict is not None:
             return verdict

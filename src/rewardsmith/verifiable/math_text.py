@@ -167,7 +167,11 @@ def _unwrap_braces(s: str) -> str:
 
 
 def _without_separators(s: str) -> str:
-    """Thousands separators out of a whole plain number (a unit may follow it)."""
+    """Thousands separators out of a whole plain number (a unit may follow it, a
+    one-letter label may come before it: ``x = 1,024``)."""
+    label = _VAR_PREFIX.match(s, timeout=_T)
+    if label is not None:
+        return s[: label.end()] + _without_separators(s[label.end() :])
     value, unit = split_unit(s)
     if _THOUSANDS.fullmatch(value, timeout=_T) is not None:
         value = value.replace(",", "")
