@@ -98,7 +98,13 @@ from pydantic import Field
 from rewardsmith.core import ItemError, ItemReward, Paper, Params, Sample, Score, Status, register
 from rewardsmith.core.reward import guarded
 from rewardsmith.runtime.executor import Outcome, in_worker, preload, shared_executor
-from rewardsmith.verifiable.math_extract import extract_answer, hashes_text, last_boxed_group
+from rewardsmith.verifiable.math_extract import (
+    answer_is_text,
+    extract_answer,
+    hashes_text,
+    last_boxed_group,
+    undouble,
+)
 from rewardsmith.verifiable.math_limits import limit_reason, parse_limit
 from rewardsmith.verifiable.math_ops import evaluated_gap, restates, simplest_form_gap
 from rewardsmith.verifiable.math_struct import (
@@ -125,6 +131,7 @@ MATH = Paper(
 )
 
 _REFERENCE_KEYS = ("answer", "target", "ground_truth")
+_WHOLE_SOLUTION_CHARS = 200
 preload("latex2sympy2_extended")  # workers start with the LaTeX parser and sympy loaded
 _PLUS_MINUS = ("\\pm", "\\mp", "±", "∓")
 
@@ -146,20 +153,24 @@ def reference_answer(reference: Any) -> str:
         return format(Decimal(repr(reference)), "f")  # 1e-05 -> 0.00001
     if not isinstance(reference, str):
         raise ValueError(f"unsupported reference type {type(reference).__name__}")
-    reference = reference.replace("\\\\", "\\") if _DOUBLED.search(reference) else reference
+    reference = undouble(reference)
     boxed = last_boxed_group(reference)
     if boxed:
         return ", ".join(boxed)  # a reference's last run of boxes is one answer in parts
     marked = hashes_text(reference)
-    return reference if marked is None else marked
+    if marked is not None:
+        return marked
+    if len(reference) > _WHOLE_SOLUTION_CHARS:  # a whole solution: its final statement
+        stated = answer_is_text(reference)
+        if stated:
+            return stated
+    return reference
 
 
 def _plain(s: str) -> str:
     return "".join(s.split())
 
 
-# text escaped twice over (JSON inside JSON): "\\\\frac" for "\\frac"
-_DOUBLED = re.compile(r"\\\\(?:[A-Za-z]{2,}|[{}()\[\]])")
 _EMPTY_SIDE = re.compile(r"[A-Za-z]\s*=|=\s*[A-Za-z]?")  # "x =": a label with no value
 _LIST_SEP = re.compile(r"[,;]|\s+")
 _OR = re.compile(r"(?<![A-Za-z\\])or(?![A-Za-z])|\\vee(?![A-Za-z])|\\lor(?![A-Za-z])")

@@ -56,6 +56,7 @@ __all__ = [
     "last_answer_block",
     "last_boxed_group",
     "last_number",
+    "undouble",
 ]
 
 REGEX_TIMEOUT_S = 1.0
@@ -97,7 +98,7 @@ _RETRACTED = re.compile(
 # between two boxes of one multi-part answer: spaces, separators, "and", \quad, $
 _GLUE = re.compile(
     r"(?:\s|[,;$&]|\\[,;:! ]|\\q?quad\b|\\text\s*\{\s*(?:and|or|,)?\s*\}|\b(?:and|or)\b|"
-    r"\\\]|\\\[|\\\\)*",
+    r"\\\]|\\\[|\\\)|\\\(|\\\\)*",
     re.IGNORECASE,
 )
 _NUMBER_IN_TEXT = re.compile(r"[-\u2212]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?")
@@ -107,6 +108,9 @@ _HEDGE = re.compile(r"(?<![A-Za-z])(?:or|either|maybe|perhaps|possibly)(?![A-Za-
 _MATHS = re.compile(r"[0-9]|\\[A-Za-z]+|^\(?[A-Za-z]\)?$")  # a digit, a command, a letter
 _SHORT_ANSWER_CHARS = 200
 _MAX_CLAUSE_CHARS = 1000
+_DISPLAY = re.compile(r"(?:\$\$|\\\[)([^$]{0,500}?)(?:\$\$|\\\])")
+# a clause in words that names the value at its end: "the largest $n$ is 34"
+_NAMED = re.compile(r"\s(?:is|are|equals|was|will\s+be|would\s+be)\s+(?!.*\s(?:is|are|equals)\s)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +187,20 @@ def boxed_contents(text: str) -> list[str]:
     return [b.content for b in _boxes(text)]
 
 
+_DOUBLED = re.compile(r"\\\\[A-Za-z]{2,}")
+_SINGLE = re.compile(r"(?<!\\)\\[A-Za-z]{2,}")
+
+
+def undouble(text: str) -> str:
+    """Text escaped twice over (JSON in JSON: ``\\\\frac``) with every command doubled
+    and none single, read once: ``\\frac``."""
+    if "\\\\" not in text or _DOUBLED.search(text, timeout=REGEX_TIMEOUT_S) is None:
+        return text
+    if _SINGLE.search(text, timeout=REGEX_TIMEOUT_S) is not None:
+        return text
+    return text.replace("\\\\", "\\")
+
+
 def last_boxed_group(text: str) -> tuple[str, ...]:
     """The contents of the last run of adjacent boxes in ``text`` (none: empty)."""
     boxes = _boxes(text)
@@ -205,6 +223,9 @@ def _clause(rest: str) -> tuple[str, bool]:
     rest = rest.lstrip(" \t*_:")
     if rest.startswith("\n"):  # "Answer:\n3": the next line
         rest = rest.lstrip()
+    display = _DISPLAY.match(rest, timeout=REGEX_TIMEOUT_S)
+    if display is not None:  # "Answer \[ 9 \]": the whole display, over lines
+        return display.group(1).strip(), True
     filler = _FILLER.match(rest, timeout=REGEX_TIMEOUT_S)
     if filler is not None:
         rest = rest[filler.end() :]
@@ -213,7 +234,11 @@ def _clause(rest: str) -> tuple[str, bool]:
     closers = clause.count(")") + clause.count("]")
     if closers > clause.count("(") + clause.count("["):  # "(So the answer is 42.)"
         clause = clause.rstrip(")").strip()
-    return clause.rstrip(".,").strip(), end is not None
+    clause = clause.rstrip(".,").strip()
+    named = _NAMED.search(clause, timeout=REGEX_TIMEOUT_S)
+    if named is not None and _WORD.search(clause[: named.start()], timeout=REGEX_TIMEOUT_S):
+        clause = clause[named.end() :].strip()  # "The largest $n$ is 34": 34
+    return clause, end is not None
 
 
 def _statements(text: str) -> list[tuple[int, str]]:
@@ -304,7 +329,7 @@ def extract_answer(text: str, *, fallback_last_number: bool = False) -> Extracte
 
     Raises ``TimeoutError`` only if a regex runs past ``REGEX_TIMEOUT_S`` (none should).
     """
-    region, is_block = answer_region(text)
+    region, is_block = answer_region(undouble(text))
     if "%" in region or "<!--" in region:
         region = _HIDDEN.sub(" ", region, timeout=REGEX_TIMEOUT_S)
     if "phantom" in region:

@@ -367,6 +367,7 @@ def _cells(m: Matrix) -> list[Node]:
 _LABEL = re.compile(
     r"(?:m\s*)?\\angle\s*[A-Za-z]{1,3}"  # \angle A, m\angle ABC
     r"|\|[^|]{1,20}\|"  # |v|, |AB|
+    r"|\\frac\s*\{[A-Za-z]{1,3}\}\s*\{[A-Za-z]{1,3}\}"  # \frac{NO}{BO}
     r"|(?:[A-Za-z]{1,12}|\\[A-Za-z]+)(?:_\{?[A-Za-z0-9,]+\}?)?'*(?:\([^()=]{0,40}\))?"
 )
 

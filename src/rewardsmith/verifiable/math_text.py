@@ -41,7 +41,8 @@ _THIN_COMMA = re.compile(r",\s*\\!\s*|\{,\}")
 _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\degree(?![A-Za-z])")
 _EMPTY_SET = re.compile(r"\\varnothing(?![A-Za-z])|∅|\\\{\s*\\\}|\\emptyset(?![A-Za-z])")
 # Dropped outright. Order matters: the escaped forms go before their bare characters.
-_DROP = ("\\$", "$", "\\(", "\\)", "\\[", "\\]", "\\%", "%", "°", "\\!", "\\,", "\\;", "\\:")
+_DROP = ("\\$", "$", "€", "£", "\\(", "\\)", "\\[", "\\]", "\\%", "%", "°", "\\!", "\\,", "\\;", "\\:")
+_SPACING = re.compile(r"\\q?quad(?![A-Za-z])|\\ ")
 # thousands separators: only a whole plain number, groups of exactly three digits
 _THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 _SPACED = re.compile(r"[+-]?[0-9]{1,3}(?: [0-9]{3})+(?:\.[0-9]+)?")
@@ -117,33 +118,52 @@ _UNITS: dict[str, tuple[str, float]] = {
 _PREFIXES = frozenset(["sq", "square", "cubic", "cu"])
 # one-letter units only after a space or in \text: "5m" may be 5 times m
 _ONE_LETTER = frozenset(word for word in _UNITS if len(word) == 1)
-_NUMBER_HEAD = re.compile(r"[+-]?[0-9][0-9.,/]*")
 
 
 def split_unit(s: str) -> tuple[str, str | None]:
-    """A normalised answer split into its value and its unit words (lowercased), if it is
-    a number followed by one to three unit words; else ``(s, None)``. Linear: a split on
-    white space and dots, no backtracking.
+    """A normalised answer split into its value and its unit words (lowercased), if it
+    ends in one to three unit words after a value (a number, ``\\frac{1}{3}``, ``x = 5``:
+    anything that ends in a digit or a closing bracket); else ``(s, None)``. Linear: a
+    split on white space, no regex.
 
     Example:
-        >>> split_unit("5 sq ft"), split_unit("2 pi")
-        (('5', 'sq ft'), ('2 pi', None))
+        >>> split_unit("5 sq ft"), split_unit("2 pi"), split_unit("5cm")
+        (('5', 'sq ft'), ('2 pi', None), ('5', 'cm'))
     """
-    head = _NUMBER_HEAD.match(s, timeout=_T)
-    if head is None or head.end() == len(s):
+    words = s.split()
+    if not words:
         return s, None
-    rest = s[head.end() :]
-    words = rest.replace(".", " ").split()
-    if not 1 <= len(words) <= 3:
+    k = 0
+    while k < min(3, len(words) - 1) and _is_unit_word(words[-1 - k]):
+        k += 1
+    if k:
+        head, tail, spaced = " ".join(words[:-k]), words[-k:], True
+    else:  # 5cm: the unit glued to the value
+        last = words[-1]
+        power = last[-1] if last[-1] in "²³" else ""
+        last = last.rstrip("²³")
+        j = len(last)
+        while j and last[j - 1].isalpha():
+            j -= 1
+        if j in (0, len(last)):
+            return s, None
+        head, tail = " ".join([*words[:-1], last[:j]]), [last[j:]]
+        spaced = bool(power)  # m² is a unit, 5m may be 5 times m
+        if power:
+            tail = ["sq" if power == "²" else "cubic", last[j:]]
+    lowered = [w.rstrip(".").lower() for w in tail]
+    if lowered[-1] not in _UNITS or not all(w in _UNITS or w in _PREFIXES for w in lowered):
         return s, None
-    lowered = [w.lower() for w in words]
-    if not all(w in _UNITS or w in _PREFIXES for w in lowered):
+    if lowered[-1] in _ONE_LETTER and not spaced:  # "5m" may be 5 times m
         return s, None
-    if lowered[-1] not in _UNITS:
+    if not head or not (head[-1].isdigit() or head[-1] in ")}]"):
         return s, None
-    if lowered[-1] in _ONE_LETTER and not rest[:1].isspace():
-        return s, None
-    return head.group().rstrip(".,"), " ".join(lowered)
+    return head.rstrip(".,"), " ".join(lowered)
+
+
+def _is_unit_word(word: str) -> bool:
+    w = word.rstrip(".").lower()
+    return w in _UNITS or w in _PREFIXES
 
 
 def unit_dimension(unit: str) -> tuple[str, float]:
@@ -183,7 +203,7 @@ def _without_separators(s: str) -> str:
 
 
 def _normalize_pass(s: str, drop_prefix: bool) -> str:
-    s = s.replace("\u2212", "-").replace("~", " ")
+    s = s.replace("\u2212", "-").replace("~", " ").replace('\\"', "")
     if "\\" in s or "∅" in s:  # the LaTeX rewrites; each pattern starts at a backslash or brace
         s = _latex_pass(s)
     if "," in s:
@@ -216,6 +236,7 @@ def _latex_pass(s: str) -> str:
     if "\\over" in s:
         s = _OVER.sub(r"\\frac{\1}{\2}", s, timeout=_T)
     s = _DEGREES.sub("", s, timeout=_T)
+    s = _SPACING.sub(" ", s, timeout=_T)
     return _EMPTY_SET.sub(r"\\emptyset", s, timeout=_T)
 
 
