@@ -42,7 +42,7 @@ _DEGREES = re.compile(r"\^\s*\{?\s*\\circ\s*\}?|\\degree(?![A-Za-z])")
 _EMPTY_SET = re.compile(r"\\varnothing(?![A-Za-z])|∅|\\\{\s*\\\}|\\emptyset(?![A-Za-z])")
 # Dropped outright. Order matters: the escaped forms go before their bare characters.
 _DROP = ("\\$", "$", "€", "£", "\\(", "\\)", "\\[", "\\]", "\\%", "%", "°", "\\!", "\\,", "\\;", "\\:")
-_SPACING = re.compile(r"\\q?quad(?![A-Za-z])|\\ ")
+_SPACING = re.compile(r"\\q?quad(?![A-Za-z])|(?<!\\)\\ ")
 # thousands separators: only a whole plain number, groups of exactly three digits
 _THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?")
 _SPACED = re.compile(r"[+-]?[0-9]{1,3}(?: [0-9]{3})+(?:\.[0-9]+)?")
