@@ -315,13 +315,24 @@ def _fmt(x: float | None, spec: str) -> str:
     return "-" if x is None else format(x, spec)
 
 
+def _call_rate(r: Result) -> float | None:
+    """Items per second when each item is its own call (the latency pass; items that hung
+    are not in it, so a hang flatters this figure rather than hiding in it)."""
+    total = sum(r.latency.values())
+    return len(r.latency) / total if total else None
+
+
 def report(items: list[Item], results: list[Result]) -> None:
     n = len(items)
     mv = next((r for r in results if r.engine == "math-verify"), None)
     mv_rate = n / mv.one_s if mv and mv.one_s else None
-    head = (f"{'engine':<12} {'acc %':>6} {'FP':>4} {'FN':>4} {'err':>4} {'it/s w1':>9} {'it/s w2':>9}"
-            f" {'p50 ms':>7} {'p99 ms':>8} {'>1s':>4} {'hangs':>5} {'peak MB':>8} {'x MV':>6}")
+    mv_call = _call_rate(mv) if mv else None
+    head = (f"{'engine':<12} {'acc %':>6} {'FP':>4} {'FN':>4} {'err':>4} {'it/s call':>9} {'x MV':>5}"
+            f" {'it/s w1':>9} {'it/s w2':>9} {'p50 ms':>7} {'p99 ms':>8} {'>1s':>4} {'hangs':>5}"
+            f" {'peak MB':>8} {'x MV':>6}")
     print(head)
+    print("(it/s call: one call per item, as a trainer scoring item by item; it/s w1 and w2: one"
+          " batched call, one or two processes; x MV: the ratio to Math-Verify's figure)")
     for r in results:
         right = fp = fn = 0
         for i, item in enumerate(items):
@@ -337,8 +348,10 @@ def report(items: list[Item], results: list[Result]) -> None:
         rate1 = n / r.one_s if r.one_s else None
         rate2 = n / r.two_s if r.two_s else None
         ratio = rate1 / mv_rate if rate1 and mv_rate else None
-        print(f"{r.engine:<12} {100 * right / n:>6.1f} {fp:>4} {fn:>4} {errors:>4} {_fmt(rate1, ',.0f'):>9}"
-              f" {_fmt(rate2, ',.0f'):>9} {_fmt(p50, '.2f'):>7} {_fmt(p99, '.1f'):>8} {slow:>4}"
+        call = _call_rate(r)
+        call_ratio = call / mv_call if call and mv_call else None
+        print(f"{r.engine:<12} {100 * right / n:>6.1f} {fp:>4} {fn:>4} {errors:>4} {_fmt(call, ',.0f'):>9}"
+              f" {_fmt(call_ratio, '.1f'):>5} {_fmt(rate1, ',.0f'):>9} {_fmt(rate2, ',.0f'):>9} {_fmt(p50, '.2f'):>7} {_fmt(p99, '.1f'):>8} {slow:>4}"
               f" {len(r.hangs):>5} {_fmt(r.peak_mb, '.0f'):>8} {_fmt(ratio, '.1f'):>6}")
     for r in results:
         if r.note:

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 import rewardsmith
 from rewardsmith import Sample, Status
 from rewardsmith.runtime import Isolated
+from rewardsmith.verifiable.math_extract import extract_answer
 from rewardsmith.verifiable.math_limits import limit_reason, parse_limit
 from rewardsmith.verifiable.math_struct import parse_structure
-from rewardsmith.verifiable.math_extract import extract_answer
 from rewardsmith.verifiable.math_text import normalize_answer
 
 
@@ -203,8 +203,8 @@ PATHOLOGICAL = {
     "huge power": (r"2^{1000000}", "1", "huge power"),
     "huge factorial": ("1000000!", "1", "huge factorial"),
     "nested factorial": ("((3!)!)!", "1", "nested factorial"),
-    "50-deep braces": ("{" * 50 + "1" + "}" * 50 + "+1", "2", "grouping nested deeper than 8"),
-    "60-deep braces": ("{" * 60 + "1" + "}" * 60 + "+1", "2", "nested deeper than 50"),
+    "50-deep braces": ("{" * 50 + "x" + "}" * 50 + "+1", "x+2", "grouping nested deeper than 8"),
+    "60-deep braces": ("{" * 60 + "x" + "}" * 60 + "+1", "x+2", "nested deeper than 50"),
     "deep parentheses": ("(" * 20 + "x" + ")" * 20, "y", "grouping nested deeper than 8"),
     "2,000-character expression": ("x+" * 1000 + "1", "1", "over 1000 characters"),
 }
@@ -453,5 +453,11 @@ def test_a_deep_continued_fraction_is_verified_exactly_and_quickly():
             )
         ]
     )
-    assert (s.value, s.status, s.info["tier"]) == (1.0, Status.OK, "symbolic")
+    # exact arithmetic on numbers decides it before sympy (which took about a second)
+    assert (s.value, s.status, s.info["tier"]) == (1.0, Status.OK, "structure")
+    assert reward.symbolic_runs == 0
     assert time.monotonic() - start < 15  # hang guard: unevaluated trees took minutes
+    (wrong,) = reward.score(
+        [Sample(completion=rf"\boxed{{{text}}}", reference=f"{value.numerator + 1}/{value.denominator}")]
+    )
+    assert wrong.value == 0.0

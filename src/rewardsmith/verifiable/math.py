@@ -153,18 +153,18 @@ def reference_answer(reference: Any) -> str:
         return format(Decimal(repr(reference)), "f")  # 1e-05 -> 0.00001
     if not isinstance(reference, str):
         raise ValueError(f"unsupported reference type {type(reference).__name__}")
-    reference = undouble(reference)
-    boxed = last_boxed_group(reference)
+    text = undouble(reference)
+    boxed = last_boxed_group(text)
     if boxed:
         return ", ".join(boxed)  # a reference's last run of boxes is one answer in parts
-    marked = hashes_text(reference)
+    marked = hashes_text(text)
     if marked is not None:
         return marked
-    if len(reference) > _WHOLE_SOLUTION_CHARS:  # a whole solution: its final statement
-        stated = answer_is_text(reference)
+    if len(text) > _WHOLE_SOLUTION_CHARS:  # a whole solution: its final statement
+        stated = answer_is_text(text)
         if stated:
             return stated
-    return reference
+    return text
 
 
 def _plain(s: str) -> str:
@@ -327,7 +327,8 @@ class MathAnswer(ItemReward):
             return Score(0.0, info={**info, "reason": "empty answer"})
         if restates(text, ref.key, _prompt_text(sample)):
             return Score(0.0, info={**info, "reason": "restates an expression from the prompt"})
-        return self._compare(answer, unit, ref, sample, info, found.hedged)
+        group = tuple(_plain(normalize_answer(g)) for g in found.final_group)
+        return self._compare(answer, unit, ref, sample, info, found.hedged, group)
 
     def _compare(
         self,
@@ -337,11 +338,13 @@ class MathAnswer(ItemReward):
         sample: Sample,
         info: dict[str, Any],
         hedged: bool = False,
+        group: tuple[str, ...] = (),
     ) -> Score | _Pending:
         """Tiers 1-3 on a normalised answer, or what tier 4 must decide."""
         if unit and ref.unit and unit_dimension(unit) != unit_dimension(ref.unit):
             return Score(0.0, info={**info, "reason": f"unit {unit!r} is not {ref.unit!r}"})
         hedges = (hedged and ref.parts == 1) or several_answers(answer, ref.key, ref.parts)
+        hedges = hedges or (ref.parts == 1 and len(set(group)) > 1)  # \boxed{1} \boxed{2} ...
         if self.params.strict and hedges:
             return Score(0.0, info={**info, "reason": "several final answers"})
         if _plain(answer) == _plain(ref.key):

@@ -21,9 +21,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
+from rewardsmith.verifiable.math_arith import evaluate
 from rewardsmith.verifiable.math_text import (
+    Number,
     parse_number,
     split_unit,
     unit_dimension,
@@ -329,6 +331,9 @@ def compare(a: Node, b: Node, oracle: Oracle) -> bool | None:
     if isinstance(a, Rel) != isinstance(b, Rel):
         return _relation_vs_value(a, b, oracle)
     if type(a) is not type(b):
+        named = _in_order(a) if isinstance(b, Seq) else None
+        if named is not None:  # a = 4, b = 7 against (4, 7): in the order written
+            return compare(named, b, oracle)
         return False  # a tuple is not a set, a matrix not a number
     if isinstance(a, Leaf):
         assert isinstance(b, Leaf)
@@ -437,6 +442,11 @@ def _labelled(node: Node) -> dict[str, Node] | None:
     return out
 
 
+def _in_order(node: Node) -> Seq | None:
+    named = _labelled(node)
+    return None if named is None or len(named) < 2 else Seq("(", ")", tuple(named.values()))
+
+
 def _relation_vs_value(a: Node, b: Node, oracle: Oracle) -> bool | None:
     """A relation against a value: ``y = 2x + 1`` or ``f(2) = 5`` against the value (the
     side that is not a label counts), ``x > 3`` against the interval ``(3, \\infty)``.
@@ -543,6 +553,10 @@ class CheapOracle:
         verdict = numbers_equal(a, b, self.rel_tol)
         if verdict is not None:
             return verdict
+        va, vb = evaluate(a), evaluate(b)
+        if va is not None and vb is not None:  # arithmetic on numbers, exactly
+            ref = parse_number(b)
+            return within_precision(Number(va), Number(vb, ref.places if ref else None), self.rel_tol)
         ca, cb = _CHOICE.fullmatch(a.strip()), _CHOICE.fullmatch(b.strip())
         if ca and cb:  # multiple-choice letters, (B) or b: nothing for sympy to add
             return ca.group(1).upper() == cb.group(1).upper()
@@ -553,10 +567,18 @@ class CheapOracle:
         return None
 
     def relation(self, a: Rel, b: Rel) -> bool | None:
+        if a.op == "=" and _lone(a.lhs) and _lone(b.lhs) and _plain(a.lhs.text) == _plain(b.lhs.text):
+            # y = f against y = g: the same equation exactly when f = g
+            return compare(a.rhs, b.rhs, self)
         same = _all((compare(a.lhs, b.lhs, self), compare(a.rhs, b.rhs, self)))
         if same is True or a.op not in ("=", "!="):
             return same or None
         return _all((compare(a.lhs, b.rhs, self), compare(a.rhs, b.lhs, self))) or None
+
+
+def _lone(node: Node) -> TypeGuard[Leaf]:
+    """A lone variable (``y``), which the other side of its equation cannot hold."""
+    return isinstance(node, Leaf) and re.fullmatch(r"\s*[A-Za-z]\s*", node.text) is not None
 
 
 def symbolic_candidate(s: str) -> bool:

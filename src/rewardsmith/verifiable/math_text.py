@@ -175,15 +175,18 @@ def unit_dimension(unit: str) -> tuple[str, float]:
 
 
 def _unwrap_braces(s: str) -> str:
-    """``{3}`` is 3: braces around the whole answer group nothing."""
-    while len(s) >= 2 and s[0] == "{" and s[-1] == "}":
-        depth = 0
-        for i, c in enumerate(s):
-            depth += (c == "{") - (c == "}")
-            if depth == 0 and i < len(s) - 1:
-                return s
-        s = s[1:-1].strip()
-    return s
+    """``{3}`` is 3: braces around the whole answer group nothing (one pass however deep)."""
+    if not (s.startswith("{") and s.endswith("}")):
+        return s
+    lead, trail = len(s) - len(s.lstrip("{")), len(s) - len(s.rstrip("}"))
+    if lead + trail >= len(s):
+        return s
+    depth, low = lead, lead
+    for c in s[lead : len(s) - trail]:  # the lowest depth inside: that many pairs wrap it all
+        depth += (c == "{") - (c == "}")
+        low = min(low, depth)
+    peel = min(low, trail)
+    return s[peel : len(s) - peel].strip() if peel > 0 else s
 
 
 def _without_separators(s: str) -> str:
@@ -237,7 +240,7 @@ def _latex_pass(s: str) -> str:
         s = _OVER.sub(r"\\frac{\1}{\2}", s, timeout=_T)
     s = _DEGREES.sub("", s, timeout=_T)
     s = _SPACING.sub(" ", s, timeout=_T)
-    return _EMPTY_SET.sub(r"\\emptyset", s, timeout=_T)
+    return str(_EMPTY_SET.sub(r"\\emptyset", s, timeout=_T))
 
 
 def normalize_answer(s: str, *, drop_prefix: bool = True, keep_unit: bool = False) -> str:
