@@ -75,7 +75,7 @@ def test_values(topic, x, y, params, rx, ry, lx, ly):
 
 
 def test_info_holds_answer_and_share():
-    out = scores(pair(["\\boxed{4}", "x"], ["\\boxed{4}", "\\boxed{4}", "\\boxed{5}", "x"]))
+    out = scores(pair(["\\boxed{4}", "no answer"], ["\\boxed{4}", "\\boxed{4}", "\\boxed{5}", "no answer"]))
     assert [s.info["answer"] for s in out] == ["4", None, "4", "4", "5", None]
     assert [s.info["share"] for s in out] == [0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
 

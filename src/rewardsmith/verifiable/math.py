@@ -1,85 +1,63 @@
 """``math.answer``: is the completion's final answer equal to the reference answer?
 
-What it checks: the final answer is pulled out of the completion (the last
-``<answer>...</answer>`` block if there is one, else the whole text; inside it the last
-``\\boxed{}``/``\\fbox{}``, else the text after the last "answer is" or "answer:" (read as
-unwrapped LaTeX up to the end of its sentence: ``Answer: \\frac25``, ``The answer is (4,
-9].``), else after the last ``####``, else the whole ``<answer>`` block; optionally the
-last number in the text), then normalised (``$`` and ``\\(\\)`` dropped, ``\\text{}``
-unwrapped, ``\\dfrac{1}{2}`` read as ``1/2``, ``1,250`` as ``1250``, ``x =`` prefixes,
-units of percent and degree, trailing period and case dropped; see
-``math_text.normalize_answer``) and compared with the normalised reference in tiers,
-cheapest first; the first tier that decides wins and is named in ``info["tier"]``:
+What it checks: the final answer is found by the answer-location rule of ``math_extract``
+(after any ``<think>``, in the last ``<answer>`` block if there is one, the last final
+statement decides: a ``\\boxed{}``, an answer phrase, ``####``; retracted boxes, hedges
+and hidden text do not count), normalised (``math_text.normalize_answer``), checked for
+hedges, unevaluated operations and expressions copied from the prompt (``math_ops``),
+then compared with the normalised reference in tiers, cheapest first; the first tier
+that decides wins and is named in ``info["tier"]``:
 
 1. ``string``: the normalised texts are equal, ignoring whitespace.
-2. ``number``: both are plain numbers (integers, decimals, fractions ``a/b``, signed, any
-   length): equal as exact rationals or, when either is written with a decimal point,
-   within ``rel_tol`` (default 1e-9). A 5,000-digit answer off in its last digit is wrong,
-   decided in linear time.
-3. ``structure`` (``math_struct``): tuples and points ``(1, 2)``, intervals whose open and
-   closed ends must match (``(4, 9]`` is not ``[4, 9]``; ``a < x \\le b`` is ``(a, b]``),
-   sets ``\\{..\\}`` and bare lists ``1, 2`` (order and repeats ignored), unions of
-   intervals (order ignored), ``pmatrix``/``bmatrix`` matrices, equations (``y = 2x + 1``
-   is ``2x + 1 = y``; ``y = 2x + 1`` against a bare ``2x + 1`` compares the value) and
-   inequalities (``x > 3`` is ``3 < x``), element by element with tiers 1 and 2.
-4. ``symbolic`` (``math_symbolic``): elements the cheap tiers leave open are read with
-   ``latex2sympy2_extended`` and compared by sympy (``simplify(a - b) == 0`` or
-   ``a.equals(b)``; equations: ``lhs − rhs`` proportional by a nonzero constant;
-   inequalities: by a positive constant). Exact only: a numeric evaluation may reject,
-   never accept; decimals are read as exact fractions, and numbers with a decimal point
-   compare within ``rel_tol``. So ``\\frac{\\sqrt{3}}{2} = \\sqrt{3}/2``,
-   ``2\\sqrt{2} = \\sqrt{8}``, ``x^2-1 = (x-1)(x+1)``, but ``0.333 ≠ 1/3``.
+2. ``number``: both are plain numbers (integers, decimals, fractions, scientific
+   notation, repeating decimals, any length), compared by the tolerance rule
+   (``math_text.within_precision``): an exact reference exactly, a decimal one at the
+   precision it is written to; ``rel_tol`` (default 0) adds a relative tolerance.
+3. ``structure`` (``math_struct``): tuples, intervals (open and closed ends count), sets,
+   lists, unions, matrices, equations and inequalities, labels (``f(2) = 5`` against 5),
+   one-variable inequalities against intervals, ``\\pm`` against lists, element by
+   element with tiers 1 and 2 and exact arithmetic on all-number leaves
+   (``math_arith``).
+4. ``symbolic`` (``math_symbolic``): what the cheap tiers leave open is read with
+   ``latex2sympy2_extended`` and decided by sympy, exactly, in a worker process.
 
-Tiers 1–3 run in the calling process. ``score(batch)`` resolves every item it can that
-way, then sends the rest at once to the runtime's worker pool (``shared_executor``), one
-task per distinct (answer, reference) pair, each under a hard wall-clock limit
-(``timeout_s``, default 2 s) after which its worker is killed: such an item scores 0.0
-with status ``timeout`` and the reason in ``info``; the rest of the batch is unaffected.
-A worker that dies is an error (value None), never a wrong answer. Symbolic verdicts are
-kept in a bounded LRU (65,536 pairs) keyed by the normalised answer and reference, so the
-repeated answers of a GRPO group are verified once (``symbolic_runs`` counts the worker
-tasks); each distinct reference is normalised and parsed once per batch.
+Tiers 1–3 run in the calling process, linear in the text, every regex under a timeout
+(an item past it scores the floor with status ``timeout``). ``score(batch)`` resolves
+every item it can that way, then sends the rest at once to the runtime's worker pool
+(``shared_executor``), one task per distinct (answer, reference) pair, each under a hard
+wall-clock limit (``timeout_s``, default 2 s) after which its worker is killed: such an
+item scores 0.0 with status ``timeout`` and the reason in ``info``. A worker that dies is
+an error (value None), never a wrong answer. Symbolic verdicts are kept in a bounded LRU
+(65,536 pairs), so the repeated answers of a GRPO group are verified once
+(``symbolic_runs`` counts the worker tasks). The pool never imports the caller's
+``__main__``, so an unguarded script works.
 
-Limits before sympy sees anything (``math_struct.limit_reason``): over 1,000 characters
-or bracket nesting over 50 (no structure parsing either), parentheses or bare braces
-nested over 8 deep, exponent towers (``9^{9^{9^{9}}}``), literal powers over 10,000
-digits or with an exponent over 10,000, factorials over 1000 (``1000000!``) or of an
-expression holding another factorial. Such an answer is not verifiable: it scores what
-tiers 1–3 give (0 unless they match) with the reason in ``info["limit"]``.
+Limits before sympy sees anything (``math_limits``): over 1,000 characters, nesting over
+50 (8 for bare groups), exponent towers, huge powers and factorials: such an answer
+scores what tiers 1–3 give, with the reason in ``info["limit"]``.
 
-Strict mode (the default) gives 0 with reason ``"several final answers"`` when the
-searched region holds boxes with different contents, or the answer contains " or ",
-``\\pm``, or a comma-separated list of numbers while the reference is a single number.
+Strict mode (the default) gives 0 with reason ``"several final answers"`` to hedges: "3
+or 4", ``\\vee``, a list of numbers or ``\\pm`` against a single number, boxes offered
+as alternatives, a run of different adjacent boxes against a one-part reference.
 
 ``info`` holds ``extracted`` (the raw answer, cut to 200 characters), ``source`` (the
 rule that found it) and ``tier``; ``reason`` when the item scored 0 without a comparison
 or timed out; ``limit`` when an answer was too big to verify. The reference is a string
-(its last ``\\boxed{}`` or ``####`` answer is used when it has one, so a full MATH or
-GSM8K solution works), a number, or a dict with ``answer``, ``target`` or
-``ground_truth``; a missing or empty reference is an error (value None). Range [0, 1].
+(its last run of ``\\boxed{}``, its ``####`` answer, or a whole solution's final
+statement), a number, or a dict with ``answer``, ``target`` or ``ground_truth``; a
+missing or empty reference is an error (value None). Range [0, 1].
 
 Paper: Measuring Mathematical Problem Solving With the MATH Dataset (Hendrycks et al.,
 arXiv 2103.03874), whose answer normalisation this follows in spirit.
 
-Known failure modes and how it is gamed: equal values are not always equal answers: an
-unsimplified ``\\frac{4}{8}`` or ``1 + 1`` earns full credit for ``1/2`` or ``2``, so the
-reward cannot ask for simplest form. ``0.5`` and ``50\\%`` of a quantity differ. Unit
-words from a fixed list are dropped after a number, so ``5 cm`` equals ``5`` and also
-``5 m``: a wrong unit is not caught. Lowercasing conflates ``\\Delta`` and
-``\\delta`` and ``X`` with ``x``. ``i`` is a variable, not the imaginary unit, and ``e``
-is Euler's number. A number before a fraction is a mixed number (``2\\frac{1}{2}`` is
-5/2, as in MATH answers, not 1). ``(1, 2)`` is read the same as a point or an open interval, and
-a bare list is compared order-free, so an ordered answer written without brackets can
-be matched in another order. Equations are equivalent up to a constant factor, not as
-solution sets (``x^2 = 1`` is not ``x = 1, x = -1``). Sympy may fail to prove a true
-identity (a false negative, never a false positive) or run out of time (status
-``timeout``). A markdown heading ``#### Step 3`` in a completion without any other
-answer marker is taken as the answer. An unclosed ``\\boxed{`` (a truncated completion)
-is ignored, so an earlier complete box counts. Without strict mode a policy can spray
-answers ("3 or 4", several boxes); with it, one wrong box anywhere in a box-only
-completion zeroes the item, so prompts should ask for a single boxed answer. A
-completion over ``max_chars`` (100,000) scores 0 unread. The symbolic tier's worker
-pool never imports the caller's ``__main__``, so an unguarded script works.
+Known failure modes and how it is gamed (docs/math.md has the full list of what is
+refused on purpose): equations are equivalent up to a constant factor, not as solution
+sets (``x^2 = 1`` is not ``x = 1, x = -1``). ``i`` is a variable, not the imaginary unit,
+and ``e`` is Euler's number. A number before a fraction is a mixed number. Sums of
+literals are not refused (``1 + 1`` for 2), nor unsimplified fractions unless
+``require_simplest_form``. Sympy may fail to prove a true identity (a false negative,
+never a false positive) or run out of time (status ``timeout``). A completion over
+``max_chars`` (100,000) scores 0 unread.
 """
 
 from __future__ import annotations
@@ -344,7 +322,7 @@ class MathAnswer(ItemReward):
         if unit and ref.unit and unit_dimension(unit) != unit_dimension(ref.unit):
             return Score(0.0, info={**info, "reason": f"unit {unit!r} is not {ref.unit!r}"})
         hedges = (hedged and ref.parts == 1) or several_answers(answer, ref.key, ref.parts)
-        hedges = hedges or (ref.parts == 1 and len(set(group)) > 1)  # \boxed{1} \boxed{2} ...
+        hedges = hedges or (ref.parts == 1 and len(set(group) - {""}) > 1)  # \boxed{1} \boxed{2} ...
         if self.params.strict and hedges:
             return Score(0.0, info={**info, "reason": "several final answers"})
         if _plain(answer) == _plain(ref.key):

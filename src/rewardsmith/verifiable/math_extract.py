@@ -105,8 +105,15 @@ _NUMBER_IN_TEXT = re.compile(r"[-\u2212]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\
 _MATH_ONLY = re.compile(r"\s*(\$\$?|\\\[|\\\()([^$]*?)(?:\$\$?|\\\]|\\\))\s*\.?\s*")
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 _HEDGE = re.compile(r"(?<![A-Za-z])(?:or|either|maybe|perhaps|possibly)(?![A-Za-z])|\\vee|\\lor", re.I)
+# words of a self-correction, which a hedge word beside them does not make a hedge
+_CORRECTION = re.compile(
+    r"(?<![A-Za-z])(?:wait|actually|correct|recheck|recompute|redo|mistake|error|wrong|instead|"
+    r"no)(?![A-Za-z])",
+    re.I,
+)
 _MATHS = re.compile(r"[0-9]|\\[A-Za-z]+|^\(?[A-Za-z]\)?$")  # a digit, a command, a letter
 _SHORT_ANSWER_CHARS = 200
+_HEDGE_GAP_CHARS = 80
 _MAX_CLAUSE_CHARS = 100_000  # a 5,000-digit answer is one clause
 _DISPLAY = re.compile(r"(?:\$\$|\\\[)([^$]{0,500}?)(?:\$\$|\\\])")
 # a clause in words that names the value at its end: "the largest $n$ is 34"
@@ -347,7 +354,7 @@ def extract_answer(text: str, *, fallback_last_number: bool = False) -> Extracte
         final = next((said for at, said in reversed(later) if _contradicts(said, last.content)), None)
         if final is not None:  # "\boxed{10} ... so the answer is 12": the last one decides
             return _checked(region, Extracted(final, "answer_is", contents), _statement_end(region, later))
-        hedged = len(boxes) > 1 and _HEDGE.search(region[boxes[-2].end : last.start][:80]) is not None
+        hedged = len(boxes) > 1 and _hedges(region[boxes[-2].end : last.start])
         group = tuple(_unbox(c) for c in _final_group(region, boxes))
         found = Extracted(_unbox(last.content), "boxed", contents, group, hedged=hedged)
         return _checked(region, found, last.end)
@@ -381,6 +388,14 @@ def _without_phantoms(text: str) -> str:
         parts.append(text[at : m.start()])
         at = closing + 1
     return "".join([*parts, text[at:]])
+
+
+def _hedges(gap: str) -> bool:
+    """Whether the text between the last two boxes offers the last as an alternative
+    ("or", "maybe") rather than a correction ("wait, maybe I made an error")."""
+    if len(gap) > _HEDGE_GAP_CHARS or _HEDGE.search(gap, timeout=REGEX_TIMEOUT_S) is None:
+        return False
+    return _CORRECTION.search(gap, timeout=REGEX_TIMEOUT_S) is None
 
 
 def _statement_end(region: str, statements: list[tuple[int, str]]) -> int:
