@@ -220,7 +220,8 @@ def _child_cmd(args: argparse.Namespace, mode: str, engine: str, extra: Sequence
             "--seed", str(args.seed), "--corpus", args.corpus, *extra]
 
 
-def _spawn(cmd: list[str]) -> tuple[subprocess.Popen[str], queue.Queue[str | None]]:
+def spawn(cmd: list[str]) -> tuple[subprocess.Popen[str], queue.Queue[str | None]]:
+    """Start ``cmd`` in its own session; its stdout lines arrive on the queue (None at the end)."""
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             start_new_session=True)
     lines: queue.Queue[str | None] = queue.Queue()
@@ -235,7 +236,8 @@ def _spawn(cmd: list[str]) -> tuple[subprocess.Popen[str], queue.Queue[str | Non
     return proc, lines
 
 
-def _kill(proc: subprocess.Popen[str]) -> None:
+def kill(proc: subprocess.Popen[str]) -> None:
+    """Kill ``proc`` and everything it started (its session)."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # the child and any workers it started
     proc.wait()
@@ -244,7 +246,7 @@ def _kill(proc: subprocess.Popen[str]) -> None:
 def latency_pass(args: argparse.Namespace, engine: str, n: int, res: Result) -> None:
     start = 0
     while start < n:
-        proc, lines = _spawn(_child_cmd(args, "latency", engine, ["--start", str(start)]))
+        proc, lines = spawn(_child_cmd(args, "latency", engine, ["--start", str(start)]))
         current, deadline, last = None, None, start - 1
         while True:
             try:
@@ -254,11 +256,11 @@ def latency_pass(args: argparse.Namespace, engine: str, n: int, res: Result) -> 
                 assert current is not None
                 res.hangs.append(current)
                 res.verdicts[current] = None
-                _kill(proc)
+                kill(proc)
                 start = current + 1
                 break
             if line is None:  # the child ended: done, or it crashed on the current item
-                _kill(proc)
+                kill(proc)
                 if current is None and last < n - 1:
                     raise SystemExit(f"{engine}: a worker exited before item {last + 1}; "
                                      f"run this to see why: {' '.join(proc.args)}")
@@ -288,7 +290,7 @@ def throughput_pass(args: argparse.Namespace, engine: str, res: Result) -> None:
             proc.wait(timeout=args.pass_timeout_s)
         except subprocess.TimeoutExpired:
             res.note = f"throughput pass over {args.pass_timeout_s:g} s"
-        _kill(proc)  # and whatever it left behind in its session
+        kill(proc)  # and whatever it left behind in its session
         out_f.seek(0)
         err_f.seek(0)
         stdout, stderr = out_f.read(), err_f.read()
@@ -491,16 +493,21 @@ def run(args: argparse.Namespace, items: list[Item]) -> None:
     print(f"corpus: n={args.n} seed={args.seed}, {wrong} wrong, "
           f"{sum(i.pathological for i in items)} pathological; hang = over {args.hang_s:g} s; "
           f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}\n")
+    report(items, _run_engines(args, len(items), throughput=True))
+
+
+def _run_engines(args: argparse.Namespace, n: int, throughput: bool) -> list[Result]:
     _require_math_verify(args)
     results = []
     for engine in args.engines:
         t = time.perf_counter()
         res = Result(engine)
-        latency_pass(args, engine, len(items), res)
-        throughput_pass(args, engine, res)
+        latency_pass(args, engine, n, res)
+        if throughput:
+            throughput_pass(args, engine, res)
         print(f"  {engine}: done in {time.perf_counter() - t:.0f} s", file=sys.stderr)
         results.append(res)
-    report(items, results)
+    return results
 
 
 def run_adversarial(args: argparse.Namespace, corpus: list[Case]) -> None:
@@ -508,15 +515,7 @@ def run_adversarial(args: argparse.Namespace, corpus: list[Case]) -> None:
     print(f"corpus: adversarial, {len(corpus)} cases ({labels[True]} right, {labels[False]} wrong, "
           f"{labels[None]} ambiguous) in {len(CLASSES)} classes; hang = over {args.hang_s:g} s; "
           f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}\n")
-    _require_math_verify(args)
-    results = []
-    for engine in args.engines:
-        t = time.perf_counter()
-        res = Result(engine)
-        latency_pass(args, engine, len(corpus), res)
-        print(f"  {engine}: done in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-        results.append(res)
-    report_adversarial(args, corpus, results)
+    report_adversarial(args, corpus, _run_engines(args, len(corpus), throughput=False))
 
 
 if __name__ == "__main__":

@@ -70,16 +70,17 @@ import math
 import os
 import queue
 import re
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from math_verify_bench import kill, spawn  # the hang guard: one child per engine, killable
 
 ENGINES = ("math-verify", "answer", "answer+marker")
 CLONE_HINT = ("git clone https://github.com/huggingface/Math-Verify, or unpack the sdist: "
@@ -527,27 +528,6 @@ def child(engine: str, cases_file: str, start: int) -> None:
 # --- the parent: hang guard -----------------------------------------------------------------
 
 
-def _spawn(cmd: list[str]) -> tuple[subprocess.Popen[str], queue.Queue[str | None]]:
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            start_new_session=True)
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return proc, lines
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # the child and any workers it started
-    proc.wait()
-
-
 def run_engine(engine: str, cases_file: str, n: int, hang_s: float) -> dict[int, Outcome]:
     """Every case's outcome, item by item, a hang or crash recorded and skipped."""
     out: dict[int, Outcome] = {}
@@ -555,7 +535,7 @@ def run_engine(engine: str, cases_file: str, n: int, hang_s: float) -> dict[int,
     while start < n:
         cmd = [sys.executable, __file__, "--child", engine, "--cases", cases_file,
                "--start", str(start)]
-        proc, lines = _spawn(cmd)
+        proc, lines = spawn(cmd)
         current: int | None = None
         deadline: float | None = None
         while True:
@@ -565,11 +545,11 @@ def run_engine(engine: str, cases_file: str, n: int, hang_s: float) -> dict[int,
             except queue.Empty:  # the current item ran past the limit
                 assert current is not None
                 out[current] = {"ok": None, "reason": f"hang (over {hang_s:g} s)"}
-                _kill(proc)
+                kill(proc)
                 start = current + 1
                 break
             if line is None:  # the child ended: done, or it crashed on the current item
-                _kill(proc)
+                kill(proc)
                 if current is None and len(out) < n:
                     raise SystemExit(f"{engine}: the child exited before item {start}; "
                                      f"run this to see why: {' '.join(cmd)}")
