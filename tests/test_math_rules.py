@@ -169,6 +169,10 @@ RULES: dict[str, list[tuple[str, str, float]]] = {
         (r"\boxed{\begin{bmatrix} 1 & 0 \\ 0 & 2 \end{bmatrix}}", r"\begin{pmatrix} 1 & 0 \\ 0 & 1 \end{pmatrix}", 0.0),
         (r"\boxed{\sqrt{8}}", r"2\sqrt{2}", 1.0),
         (r"\boxed{1 + \frac{1}{1 + \frac{1}{2}}}", r"\frac53", 1.0),
+        (r"\boxed{(1+i)^2}", "2i", 1.0),  # a complex reference: i is the imaginary unit
+        (r"\boxed{-1}", "i^2", 1.0),
+        (r"\boxed{1+2i}", "1-2i", 0.0),
+        (r"\boxed{x^2}", "i^2", 0.0),
     ],
     "several parts": [
         (r"\boxed{(2, 2)} \quad \text{and} \quad \boxed{(6, 2)}", "(2, 2), (6, 2)", 1.0),

@@ -10,6 +10,7 @@ decides equality exactly:
   reference's last written place, at 30 significant digits (decimals are read as exact
   fractions, ``0.333`` is ``333/1000``); a positive ``rel_tol`` also accepts within it;
 - a value that is undefined (a division by zero, ``12:00`` read as 12/0) equals nothing;
+- a reference whose only symbol is ``i`` is complex: ``i`` is the imaginary unit;
 - expressions with variables: equal if ``simplify(a - b) == 0`` or ``a.equals(b)``; two
   fixed-point numeric evaluations only ever *reject* (a function identity must hold at
   every point), never accept, so there are no numeric false positives;
@@ -120,6 +121,7 @@ class SympyOracle:
             return False
         places = [len(m.group(2)) for m in _DECIMAL.finditer(b)]
         try:
+            x, y = _complex(x, y)
             return _equal(x, y, max(places) if places else None, self.rel_tol)
         except Exception:
             return False
@@ -142,6 +144,17 @@ class SympyOracle:
             )
         except Exception:
             return False
+
+
+def _complex(x: Any, y: Any) -> tuple[Any, Any]:
+    """A reference whose only symbol is ``i`` is a complex number (``3 + 4i``): then ``i``
+    is the imaginary unit on both sides, so ``(1+i)^2`` is ``2i``."""
+    from sympy import Expr, I, Symbol
+
+    i = Symbol("i")
+    if isinstance(y, Expr) and y.free_symbols == {i} and isinstance(x, Expr):
+        return x.subs(i, I), y.subs(i, I)
+    return x, y
 
 
 def _equal(x: Any, y: Any, places: int | None, rel_tol: float) -> bool:
