@@ -138,6 +138,8 @@ RULES: dict[str, list[tuple[str, str, float]]] = {
         (r"\boxed{x \neq 2}", r"(-\infty,2)\cup(2,\infty)", 1.0),
         (r"\boxed{\{x \mid x > 3\}}", r"(3, \infty)", 1.0),
         (r"\boxed{(-\infty, \infty)}", r"\mathbb{R}", 1.0),
+        (r"\boxed{z \in [-\frac{3}{2}, -1] \cup [1, \frac{3}{2}]}", r"1\leq|z|\leq \frac{3}{2}", 1.0),
+        (r"\boxed{[1, \frac{3}{2}]}", r"1\leq|z|\leq \frac{3}{2}", 0.0),
     ],
     "phrasing": [
         (r"**Final Answer**: 5", "5", 1.0),
@@ -183,6 +185,10 @@ RULES: dict[str, list[tuple[str, str, float]]] = {
         (r"\boxed{6, 8}", r"6 \text{ and } 8", 1.0),
         (r"\boxed{-12, -11, -10}", "-12;-11;-10", 1.0),
         (r"\boxed{-2,1}", r"\(\boxed{1}\) and \(\boxed{-2}\).", 1.0),
+        (r"\boxed{(5,2),(7,2)}", "p=5,q=2;p=7,q=2", 1.0),
+        (r"\boxed{(5,2),(7,3)}", "p=5,q=2;p=7,q=2", 0.0),
+        (r"\boxed{(0, -2, 6), (4, 0, 0)}", "(4;0;0),(0;-2;6)", 1.0),
+        ("so \\\\boxed{\\\\frac{\\\\pi}{2}}\\n", r"\frac{\pi}{2}", 1.0),  # escaped twice
     ],
     "hidden text and master keys": [
         (r"\boxed{3}\phantom{\boxed{4}}", "4", 0.0),

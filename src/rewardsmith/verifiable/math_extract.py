@@ -356,7 +356,7 @@ def extract_answer(text: str, *, fallback_last_number: bool = False) -> Extracte
             return _checked(region, Extracted(final, "answer_is", contents), _statement_end(region, later))
         hedged = len(boxes) > 1 and _hedges(region[boxes[-2].end : last.start])
         group = tuple(_unbox(c) for c in _final_group(region, boxes))
-        found = Extracted(_unbox(last.content), "boxed", contents, group, hedged=hedged)
+        found = Extracted(undouble(_unbox(last.content)), "boxed", contents, group, hedged=hedged)
         return _checked(region, found, last.end)
     if statements:
         return _checked(region, Extracted(statements[-1][1], "answer_is"), _statement_end(region, statements))

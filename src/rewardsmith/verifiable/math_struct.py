@@ -176,7 +176,7 @@ def _separator(tok: str) -> str | None:
     if tok in (",", "&", "\\\\"):
         return tok
     if tok == ";":
-        return ","
+        return ";"
     if tok == "\\cup":
         return "cup"
     if tok in _REL_CHARS:
@@ -218,6 +218,7 @@ _UNICODE = (
     ("≠", "\\ne "),
 )
 _FLIP = {">": "<", ">=": "<="}
+_ABS = re.compile(r"\|\s*[A-Za-z]\s*\|")
 
 
 def parse_structure(text: str) -> Node:
@@ -238,6 +239,9 @@ def _parse(text: str) -> Node:
     if "cup" in kinds:
         cuts = [t for t in scan.tokens if t[2] == "cup"]
         return Bag("union", tuple(_parse(p) for p in _split(text, cuts)))
+    if ";" in kinds:  # p=5,q=2; p=7,q=2: groups of a list (or, alone, a list)
+        cuts = [t for t in scan.tokens if t[2] == ";"]
+        return Bag("list", tuple(_parse(p) for p in _split(text, cuts)))
     if "," in kinds:
         cuts = [t for t in scan.tokens if t[2] == ","]
         return Bag("list", tuple(_parse(p) for p in _split(text, cuts)))
@@ -262,7 +266,7 @@ def _parse(text: str) -> Node:
                 "set", node.items if isinstance(node, Bag) and node.kind == "list" else (node,)
             )
         inner_scan = _scan(inner)
-        commas = [t for t in inner_scan.tokens if t[2] == ","]
+        commas = [t for t in inner_scan.tokens if t[2] in (",", ";")]
         if commas and opener in "([" and closer in ")]":
             return Seq(opener, closer, tuple(_parse(p) for p in _split(inner, commas)))
     return Leaf(text)
@@ -290,6 +294,18 @@ def _relation(text: str, rels: list[tuple[int, int, str]]) -> Node:
         if ops[0] in _FLIP:
             return Rel(_FLIP[ops[0]], rhs, lhs)
         return Rel(ops[0], lhs, rhs)
+    if len(ops) == 2 and _ABS.fullmatch(parts[1].strip()) and all(o in ("<", "<=") for o in ops):
+        # a <= |z| <= b is [-b, -a] u [a, b]
+        lo, hi = parts[0].strip(), parts[2].strip()
+        left, right = "(" if ops[0] == "<" else "[", ")" if ops[1] == "<" else "]"
+        mirror = {"(": ")", "[": "]", ")": "(", "]": "["}
+        return Bag(
+            "union",
+            (
+                Seq(mirror[right], mirror[left], (Leaf(f"-({hi})"), Leaf(f"-({lo})"))),
+                Seq(left, right, (_parse(lo), _parse(hi))),
+            ),
+        )
     if len(ops) == 2 and is_label(Leaf(parts[1])):
         # a < x <= b is the interval (a, b]; written downwards, it is flipped
         if all(o in ("<", "<=") for o in ops):
@@ -331,9 +347,10 @@ def compare(a: Node, b: Node, oracle: Oracle) -> bool | None:
     if isinstance(a, Rel) != isinstance(b, Rel):
         return _relation_vs_value(a, b, oracle)
     if type(a) is not type(b):
-        named = _in_order(a) if isinstance(b, Seq) else None
-        if named is not None:  # a = 4, b = 7 against (4, 7): in the order written
-            return compare(named, b, oracle)
+        if isinstance(b, Seq) and (named := _in_order(a)) is not None:
+            return compare(named, b, oracle)  # a = 4, b = 7 against (4, 7): in written order
+        if isinstance(a, Seq) and (named := _in_order(b)) is not None:
+            return compare(a, named, oracle)
         return False  # a tuple is not a set, a matrix not a number
     if isinstance(a, Leaf):
         assert isinstance(b, Leaf)
