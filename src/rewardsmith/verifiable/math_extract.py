@@ -43,7 +43,7 @@ from dataclasses import dataclass
 import regex as re
 
 from rewardsmith.verifiable.extract import last_tag_block as last_answer_block
-from rewardsmith.verifiable.math_text import normalize_answer, parse_number
+from rewardsmith.verifiable.math_text import normalize_answer, normalize_unicode, parse_number
 
 __all__ = [
     "REGEX_TIMEOUT_S",
@@ -90,11 +90,15 @@ _CLAUSE_END = re.compile(
     r"and\s+(?:so|thus|we)|that\s+is|namely)\b|\s(?:because|since)\s|\s\([A-Za-z][A-Za-z ]*\)",
     re.IGNORECASE,
 )
+# a box taken back just after it: "\boxed{3} is wrong", "\boxed{42}. No wait, that's wrong",
+# "\boxed{42}. This is incorrect", "\boxed{42} - no, that's not right"
 _RETRACTED = re.compile(
-    r"[\s$]*(?:\\\]|\\\))?[\s$]*(?:is|was|seems|looks|would\s+be)\s+(?:wrong|incorrect|"
-    r"not\s+(?:right|correct|the\s+answer))",
+    r"(?:is|was|seems|looks|would\s+be|that'?s|that\s+is|this\s+is|it'?s|it\s+is)\s+"
+    r"(?:(?:clearly|definitely|actually|also)\s+)?(?:wrong|incorrect|not\s+(?:right|correct|the\s+answer))"
+    r"|\bno,?\s+wait\b",
     re.IGNORECASE,
 )
+_RETRACT_WINDOW = 60  # characters after a box in which a retraction takes it back
 # between two boxes of one multi-part answer: spaces, separators, "and", \quad, $
 _GLUE = re.compile(
     r"(?:\s|[,;$&]|\\[,;:! ]|\\q?quad\b|\\text\s*\{\s*(?:and|or|,)?\s*\}|\b(?:and|or)\b|"
@@ -338,15 +342,14 @@ def extract_answer(text: str, *, fallback_last_number: bool = False) -> Extracte
 
     Raises ``TimeoutError`` only if a regex runs past ``REGEX_TIMEOUT_S`` (none should).
     """
-    region, is_block = answer_region(undouble(text))
+    region, is_block = answer_region(normalize_unicode(undouble(text)))
     if "%" in region or "<!--" in region:
         region = _HIDDEN.sub(" ", region, timeout=REGEX_TIMEOUT_S)
     if "phantom" in region:
         region = _without_phantoms(region)
-    boxes = [
-        b for b in _boxes(region) if _RETRACTED.match(region, b.end, timeout=REGEX_TIMEOUT_S) is None
-    ]
-    statements = _statements(region)
+    boxes = _kept(region, _boxes(region))
+    # a phrase that states a box ("the answer is \boxed{42}") stands or falls with the box
+    statements = [(at, said) for at, said in _statements(region) if not _BOX.search(said)]
     contents = tuple(b.content for b in boxes)
     if boxes:
         last = boxes[-1]
@@ -388,6 +391,16 @@ def _without_phantoms(text: str) -> str:
         parts.append(text[at : m.start()])
         at = closing + 1
     return "".join([*parts, text[at:]])
+
+
+def _kept(region: str, boxes: list[_Box]) -> list[_Box]:
+    """The boxes not taken back by a retraction in the next few words (before any box)."""
+    kept = []
+    for i, box in enumerate(boxes):
+        stop = min(box.end + _RETRACT_WINDOW, boxes[i + 1].start if i + 1 < len(boxes) else len(region))
+        if _RETRACTED.search(region, box.end, stop, timeout=REGEX_TIMEOUT_S) is None:
+            kept.append(box)
+    return kept
 
 
 def _hedges(gap: str) -> bool:

@@ -7,7 +7,7 @@ Symbolic equivalence cannot tell a computed answer from the problem restated:
 - ``evaluated_gap``: does the answer leave an operation undone that the reference does
   not have? The operations: binomials, integrals, sums and products (``\sum``,
   ``\prod``), limits, derivatives, factorials, gcd and lcm, logarithms and trigonometric
-  functions of literal numbers, products of literal numbers (``123 \times 456``) and
+  functions of literal numbers (and of pi and e: ``\\cos\\frac{\\pi}{3}``, ``\\ln e``), products of literal numbers (``123 \times 456``) and
   powers of literal numbers other than ten (``2^{10}``; ``10^6`` is a way to write a
   number). An answer ``5!`` for 120 is refused; ``\binom{n}{2}`` for
   ``\binom{n}{2}`` is not.
@@ -47,7 +47,8 @@ _OPERATIONS = (
         "function of a literal",
         re.compile(
             r"\\(?:log|ln|lg|sin|cos|tan|cot|sec|csc|arcsin|arccos|arctan)(?![A-Za-z])"
-            r"(?:_\{?[0-9]+\}?)?\s*[{(]?\s*[0-9]"
+            r"(?:_\{?[0-9]+\}?)?\s*[{(]?\s*"
+            r"(?:[0-9]|\\pi|e(?![A-Za-z])|\\[dt]?frac\s*\{\s*[0-9]*\s*\\pi)"
         ),
     ),
     ("product of literals", re.compile(r"[0-9]\s*(?:\\times|\\cdot|\*)\s*[0-9](?![0-9]*\s*\^)")),

@@ -373,6 +373,9 @@ def compare(a: Node, b: Node, oracle: Oracle) -> bool | None:
             if ua is None or ub is None:
                 return False
             a, b = ua, ub
+        ordered = _by_labels(a, b)
+        if ordered is not None:  # k = 45, n = 2 against 2, 45: the labels fix the order
+            return compare(*ordered, oracle)
         return _match(_unique(a.items), _unique(b.items), oracle)
     assert isinstance(a, Rel) and isinstance(b, Rel)
     if (a.op in ("=", "!=")) != (b.op in ("=", "!=")) or (a.op == "=") != (b.op == "="):
@@ -457,6 +460,18 @@ def _labelled(node: Node) -> dict[str, Node] | None:
             return None
         out["".join(item.lhs.text.split())] = item.rhs
     return out
+
+
+def _by_labels(a: Bag, b: Bag) -> tuple[Node, Node] | None:
+    """A list of distinct labels against a bare list: both as tuples, in written order."""
+    if a.kind != "list" or b.kind != "list":
+        return None
+    for labelled, bare in ((a, b), (b, a)):
+        named = _in_order(labelled)
+        if named is not None and not any(isinstance(i, Rel) for i in bare.items):
+            mine = Seq("(", ")", bare.items)
+            return (named, mine) if labelled is a else (mine, named)
+    return None
 
 
 def _in_order(node: Node) -> Seq | None:

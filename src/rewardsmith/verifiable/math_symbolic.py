@@ -135,6 +135,10 @@ class SympyOracle:
         sides = [a.lhs, a.rhs, b.lhs, b.rhs]
         if not all(isinstance(s, Leaf) for s in sides):
             return False
+        texts = [s.text for s in sides if isinstance(s, Leaf)]
+        mine, theirs = f"{texts[0]} {texts[1]}", f"{texts[2]} {texts[3]}"
+        if _marks(mine) != _marks(theirs) or _case_conflict(mine, theirs):
+            return False  # f'(x) = 2x is not f(x) = 2x
         parsed = [self._sympy(s.text) for s in sides if isinstance(s, Leaf)]
         if any(p is None for p in parsed):
             return False

@@ -21,6 +21,7 @@ __all__ = [
     "normalize_answer",
     "parse_number",
     "split_unit",
+    "normalize_unicode",
     "unit_dimension",
     "within_precision",
 ]
@@ -140,6 +141,9 @@ def split_unit(s: str) -> tuple[str, str | None]:
         head, tail, spaced = " ".join(words[:-k]), words[-k:], True
     else:  # 5cm: the unit glued to the value
         last = words[-1]
+        for written, mark in (("^{2}", "²"), ("^2", "²"), ("^{3}", "³"), ("^3", "³")):
+            if last.endswith(written):  # 5cm^2
+                last = last[: -len(written)] + mark
         power = last[-1] if last[-1] in "²³" else ""
         last = last.rstrip("²³")
         j = len(last)
@@ -151,7 +155,7 @@ def split_unit(s: str) -> tuple[str, str | None]:
         spaced = bool(power)  # m² is a unit, 5m may be 5 times m
         if power:
             tail = ["sq" if power == "²" else "cubic", last[j:]]
-    lowered = [w.rstrip(".").lower() for w in tail]
+    lowered = [u for w in tail for u in (_unit_word(w) or [w.rstrip(".").lower()])]
     if lowered[-1] not in _UNITS or not all(w in _UNITS or w in _PREFIXES for w in lowered):
         return s, None
     if lowered[-1] in _ONE_LETTER and not spaced:  # "5m" may be 5 times m
@@ -161,9 +165,22 @@ def split_unit(s: str) -> tuple[str, str | None]:
     return head.rstrip(".,"), " ".join(lowered)
 
 
-def _is_unit_word(word: str) -> bool:
+_POWERED = re.compile(r"(.+?)\^\{?([23])\}?")
+
+
+def _unit_word(word: str) -> list[str] | None:
+    """A word as unit words (``cm^3`` is ``cubic cm``), or None when it is not one."""
     w = word.rstrip(".").lower()
-    return w in _UNITS or w in _PREFIXES
+    if w in _UNITS or w in _PREFIXES:
+        return [w]
+    m = _POWERED.fullmatch(w, timeout=_T)
+    if m is not None and m.group(1) in _UNITS:
+        return ["sq" if m.group(2) == "2" else "cubic", m.group(1)]
+    return None
+
+
+def _is_unit_word(word: str) -> bool:
+    return _unit_word(word) is not None
 
 
 def unit_dimension(unit: str) -> tuple[str, float]:
@@ -205,8 +222,28 @@ def _without_separators(s: str) -> str:
     return value if unit is None else f"{value} {unit}"
 
 
+# Unicode a model writes for LaTeX: vulgar fractions, superscripts, full-width forms
+_UNICODE_MATH = str.maketrans(
+    {
+        "½": "(1/2)", "⅓": "(1/3)", "⅔": "(2/3)", "¼": "(1/4)", "¾": "(3/4)", "⅕": "(1/5)",
+        "⅛": "(1/8)", "⁄": "/", "²": "^2", "³": "^3", "⁴": "^4", "…": "\\ldots ",
+        **{chr(0xFF01 + i): chr(0x21 + i) for i in range(94)},  # full-width ASCII
+        "\u3000": " ",
+    }
+)
+_ELLIPSIS = re.compile(r"\\(?:[lc]?dots[bc]?|ddots)(?![A-Za-z])|\.\.\.")
+
+
+def normalize_unicode(s: str) -> str:
+    """Unicode math characters as the LaTeX they stand for: ``½`` is ``(1/2)``, ``x²`` is
+    ``x^2``, full-width ``４２`` is ``42``."""
+    return s.translate(_UNICODE_MATH) if not s.isascii() else s
+
+
 def _normalize_pass(s: str, drop_prefix: bool) -> str:
-    s = s.replace("\u2212", "-").replace("~", " ").replace('\\"', "")
+    s = normalize_unicode(s).replace("\u2212", "-").replace("~", " ").replace('\\"', "")
+    if "." in s or "dots" in s:
+        s = _ELLIPSIS.sub(r"\\ldots", s, timeout=_T)
     if "\\" in s or "∅" in s:  # the LaTeX rewrites; each pattern starts at a backslash or brace
         s = _latex_pass(s)
     if "," in s:
