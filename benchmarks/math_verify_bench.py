@@ -25,7 +25,8 @@ charged ``--hang-s`` each to the wall time (divided by 2 for two workers), so a 
 makes an engine look faster than it is, never slower.
 
 With ``--corpus adversarial`` the corpus is the hand-labelled one of
-``math_adversarial.cases()`` instead, and only pass 1 runs (no throughput passes):
+``math_adversarial.cases()`` instead (``--corpus holdout``: ``math_holdout.cases()``, written
+blind from ``docs/math.md``), and only pass 1 runs (no throughput passes):
 rewardsmith is given each case's prompt; ambiguous cases (label None) run but are not
 graded. The report gives, per engine, accuracy over the graded cases, false positives and
 negatives, the slowest item and its class, items over 3 s and hangs; then a per-class
@@ -61,12 +62,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from math_adversarial import CLASSES, Case, cases
+import math_adversarial
+import math_holdout
+from math_adversarial import Case
 from math_corpus import Item, make_corpus
 
 ENGINES = ("rewardsmith", "math-verify", "string")
 ADVERSARIAL_ENGINES = ("rewardsmith", "math-verify")
-CORPORA = ("ordinary", "adversarial")
+CORPORA = ("ordinary", "adversarial", "holdout")
 SLOW_S = 3.0  # adversarial report: items slower than this are counted
 Verdict = bool | None  # None: the engine raised or gave no score
 Entry = Item | Case
@@ -413,7 +416,9 @@ def _clip(text: str, n: int) -> str:
     return one_line if len(one_line) <= n else one_line[: n - 1] + "…"
 
 
-def report_adversarial(args: argparse.Namespace, corpus: list[Case], results: list[Result]) -> None:
+def report_adversarial(
+    args: argparse.Namespace, corpus: list[Case], results: list[Result], classes: Sequence[str]
+) -> None:
     graded = sum(c.label is not None for c in corpus)
     print(f"{'engine':<12} {'acc %':>6} {'FP':>4} {'FN':>4} {'err':>4} {'slowest s':>10} {'(class)':<16}"
           f" {'>3s':>4} {'hangs':>5} {'amb paid':>8}")
@@ -429,7 +434,7 @@ def report_adversarial(args: argparse.Namespace, corpus: list[Case], results: li
     print("\nper class: n graded (ambiguous), then acc % / FP / FN / slowest s for each engine")
     print(f"{'class':<16} {'n':>8}" + "".join(f" | {r.engine[:11]:<11} {'acc':>5} {'FP':>3} {'FN':>3} {'slow':>6}"
                                                for r in results))
-    for cls in CLASSES:
+    for cls in classes:
         members = [c for c in corpus if c.cls == cls]
         amb = sum(c.label is None for c in members)
         row = f"{cls:<16} {f'{len(members) - amb} ({amb})':>8}"
@@ -469,16 +474,16 @@ def main() -> None:
     ap.add_argument("--start", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--skip", default="-", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    adversarial = args.corpus == "adversarial"
-    args.engines = args.engines or list(ADVERSARIAL_ENGINES if adversarial else ENGINES)
-    items: list[Item] | list[Case] = cases() if adversarial else make_corpus(args.n, args.seed)
+    labelled = {"adversarial": math_adversarial, "holdout": math_holdout}.get(args.corpus)
+    args.engines = args.engines or list(ADVERSARIAL_ENGINES if labelled else ENGINES)
+    items: list[Item] | list[Case] = labelled.cases() if labelled else make_corpus(args.n, args.seed)
     if args.child == "latency":
         _child_latency(args.engines[0], items, args.start)
     elif args.child == "throughput":
         skip = set() if args.skip == "-" else {int(s) for s in args.skip.split(",")}
         _child_throughput(args.engines[0], [it for i, it in enumerate(items) if i not in skip])
-    elif adversarial:
-        run_adversarial(args, cases())
+    elif labelled:
+        run_adversarial(args, labelled.cases(), labelled.CLASSES)
     else:
         run(args, make_corpus(args.n, args.seed))
 
@@ -510,12 +515,12 @@ def _run_engines(args: argparse.Namespace, n: int, throughput: bool) -> list[Res
     return results
 
 
-def run_adversarial(args: argparse.Namespace, corpus: list[Case]) -> None:
+def run_adversarial(args: argparse.Namespace, corpus: list[Case], classes: Sequence[str]) -> None:
     labels = Counter(c.label for c in corpus)
-    print(f"corpus: adversarial, {len(corpus)} cases ({labels[True]} right, {labels[False]} wrong, "
-          f"{labels[None]} ambiguous) in {len(CLASSES)} classes; hang = over {args.hang_s:g} s; "
+    print(f"corpus: {args.corpus}, {len(corpus)} cases ({labels[True]} right, {labels[False]} wrong, "
+          f"{labels[None]} ambiguous) in {len(classes)} classes; hang = over {args.hang_s:g} s; "
           f"{os.cpu_count()} CPUs; python {sys.version.split()[0]}\n")
-    report_adversarial(args, corpus, _run_engines(args, len(corpus), throughput=False))
+    report_adversarial(args, corpus, _run_engines(args, len(corpus), throughput=False), classes)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
-"""Hostile inputs against ``math.answer``: the adversarial corpus and its attacks.
+"""Hostile inputs against ``math.answer``: two hand-labelled corpora and their attacks.
 
-``benchmarks/math_adversarial.py`` holds hand-labelled hard cases in classes (where the
-answer is, nested boxes, separators, tolerance, lost symbols, restated problems,
-labels, relations, phrasing, forms, self-correction, multi-part answers, attacks,
-stalls). Here the whole corpus is scored as one batch: no case labelled wrong may be
-paid, attacks and stalls earn nothing, and the batch finishes well inside a hang guard.
+``benchmarks/math_adversarial.py`` holds hard cases in classes (where the answer is,
+nested boxes, separators, tolerance, lost symbols, restated problems, labels, relations,
+phrasing, forms, self-correction, multi-part answers, attacks, stalls);
+``benchmarks/math_holdout.py`` was written blind from ``docs/math.md`` (master keys,
+spraying, hedges, hidden text, huge inputs among its classes). Each corpus is scored as
+one batch: no case labelled wrong may be paid, attacks earn nothing, and the batch
+finishes well inside a hang guard.
 """
 
 from __future__ import annotations
@@ -20,44 +22,46 @@ import rewardsmith
 from helpers_scripts import load_script
 from rewardsmith import Sample
 
-CORPUS = load_script("benchmarks/math_adversarial.py").cases()
+CORPORA = {name: load_script(f"benchmarks/math_{name}.py").cases() for name in ("adversarial", "holdout")}
+HOSTILE = ("attack", "stall", "master_key", "spray", "huge", "hidden")
 
 
-@pytest.fixture(scope="module")
-def verdicts():
+@pytest.fixture(scope="module", params=sorted(CORPORA))
+def verdicts(request):
+    corpus = CORPORA[request.param]
     reward = rewardsmith.load("math.answer")
     samples = [Sample(prompt=c.prompt or "", completion=c.completion, reference=c.reference)
-               for c in CORPUS]
+               for c in corpus]
     start = time.monotonic()
     scores = reward.score(samples)
     elapsed = time.monotonic() - start
-    return scores, elapsed
+    return corpus, scores, elapsed
 
 
 def test_no_wrong_answer_in_the_corpus_is_paid(verdicts):
-    scores, _ = verdicts
-    paid = [(c.cls, c.completion[:80], c.reference) for c, s in zip(CORPUS, scores, strict=True)
+    corpus, scores, _ = verdicts
+    paid = [(c.cls, c.completion[:80], c.reference) for c, s in zip(corpus, scores, strict=True)
             if c.label is False and s.value == 1.0]
     assert paid == []
 
 
-def test_attacks_and_stalls_earn_nothing_with_a_reason_or_a_comparison(verdicts):
-    scores, _ = verdicts
-    hostile = [(c, s) for c, s in zip(CORPUS, scores, strict=True) if c.cls in ("attack", "stall")]
+def test_attacks_earn_nothing(verdicts):
+    corpus, scores, _ = verdicts
+    hostile = [(c, s) for c, s in zip(corpus, scores, strict=True) if c.cls in HOSTILE]
     assert len(hostile) >= 50
     for case, score in hostile:
-        assert score.value in (0.0, None) or case.label is None, case.reason
+        assert score.value == 0.0 or case.label is not False, case.reason
         assert score.status.value in ("ok", "timeout"), (case.reason, score)
 
 
 def test_right_answers_in_every_class_are_paid(verdicts):
-    scores, _ = verdicts
-    missed = [(c.cls, c.completion[:80], c.reference) for c, s in zip(CORPUS, scores, strict=True)
+    corpus, scores, _ = verdicts
+    missed = [(c.cls, c.completion[:80], c.reference) for c, s in zip(corpus, scores, strict=True)
               if c.label is True and s.value != 1.0]
     # the corpus's known misses (a negated sentence, "The answer is not 5; it is 6") stay few
     assert len(missed) <= 2, missed
 
 
 def test_the_whole_corpus_scores_inside_a_hang_guard(verdicts):
-    _, elapsed = verdicts
+    _, _, elapsed = verdicts
     assert elapsed < 60  # hang guard, not a speed check: stalls once took 15-34 s each
