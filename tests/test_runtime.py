@@ -156,3 +156,36 @@ def test_a_script_without_a_main_guard_scores_once(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["script body ran", "SCORE 1.0 ok symbolic"]
+
+
+_GUARDED_CUSTOM = """
+import rewardsmith
+from rewardsmith.core import ItemReward, Score
+from rewardsmith.runtime import Isolated
+
+
+class Shouting(ItemReward):
+    name = "shouting"
+
+    def score_one(self, sample):
+        return Score(float(sample.text.isupper()))
+
+
+if __name__ == "__main__":
+    [score] = Isolated(Shouting(), timeout=30).score([rewardsmith.Sample(completion="HEY")])
+    print("SCORE", score.value, score.status.value)
+"""
+
+
+def test_a_reward_defined_in_a_guarded_script_still_runs_isolated(tmp_path):
+    import subprocess
+    import sys
+
+    # its class lives in __main__: the worker must import the script to unpickle it
+    script = tmp_path / "custom.py"
+    script.write_text(_GUARDED_CUSTOM)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["SCORE 1.0 ok"]

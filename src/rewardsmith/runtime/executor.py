@@ -10,7 +10,9 @@ Workers are started with ``forkserver``, so they never inherit the parent's thre
 locks; the function and its arguments must pickle. Unlike multiprocessing's own workers,
 ours never import the parent's ``__main__``: a training script or notebook cell without
 ``if __name__ == "__main__":`` is not run again in every worker (TRL's quick-start
-scripts are written that way). Pools are shared per worker count within a process
+scripts are written that way). Work that is itself defined in the main script (a reward
+class written there, run under ``Isolated``) goes to a pool made with ``import_main=True``,
+whose workers import the script as multiprocessing's do: that script needs the guard. Pools are shared per worker count within a process
 (``shared_executor``) and shut down at exit.
 
 Example:
@@ -29,6 +31,7 @@ import multiprocessing.context
 import multiprocessing.spawn
 import multiprocessing.util
 import os
+import pickle
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, wait
@@ -47,6 +50,7 @@ __all__ = [
     "default_workers",
     "in_worker",
     "preload",
+    "refers_to_main",
     "shared_executor",
 ]
 
@@ -103,13 +107,22 @@ class _WorkerContext(multiprocessing.context.ForkServerContext):
     Process = _WorkerProcess
 
 
-def _worker_context() -> _WorkerContext:
+def _worker_context(import_main: bool) -> multiprocessing.context.ForkServerContext:
     # installed once, on first use: other children of this process are unaffected, since
     # the wrapper only drops the keys while one of our workers is being started
     multiprocessing.spawn.get_preparation_data = _preparation_data
-    ctx = _WorkerContext()
+    ctx = multiprocessing.get_context("forkserver") if import_main else _WorkerContext()
     ctx.set_forkserver_preload(_PRELOAD)
     return ctx
+
+
+def refers_to_main(obj: Any) -> bool:
+    """Whether ``obj`` pickles by reference to something in ``__main__`` (a reward class
+    defined in the training script): a worker must then import the main script."""
+    try:
+        return b"__main__" in pickle.dumps(obj)
+    except Exception:
+        return False
 
 
 class WorkerStartError(RuntimeError):
@@ -136,16 +149,18 @@ def default_workers() -> int:
 class ProcessExecutor:
     """A pool of worker processes; each task has a hard wall-clock ``timeout``."""
 
-    def __init__(self, workers: int | None = None) -> None:
+    def __init__(self, workers: int | None = None, *, import_main: bool = False) -> None:
         self.workers = workers or default_workers()
+        self.import_main = import_main
         self._pool: ProcessPool | None = None
         self._lock = threading.Lock()
 
     def _get_pool(self) -> ProcessPool:
         with self._lock:
             if self._pool is None or not self._pool.active:
+                ctx = _worker_context(self.import_main)
                 self._pool = ProcessPool(
-                    max_workers=self.workers, context=_worker_context(), initializer=_mark_worker
+                    max_workers=self.workers, context=ctx, initializer=_mark_worker
                 )
                 # Inside a multiprocessing child (a ``--workers`` process), exit joins
                 # every live child process, our idle workers included, and so never
@@ -254,17 +269,18 @@ _STALLED = Outcome(
     ),
 )
 
-_SHARED: dict[int, ProcessExecutor] = {}
+_SHARED: dict[tuple[int, bool], ProcessExecutor] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_executor(workers: int | None = None) -> ProcessExecutor:
-    """The process-wide pool for ``workers`` workers (created on first use)."""
-    n = workers or default_workers()
+def shared_executor(workers: int | None = None, *, import_main: bool = False) -> ProcessExecutor:
+    """The process-wide pool for ``workers`` workers (created on first use); with
+    ``import_main``, one whose workers import the main script (for work defined there)."""
+    key = (workers or default_workers(), import_main)
     with _SHARED_LOCK:
-        if n not in _SHARED:
-            _SHARED[n] = ProcessExecutor(n)
-        return _SHARED[n]
+        if key not in _SHARED:
+            _SHARED[key] = ProcessExecutor(key[0], import_main=import_main)
+        return _SHARED[key]
 
 
 @atexit.register

@@ -26,7 +26,7 @@ import orjson
 
 from rewardsmith.core import ItemReward, Sample, Score, Status, score_item
 from rewardsmith.core.reward import Composable
-from rewardsmith.runtime.executor import Outcome, ProcessExecutor, shared_executor
+from rewardsmith.runtime.executor import Outcome, ProcessExecutor, refers_to_main, shared_executor
 
 __all__ = ["Cached", "Isolated", "Threaded"]
 
@@ -72,6 +72,7 @@ class Isolated(_Wrapper):
         super().__init__(inner)
         self.timeout = float(timeout)
         self.executor = executor
+        self.import_main = refers_to_main(inner)  # a reward defined in the training script
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -79,7 +80,7 @@ class Isolated(_Wrapper):
         return state
 
     def _executor(self) -> ProcessExecutor:
-        return self.executor or shared_executor()
+        return self.executor or shared_executor(import_main=self.import_main)
 
     def _to_score(self, o: Outcome) -> Score:
         if o.status is Status.OK:

@@ -19,9 +19,9 @@ import regex as re
 __all__ = [
     "Number",
     "normalize_answer",
+    "normalize_unicode",
     "parse_number",
     "split_unit",
-    "normalize_unicode",
     "unit_dimension",
     "within_precision",
 ]
