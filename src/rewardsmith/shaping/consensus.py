@@ -9,7 +9,7 @@ it, else 0.0. Range {0, 1}.
 
 Details:
 
-- Extraction: ``rewardsmith.verifiable.math_text.extract_answer`` (the last ``\\boxed{}``,
+- Extraction: ``rewardsmith.verifiable.math_extract.extract_answer`` (the last ``\\boxed{}``,
   then "the answer is", then ``####``, then an ``<answer>`` block; the last number in the
   text only with ``fallback_last_number``), then ``normalize_answer``. Votes are compared
   as normalised text: ``1/2`` and ``0.5`` are different answers.

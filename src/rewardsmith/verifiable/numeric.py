@@ -1,7 +1,7 @@
 """``math.numeric_error``: partial credit for a numeric answer, by how close it is.
 
 What it checks: the final answer is pulled out of the completion exactly as
-``math.answer`` does (``math_text.extract_answer``: last ``<answer>`` block, last
+``math.answer`` does (``math_extract.extract_answer``: last ``<answer>`` block, last
 ``\\boxed{}``, "answer is", ``####``) and normalised the same way
 (``math_text.normalize_answer``), then read as a number: an integer, a decimal, a fraction
 ``a/b`` or ``\\frac{a}{b}``, signed, or scientific notation (``1.5e-3``,
