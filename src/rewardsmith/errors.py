@@ -16,6 +16,9 @@ status and an error (see ``rewardsmith.core.types``).
 
 from __future__ import annotations
 
+import reprlib
+from typing import Any
+
 __all__ = [
     "ConfigError",
     "InputError",
@@ -23,7 +26,18 @@ __all__ = [
     "RewardsmithError",
     "SpecError",
     "UnknownRewardError",
+    "brief",
 ]
+
+_BRIEF = reprlib.Repr()
+_BRIEF.maxlevel, _BRIEF.maxlist, _BRIEF.maxtuple, _BRIEF.maxdict = 2, 4, 4, 4
+_BRIEF.maxset, _BRIEF.maxstring, _BRIEF.maxother, _BRIEF.maxlong = 4, 40, 40, 40
+
+
+def brief(value: Any) -> str:
+    """A short repr for an error message, built without ever writing the whole value (a
+    spec value can be a billion-element alias bomb or refer to itself)."""
+    return _BRIEF.repr(value)
 
 
 class RewardsmithError(Exception):

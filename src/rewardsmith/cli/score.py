@@ -128,7 +128,7 @@ def score_cmd(
         reward = load_spec(spec)  # a bad spec fails here, before anything is read
         blocks = read_blocks(path, chunk_size, split)
         schema = arrow_schema(path, split) if out and out.endswith((".parquet", ".pq")) else None
-        writer = RolloutWriter(out, schema) if out else None
+        writer = RolloutWriter(out, schema, source=path) if out else None
         if engine is Engine.RAY:
             from rewardsmith.integrations import ray as ray_engine
 

@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from rewardsmith.errors import ConfigError, UnknownRewardError
+from rewardsmith.errors import ConfigError, UnknownRewardError, brief
 
 __all__ = [
     "Entry",
@@ -159,6 +159,6 @@ def format_validation_error(exc: ValidationError, prefix: str = "") -> list[str]
         if err["type"] == "extra_forbidden":
             msg = "unknown parameter"
         elif "input" in err and err["type"] != "missing":
-            msg = f"{msg} (got {err['input']!r:.60})"
+            msg = f"{msg} (got {brief(err['input'])})"
         lines.append(f"{where}: {msg}")
     return lines

@@ -12,8 +12,9 @@ Field names follow the trainers. The first field present wins:
 
 Every other field lands in ``Sample.meta`` (``data_source`` among them). A ``FieldMap``'s ``mapping``
 overrides any of these (``{"completion": "my_field"}``; dotted paths reach into nested
-records). Files are read ``chunk_size`` rows at a time, so memory stays flat however long
-the file is. A record that cannot be read (a malformed JSON line, or not an object)
+records). Files are read ``chunk_size`` rows at a time (a JSONL chunk also ends at
+``MAX_CHUNK_BYTES``), so memory stays flat however long the file is; a JSONL line over
+``MAX_LINE_BYTES`` is skipped unread and its row is an error. A record that cannot be read (a malformed JSON line, or not an object)
 becomes a ``Row`` with a ``problem``; one without a completion fails when it is turned
 into a Sample. Either way the rest are read as usual.
 """
@@ -197,23 +198,50 @@ def _row(index: int, record: Any) -> Row:
 
 
 def _parse_line(index: int, lineno: int, line: bytes) -> Row:
+    if line is _SKIPPED or line == _SKIPPED:
+        return Row(index, None, f"line {lineno}: over {MAX_LINE_BYTES:,} bytes, not read")
     try:
         return _row(index, orjson.loads(line))
     except orjson.JSONDecodeError as exc:
         return Row(index, None, f"line {lineno}: malformed JSON ({exc})")
 
 
+MAX_LINE_BYTES = 64 * 1024**2
+"""A JSONL line longer than this is not read: its row is an error (memory stays bounded)."""
+MAX_CHUNK_BYTES = 256 * 1024**2
+"""A chunk ends early once its lines hold this many bytes."""
+_SKIPPED = b'"line over the byte cap"'  # stands in for an unread line; never valid JSON
+
+
+def _lines(f: Any) -> Iterator[bytes]:
+    """The file's lines, each read with a cap: a longer line is skipped in pieces (never
+    held whole) and yields a marker instead."""
+    while True:
+        line = f.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while True:  # drain the rest of the line without keeping it
+                rest = f.readline(1024**2)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield _SKIPPED
+        else:
+            yield line
+
+
 def _jsonl(path: Path, chunk_size: int) -> Iterator[Block]:
-    block = Block(0)
+    block, held = Block(0), 0
     with path.open("rb") as f:
-        for lineno, line in enumerate(f, 1):
+        for lineno, line in enumerate(_lines(f), 1):
             if not line.strip():
                 continue
             block.linenos.append(lineno)
             block.lines.append(line)
-            if len(block.lines) >= chunk_size:
+            held += len(line)
+            if len(block.lines) >= chunk_size or held >= MAX_CHUNK_BYTES:
                 yield block
-                block = Block(block.start + len(block.lines))
+                block, held = Block(block.start + len(block.lines)), 0
     if block.lines:
         yield block
 

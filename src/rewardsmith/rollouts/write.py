@@ -8,11 +8,19 @@ columns are the fields of the first chunk: a field that first appears later is l
 of Parquet output (JSONL output keeps every field of every row).
 ``parts`` is a map of floats; ``info`` is JSON text; ``error`` is a struct of type and
 message, or null. An input field named like an output column is overwritten.
+
+An output is written under a temporary name beside it and renamed over the target only
+when the writer closes without an error, so a failed run leaves any earlier output as it
+was and a reader never sees half a file. An output that is the input (the same file by
+any name or link) is refused before anything is written.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,8 +84,12 @@ class RolloutWriter:
     and ``write_rendered`` writes it. ``write(rows, scores)`` does all three.
     """
 
-    def __init__(self, path: str | Path, input_schema: Any = None) -> None:
+    def __init__(
+        self, path: str | Path, input_schema: Any = None, *, source: str | Path | None = None
+    ) -> None:
         self.path = str(path)
+        if source is not None and self.path != "-":
+            _refuse_same_file(Path(source), Path(self.path))
         self.format = "parquet" if self.path.lower().endswith((".parquet", ".pq")) else "jsonl"
         if (
             self.format == "jsonl"
@@ -89,21 +101,32 @@ class RolloutWriter:
         self.renderer: Renderer | None = Renderer("jsonl") if self.format == "jsonl" else None
         self._file: IO[bytes] | None = None
         self._parquet: Any = None
+        self._temp: str | None = None
+        if self.path != "-":  # written here, renamed over the target on success
+            target = Path(self.path).resolve()
+            self._temp = str(target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}.partial")
 
     def __enter__(self) -> RolloutWriter:
         if self.format == "jsonl":
-            self._file = sys.stdout.buffer if self.path == "-" else open(self.path, "wb")
+            self._file = sys.stdout.buffer if self._temp is None else open(self._temp, "xb")
         return self
 
     def __exit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._file is not None and self.path != "-":
+        if self._file is not None and self._temp is not None:
             self._file.close()
         elif self._file is not None:
             self._file.flush()
         if self._parquet is not None:
             self._parquet.close()
+        if self._temp is not None:
+            if et is None and os.path.exists(self._temp):
+                os.chmod(self._temp, _mode(Path(self.path)))
+                os.replace(self._temp, self.path)  # the whole output appears at once
+            else:
+                with contextlib.suppress(OSError):
+                    os.unlink(self._temp)
 
     def prepare(self, rows: Sequence[Row]) -> Renderer:
         """The renderer for this output; the first call fixes a Parquet schema from ``rows``."""
@@ -112,7 +135,7 @@ class RolloutWriter:
 
             schema = _schema(rows, self.input_schema)
             self.renderer = Renderer("parquet", schema, self.input_schema is not None)
-            self._parquet = pq.ParquetWriter(self.path, schema)
+            self._parquet = pq.ParquetWriter(self._temp or self.path, schema)
         return self.renderer
 
     def write_rendered(self, rendered: Any) -> None:
@@ -124,6 +147,25 @@ class RolloutWriter:
 
     def write(self, rows: Sequence[Row], scores: Sequence[Score]) -> None:
         self.write_rendered(self.prepare(rows)(rows, scores))
+
+
+def _mode(target: Path) -> int:
+    """The permissions the output should have: the old file's, else the umask's."""
+    with contextlib.suppress(OSError):
+        return target.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _refuse_same_file(source: Path, out: Path) -> None:
+    """Writing the input while it is read loses rows silently: refuse it."""
+    try:
+        same = out.exists() and source.exists() and os.path.samefile(source, out)
+    except OSError:
+        same = False
+    if same:
+        raise InputError(f"{out}: the output is the same file as the input {source}; write elsewhere")
 
 
 def _record(row: Row, score: Score) -> dict[str, Any]:

@@ -33,7 +33,7 @@ from pydantic import TypeAdapter, ValidationError
 from rewardsmith.core import Gate, Max, Min, Product, Schedule, Shape, Sum, registry
 from rewardsmith.core.combinators import Combinator, Constant, OnError
 from rewardsmith.core.reward import ItemReward, Reward
-from rewardsmith.errors import ConfigError, SpecError, UnknownRewardError
+from rewardsmith.errors import ConfigError, SpecError, UnknownRewardError, brief
 from rewardsmith.runtime import Cached, Isolated, Threaded
 from rewardsmith.shaping.gates import DELTA, GatedAggregate
 from rewardsmith.shaping.hierarchy import Combine, Hierarchy, Level
@@ -84,7 +84,7 @@ class _Builder:
         try:
             value = _SCALARS[key].validate_python(node[key], strict=True)
         except ValidationError as exc:
-            self.fail(f"{path}.{key}", exc.errors()[0]["msg"] + f" (got {node[key]!r:.40})")
+            self.fail(f"{path}.{key}", exc.errors()[0]["msg"] + f" (got {brief(node[key])})")
             return default
         if key in ("timeout", "threads") and value <= 0:
             self.fail(f"{path}.{key}", f"must be > 0 (got {value})")

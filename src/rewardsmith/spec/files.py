@@ -28,6 +28,11 @@ __all__ = ["builtin_specs", "load_spec", "parse_spec", "read_spec"]
 
 TOP_KEYS = {"name", "description", "reward"}
 SUFFIXES = (".yaml", ".yml", ".toml")
+MAX_SPEC_BYTES = 1_000_000
+"""A larger spec file is refused unread (specs are a few hundred bytes)."""
+MAX_SPEC_VALUES = 100_000
+"""Values in a parsed spec, aliases counted each time they are used: a YAML alias bomb
+(435 bytes for 10^9 values) or a node that contains itself stops here."""
 
 
 def builtin_specs() -> dict[str, str]:
@@ -46,7 +51,7 @@ def read_spec(path_or_name: str | Path) -> tuple[dict[str, Any], str]:
     if path.suffix in SUFFIXES or path.exists():
         if not path.is_file():
             raise SpecError(str(path), ["file not found"])
-        text, source, toml = path.read_text(encoding="utf-8"), str(path), path.suffix == ".toml"
+        text, source, toml = _read_text(path), str(path), path.suffix == ".toml"
     else:
         specs = builtin_specs()
         name = str(path_or_name)
@@ -59,14 +64,57 @@ def read_spec(path_or_name: str | Path) -> tuple[dict[str, Any], str]:
     return _parse_text(text, source, toml), source
 
 
+def _read_text(path: Path) -> str:
+    """The spec file's text: bounded in size, UTF-8 or a one-line refusal."""
+    with path.open("rb") as f:
+        raw = f.read(MAX_SPEC_BYTES + 1)
+    if len(raw) > MAX_SPEC_BYTES:
+        raise SpecError(str(path), [f"over {MAX_SPEC_BYTES:,} bytes: not a spec"])
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(str(path), [f"not UTF-8 text (byte {exc.start})"]) from None
+
+
 def _parse_text(text: str, source: str, toml: bool) -> dict[str, Any]:
     try:
         data = tomllib.loads(text) if toml else yaml.safe_load(text)
     except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
-        raise SpecError(source, [f"cannot parse: {exc}"]) from None
+        raise SpecError(source, [f"cannot parse: {_first_line(exc)}"]) from None
+    except ValueError as exc:  # an integer past Python's 4,300-digit limit, say
+        raise SpecError(source, [f"cannot parse: {_first_line(exc)}"]) from None
+    except (RecursionError, MemoryError):
+        raise SpecError(source, ["cannot parse: nested too deep or too large"]) from None
     if not isinstance(data, dict):
         raise SpecError(source, ["expected a mapping with name and reward at the top"])
+    if not _within(data, MAX_SPEC_VALUES):
+        raise SpecError(
+            source,
+            [f"over {MAX_SPEC_VALUES:,} values once aliases are expanded, or a value that "
+             "contains itself: not a spec"],
+        )
     return data
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+
+
+def _within(data: Any, budget: int) -> bool:
+    """Whether walking ``data`` (shared values counted at every use) visits at most
+    ``budget`` values; a cycle never ends, so it runs out."""
+    stack = [data]
+    while stack:
+        budget -= 1
+        if budget < 0:
+            return False
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
+    return True
 
 
 def parse_spec(data: dict[str, Any], source: str = "<spec>") -> Reward:
