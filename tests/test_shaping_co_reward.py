@@ -40,9 +40,11 @@ TABLE = {
         (["\\boxed{4}", "\\boxed{4}", "\\boxed{4}"], ["\\boxed{5}", "\\boxed{5}", "\\boxed{4}"], {},
          [0, 0, 0], [0, 0, 1], "5", "4"),
     ],
-    "ties go to the smallest string": [
+    "a tie is no majority": [
         (["\\boxed{9}", "\\boxed{10}"], ["\\boxed{9}", "\\boxed{10}", "\\boxed{9}"], {},
-         [1, 0], [0, 1, 0], "9", "10"),
+         [1, 0], [0, 0, 0], "9", None),
+        (["\\boxed{9}", "\\boxed{10}"], ["\\boxed{9}", "\\boxed{10}", "\\boxed{9}"],
+         {"ties": "smallest"}, [1, 0], [0, 1, 0], "9", "10"),
     ],
     "answers that do not parse": [
         (["\\boxed{4}", "\\boxed{4}"], ["nothing", "\\boxed{}"], {}, [0, 0], [0, 0], None, "4"),
@@ -55,10 +57,10 @@ TABLE = {
          ["\\boxed{1/2}", "\\boxed{0.5}", "\\boxed{0.5}"], {}, [0, 0, 1], [1, 0, 0], "0.5", "1/2"),
     ],
     "min_share applies to the paired vote": [
-        (["\\boxed{4}", "\\boxed{4}"], ["\\boxed{4}", "\\boxed{5}", "\\boxed{6}", "x"],
-         {"min_share": 0.5}, [0, 0], [1, 0, 0, 0], None, "4"),
-        (["\\boxed{4}", "\\boxed{4}"], ["\\boxed{4}", "\\boxed{5}", "\\boxed{6}", "x"],
-         {"min_share": 0.25}, [1, 1], [1, 0, 0, 0], "4", "4"),
+        (["\\boxed{4}", "\\boxed{4}"], ["\\boxed{4}", "\\boxed{4}", "\\boxed{6}", "none", "-", "?"],
+         {"min_share": 0.5}, [0, 0], [1, 1, 0, 0, 0, 0], None, "4"),
+        (["\\boxed{4}", "\\boxed{4}"], ["\\boxed{4}", "\\boxed{4}", "\\boxed{6}", "none", "-", "?"],
+         {"min_share": 0.25}, [1, 1], [1, 1, 0, 0, 0, 0], "4", "4"),
     ],
 }
 CASES = [(t, *c) for t, cs in TABLE.items() for c in cs]
@@ -84,7 +86,7 @@ def test_interleaved_pairs_and_int_ids():
     a = pair(["\\boxed{1}", "\\boxed{2}"], ["\\boxed{1}"], gx=1, gy=2)
     b = pair(["\\boxed{7}"], ["\\boxed{8}"], gx="q", gy="q'")
     batch = [a[0], b[0], a[2], b[1], a[1]]
-    assert values(scores(batch)) == [1, 0, 1, 0, 0]
+    assert values(scores(batch)) == [1, 0, 0, 0, 0]  # y's label from x's votes 1, 2: a tie
 
 
 def test_one_sided_pairing_scores_the_side_that_names_a_pair():

@@ -33,13 +33,17 @@ TABLE = {
         (["\\boxed{\\frac{1}{2}}", "The answer is 1/2.", "\\boxed{0.5}"], {}, [1, 1, 0], "1/2"),
         (["\\boxed{1,000}", "#### 1000", "\\boxed{999}"], {}, [1, 1, 0], "1000"),
     ],
-    "ties go to the smallest string": [
-        (["\\boxed{5}", "\\boxed{4}"], {}, [0, 1], "4"),
-        (["\\boxed{9}", "\\boxed{10}", "\\boxed{9}", "\\boxed{10}"], {}, [0, 1, 0, 1], "10"),
+    "a tie is no majority": [
+        (["\\boxed{5}", "\\boxed{4}"], {}, [0, 0], None),
+        (["\\boxed{9}", "\\boxed{10}", "\\boxed{9}", "\\boxed{10}"], {}, [0, 0, 0, 0], None),
+    ],
+    "ties: smallest goes to the smallest string": [
+        (["\\boxed{5}", "\\boxed{4}"], {"ties": "smallest"}, [0, 1], "4"),
+        (["\\boxed{9}", "\\boxed{10}", "\\boxed{9}", "\\boxed{10}"], {"ties": "smallest"}, [0, 1, 0, 1], "10"),
     ],
     "min_share": [
-        (["\\boxed{4}", "\\boxed{4}", "\\boxed{5}", "x"], {"min_share": 0.5}, [1, 1, 0, 0], "4"),
-        (["\\boxed{4}", "\\boxed{4}", "\\boxed{5}", "x"], {"min_share": 0.6}, [0, 0, 0, 0], None),
+        (["\\boxed{4}", "\\boxed{4}", "\\boxed{5}", "no answer"], {"min_share": 0.5}, [1, 1, 0, 0], "4"),
+        (["\\boxed{4}", "\\boxed{4}", "\\boxed{5}", "no answer"], {"min_share": 0.6}, [0, 0, 0, 0], None),
     ],
     "no answers": [
         (["nothing", "still nothing", "\\boxed{}"], {}, [0, 0, 0], None),
@@ -78,10 +82,14 @@ def test_huge_completions_do_not_vote():
 
 @pytest.mark.parametrize("answers,expected", [
     ([], (None, 0)), ([None, None], (None, 0)), (["b", "a", "b"], ("b", 2)),
-    (["b", "a"], ("a", 1)), (["x", None, "x", None], ("x", 2)),
+    (["b", "a"], (None, 1)), (["x", None, "x", None], ("x", 2)),
 ])
 def test_majority_label(answers, expected):
     assert majority_label(answers) == expected
+
+
+def test_a_tie_can_go_to_the_smallest_answer_on_request():
+    assert majority_label(["b", "a"], "smallest") == ("a", 1)
 
 
 def test_is_a_group_reward_and_checks_params():

@@ -14,9 +14,10 @@ Details:
   text only with ``fallback_last_number``), then ``normalize_answer``. Votes are compared
   as normalised text: ``1/2`` and ``0.5`` are different answers.
 - A rollout with no extractable answer (or an empty one) casts no vote and earns 0.0.
-- Ties between the most frequent answers go to the smallest normalised answer in string
-  order. That is arbitrary but deterministic and does not depend on batch order, so
-  permuting a group permutes its rewards.
+- A tie between the most frequent answers is no majority: the group gets no pseudo-label
+  and every rollout earns 0.0 (``ties: none``, the default). Breaking it toward the
+  smallest answer in string order (``ties: smallest``, deterministic and independent of
+  batch order) pays a policy for answers that sort first whenever its group splits.
 - ``share`` is the pseudo-label's votes over the group's size (rollouts without an answer
   included). When it is below ``min_share``, or nobody gave an answer, every rollout of
   the group earns 0.0: a weak consensus is not a label.
@@ -79,7 +80,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -115,13 +116,19 @@ def vote_of(sample: Sample, *, fallback_last_number: bool = False) -> str | None
     return normalize_answer(found.text) or None
 
 
-def majority_label(answers: Sequence[str | None]) -> tuple[str | None, int]:
-    """The most frequent non-None answer (ties: the smallest string) and its vote count."""
+def majority_label(
+    answers: Sequence[str | None], ties: str = "none"
+) -> tuple[str | None, int]:
+    """The most frequent non-None answer and its vote count; a tie is no label (``none``)
+    or goes to the smallest string (``smallest``)."""
     votes = Counter(a for a in answers if a is not None)
     if not votes:
         return None, 0
     top = max(votes.values())
-    return min(a for a, c in votes.items() if c == top), top
+    leaders = [a for a, c in votes.items() if c == top]
+    if len(leaders) > 1 and ties == "none":
+        return None, top
+    return min(leaders), top
 
 
 class MajorityVoteParams(Params):
@@ -129,6 +136,8 @@ class MajorityVoteParams(Params):
     """Below this share of the group's votes, the pseudo-label is dropped (all 0.0)."""
     fallback_last_number: bool = False
     """Use the last number in the text when no other rule finds an answer."""
+    ties: Literal["none", "smallest"] = "none"
+    """A tie for the most votes: no pseudo-label (none), or the smallest answer."""
 
 
 class MajorityVote(GroupReward):
@@ -142,7 +151,7 @@ class MajorityVote(GroupReward):
 
     def score_group(self, samples: Sequence[Sample]) -> list[Score]:
         answers = [self.answer(s) for s in samples]
-        label, count = majority_label(answers)
+        label, count = majority_label(answers, self.params.ties)
         share = count / len(samples)
         if share < self.params.min_share:
             label = None
@@ -221,7 +230,7 @@ class CoReward(GroupReward):
         return out
 
     def _label(self, answers: Sequence[str | None]) -> tuple[str | None, float]:
-        label, count = majority_label(answers)
+        label, count = majority_label(answers, self.params.ties)
         share = count / len(answers)
         return (None if share < self.params.min_share else label), share
 

@@ -42,6 +42,7 @@ from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.verifiable.choice import ChoiceAnswer, ChoiceParams, read_letters
+from rewardsmith.verifiable.qa import normalize_answer as normalize_text
 from rewardsmith.verifiable.math_extract import extract_answer
 
 __all__ = ["PERMUTATION_KEY", "SECOND_KEY", "AcreParams", "shuffled_reprompt"]
@@ -110,12 +111,20 @@ class AcreParams(Params):
     letters: str = Field(_LETTERS, min_length=2, pattern=r"^[A-Z]+$")
 
 
-def _letter(text: str, letters: str) -> str | None:
+def _letter(text: str, letters: str, options: Mapping[str, str]) -> tuple[str | None, bool]:
+    """The one option an answer names, and whether it named it by its text (which names
+    the same option in any order) rather than by its letter."""
     found = extract_answer(text).text
     if found is None and len(text.strip()) <= 4:  # a bare "B" or "(B)"
         found = text
     named = read_letters(found, letters) if found else []
-    return named[0] if len(named) == 1 else None
+    if found is None and options:  # a bare "Paris"
+        found = text
+    if not named and found and options:  # "Paris": the option's own text
+        said = normalize_text(found)
+        by_text = [k for k, v in options.items() if normalize_text(v) == said]
+        return (by_text[0], True) if len(by_text) == 1 else (None, False)
+    return (named[0], False) if len(named) == 1 else (None, False)
 
 
 def _permutation(raw: Any, letters: str) -> list[int]:
@@ -144,16 +153,18 @@ class AcreConsistency(ItemReward):
 
     def score_one(self, sample: Sample) -> Score:
         letters = self.params.letters
-        right, _ = self._choice._reference(sample.reference)
+        right, options = self._choice.reference(sample.reference)
         meta: Mapping[str, Any] = sample.meta or {}
         second_text = meta.get(SECOND_KEY)
         if not isinstance(second_text, str):
             raise ValueError(f"meta[{SECOND_KEY!r}] (the second pass's answer) is missing")
         perm = _permutation(meta.get(PERMUTATION_KEY), letters)
-        first = _letter(sample.text, letters)
-        shown = _letter(second_text, letters)
+        first, _ = _letter(sample.text, letters, options)
+        shown, by_text = _letter(second_text, letters, options)
         second = None
-        if shown is not None and letters.index(shown) < len(perm):
+        if shown is not None and by_text:  # the text names the original option directly
+            second = shown
+        elif shown is not None and letters.index(shown) < len(perm):
             second = letters[perm[letters.index(shown)]]
         correct = first is not None and first == right
         consistent = first is not None and first == second

@@ -47,19 +47,30 @@ _LEAD = re.compile(
 _ALL = re.compile(r"(?:^|[\s(,;/])\(?([A-Z])\)?(?=$|[\s).,;/:])")
 
 
+# "I think", "A cat": a bare I or A before a lower-case word is English, not an option
+_WORD_AFTER = re.compile(r"\s+[a-z]")
+
+
+def _english(text: str, m: re.Match[str], letter: str) -> bool:
+    return letter in "AI" and "(" not in m.group(0) and _WORD_AFTER.match(text, m.end()) is not None
+
+
 def read_letters(answer: str, letters: str) -> list[str]:
-    """The option letters an answer names, in order, without repeats."""
+    """The option letters an answer names, in order, without repeats. A bare ``I`` or
+    ``A`` followed by a lower-case word is the pronoun or the article, not an option."""
     text = _TEXT_CMD.sub(r"\1", answer).replace("$", "").strip()
     lead = _LEAD.match(text)
     named: list[str] = []
     first = (lead.group(1) or lead.group(2)).upper() if lead else ""
+    if lead and _english(text, lead, first):
+        lead, first = None, ""
     if lead and first in letters:
         named.append(first)
         text = text[lead.end() :]
         if not re.search(r"\bor\b|,|;|/|\band\b", text):
             return named  # "(B) 42 apples": the rest is the option's text
     for m in _ALL.finditer(text):
-        if m.group(1) in letters and m.group(1) not in named:
+        if m.group(1) in letters and m.group(1) not in named and not _english(text, m, m.group(1)):
             named.append(m.group(1))
     return named
 
@@ -78,7 +89,7 @@ class ChoiceAnswer(ItemReward):
         self.params = params
 
     def score_one(self, sample: Sample) -> Score:
-        right, options = self._reference(sample.reference)
+        right, options = self.reference(sample.reference)
         found = extract_answer(sample.text)
         if found.text is None or not found.text.strip():
             return Score(0.0, info={"reason": "no final answer found"})
@@ -93,7 +104,8 @@ class ChoiceAnswer(ItemReward):
             return Score(0.0, info={**info, "reason": "several options", "named": named})
         return Score(float(named[-1] == right), info={**info, "named": named[-1]})
 
-    def _reference(self, reference: Any) -> tuple[str, dict[str, str]]:
+    def reference(self, reference: Any) -> tuple[str, dict[str, str]]:
+        """The right option's letter and the options (letter to text) of a reference."""
         answer, options = reference, {}
         if isinstance(reference, Mapping):
             answer = reference.get("answer", reference.get("target"))

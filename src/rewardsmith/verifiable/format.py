@@ -34,6 +34,7 @@ a loaded machine and not on an idle one; keep patterns simple.
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Literal
 
 import regex
@@ -76,6 +77,18 @@ class ThinkAnswerParams(Params):
         return self
 
 
+
+# zero-width and other invisible characters (Unicode's Cf format class, and the blank
+# Hangul filler) that render as nothing: an answer of only these is empty
+_INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u3164\u115f\u1160")
+
+
+def _visible(text: str) -> bool:
+    """Whether ``text`` shows anything: not only white space and invisible characters."""
+    return any(
+        not c.isspace() and c not in _INVISIBLE and unicodedata.category(c) != "Cf" for c in text
+    )
+
 def check_think_answer(text: str, params: ThinkAnswerParams) -> str | None:
     """Why ``text`` breaks the think/answer format, or None when it keeps it.
 
@@ -106,7 +119,7 @@ def check_think_answer(text: str, params: ThinkAnswerParams) -> str | None:
         return f"text between {t_close} and {a_open}"
     if text[ends[2] + len(a_close) :].strip():
         return f"text after {a_close}"
-    if params.require_nonempty_answer and not text[ends[1] + len(a_open) : ends[2]].strip():
+    if params.require_nonempty_answer and not _visible(text[ends[1] + len(a_open) : ends[2]]):
         return "empty answer"
     return None
 

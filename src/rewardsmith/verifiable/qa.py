@@ -14,6 +14,11 @@ articles a/an/the, collapse whitespace). The best match over the gold answers co
 Papers: SQuAD (Rajpurkar et al., arXiv 1606.05250) for the normalisation and F1;
 Search-R1 (Jin et al., arXiv 2503.09516) for EM on the last ``<answer>`` block.
 
+Two guards on SQuAD's normalisation, so that nothing is paid for nothing: a gold answer
+that normalises to nothing (``A``, ``The``, ``?``: an option letter or a punctuation
+answer) is compared as written (lowercased, spaces collapsed), so an empty answer never
+matches it; and a decimal point between digits is kept, so ``1.5`` is not ``15``.
+
 Known failure modes and how they are gamed: the normalisation is ASCII and English only
 (CJK punctuation and non-English articles are kept). ``qa.cover_em`` is gamed by long
 answers that list many candidates: pair it with a length term or use ``max_answer_tokens``
@@ -34,7 +39,7 @@ from typing import Any
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.verifiable.extract import last_tag_block
 
-__all__ = ["QAParams", "golds", "normalize_answer"]
+__all__ = ["QAParams", "gold_forms", "golds", "matches_gold", "normalize_answer"]
 
 SQUAD = Paper("SQuAD: 100,000+ Questions for Machine Comprehension of Text", "1606.05250")
 SEARCH_R1 = Paper(
@@ -43,12 +48,36 @@ SEARCH_R1 = Paper(
 
 _PUNCT = str.maketrans("", "", string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
+_DECIMAL_POINT = re.compile(r"(?<=[0-9])\.(?=[0-9])")
+_KEPT_POINT = "\u2024"  # one dot leader: survives punctuation stripping, restored after
 
 
 def normalize_answer(s: str) -> str:
-    """SQuAD v1.1 normalisation, in its order: lowercase, punctuation, articles, spaces."""
-    s = s.lower().translate(_PUNCT)
+    """SQuAD v1.1 normalisation, in its order: lowercase, punctuation, articles, spaces;
+    a decimal point between digits is kept (``1.5`` is not ``15``)."""
+    s = _DECIMAL_POINT.sub(_KEPT_POINT, s.lower()).translate(_PUNCT).replace(_KEPT_POINT, ".")
     return " ".join(_ARTICLES.sub(" ", s).split())
+
+
+def _as_written(s: str) -> str:
+    return " ".join(s.lower().split())
+
+
+def gold_forms(answers: Sequence[str]) -> list[tuple[str, bool]]:
+    """Each gold answer as it is compared: normalised, or, when that leaves nothing
+    (``A``, ``The``, ``?``), as written; the flag says which."""
+    out = []
+    for g in answers:
+        normal = normalize_answer(g)
+        out.append((normal, False) if normal else (_as_written(g), True))
+    return [(text, raw) for text, raw in out if text]
+
+
+def matches_gold(answer: str, answers: Sequence[str]) -> bool:
+    """Exact match of ``answer`` against any gold answer, with the guards above: an answer
+    that normalises to nothing matches nothing."""
+    pred, raw = normalize_answer(answer), _as_written(answer)
+    return any((raw if as_written else pred) == text for text, as_written in gold_forms(answers))
 
 
 def golds(reference: Any) -> list[str]:
@@ -94,35 +123,39 @@ class _QAReward(ItemReward):
         limit = self.params.max_answer_tokens
         if limit is not None and len(pred.split()) > limit:
             return Score(0.0, info={**info, "reason": f"answer over {limit} tokens"})
-        return self.match(pred, [normalize_answer(g) for g in answers], info)
+        forms = gold_forms(answers)
+        if not pred and not any(raw for _, raw in forms):
+            return Score(0.0, info={**info, "reason": "empty answer"})
+        written = _as_written(answer)
+        pairs = [(written if raw else pred, text) for text, raw in forms]
+        return self.match(pairs, info)
 
-    def match(self, pred: str, gold: list[str], info: dict[str, Any]) -> Score:
+    def match(self, pairs: list[tuple[str, str]], info: dict[str, Any]) -> Score:
+        """Score (prediction, gold) pairs, each in the same form."""
         raise NotImplementedError
 
 
 class ExactMatch(_QAReward):
     name = "qa.exact_match"
 
-    def match(self, pred: str, gold: list[str], info: dict[str, Any]) -> Score:
-        return Score(float(pred in gold), info=info)
+    def match(self, pairs: list[tuple[str, str]], info: dict[str, Any]) -> Score:
+        return Score(float(any(p == g for p, g in pairs if p)), info=info)
 
 
 class CoverEM(_QAReward):
     name = "qa.cover_em"
 
-    def match(self, pred: str, gold: list[str], info: dict[str, Any]) -> Score:
-        padded = f" {pred} "
-        return Score(float(any(g and f" {g} " in padded for g in gold)), info=info)
+    def match(self, pairs: list[tuple[str, str]], info: dict[str, Any]) -> Score:
+        return Score(float(any(g and f" {g} " in f" {p} " for p, g in pairs)), info=info)
 
 
 class F1(_QAReward):
     name = "qa.f1"
 
-    def match(self, pred: str, gold: list[str], info: dict[str, Any]) -> Score:
+    def match(self, pairs: list[tuple[str, str]], info: dict[str, Any]) -> Score:
         best = (0.0, 0.0, 0.0)
-        pred_toks = pred.split()
-        for g in gold:
-            best = max(best, _f1(pred_toks, g.split()))
+        for p, g in pairs:
+            best = max(best, _f1(p.split(), g.split()))
         f1, precision, recall = best
         return Score(f1, parts={"precision": precision, "recall": recall}, info=info)
 

@@ -27,6 +27,13 @@ just ``0``; ask for a fenced block or use ``json.schema``. Python's parser accep
 ``NaN`` and ``Infinity``, which strict JSON does not. Schema ``format`` keywords are not
 asserted (jsonschema's default). Partial credit looks only at required top-level keys, so
 a document with the right keys and nonsense values still earns ``partial_max``.
+
+Guards of ``json.schema``: a schema's ``pattern``, ``patternProperties`` and
+``additionalProperties`` regexes run with a timeout (``regex_timeout_s``): a pattern that
+backtracks (``(a+)+$`` on 40 characters took hours) ends the item with status
+``timeout`` and 0, never a stalled batch. And an empty document (``{}``, ``[]``, ``""``,
+``null``) meets any schema without ``required`` keys, so it earns nothing unless
+``allow_empty`` is set: write ``required`` into schemas all the same.
 """
 
 from __future__ import annotations
@@ -36,11 +43,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import regex
 from pydantic import Field, field_validator
 
-from rewardsmith.core import ItemReward, NoParams, Paper, Params, Sample, Score, register
+from rewardsmith.core import ItemReward, NoParams, Paper, Params, Sample, Score, Status, register
 from rewardsmith.verifiable.extract import last_tag_block
-from rewardsmith.verifiable.qa import golds, normalize_answer
+from rewardsmith.verifiable.qa import golds, matches_gold
 
 __all__ = ["CraftParams", "JsonSchemaParams", "answer_region", "craft_format_ok"]
 
@@ -78,6 +86,10 @@ class JsonValid(ItemReward):
 
 
 class JsonSchemaParams(Params):
+    regex_timeout_s: float = Field(0.5, gt=0, le=60)
+    """Time limit of each schema regex on the answer; past it the item times out with 0."""
+    allow_empty: bool = False
+    """Let an empty document (``{}``, ``[]``, ``""``, ``null``) pass a schema it meets."""
     partial_credit: bool = False
     """Give a non-conforming object credit for its well-typed required keys."""
     partial_max: float = Field(0.5, ge=0.0, le=1.0)
@@ -100,11 +112,17 @@ class JsonSchema(ItemReward):
         schema = dict(ref["schema"])
         cls = validator_for(schema)
         cls.check_schema(schema)  # a broken schema is the task's fault: an error Score
-        validator = cls(schema)
+        validator = _with_deadlines(cls, self.params.regex_timeout_s)(schema)
         ok, doc = _parse(sample.text)
         if not ok:
             return Score(0.0, info={"reason": "not JSON"})
-        error = best_match(validator.iter_errors(doc))
+        if not self.params.allow_empty and doc in ({}, [], "", None):
+            return Score(0.0, info={"reason": "empty document"})
+        try:
+            error = best_match(validator.iter_errors(doc))
+        except TimeoutError:
+            reason = f"a schema regex ran past {self.params.regex_timeout_s:g}s on the answer"
+            return Score(0.0, Status.TIMEOUT, info={"reason": reason})
         if error is None:
             return Score(1.0)
         info = {"reason": f"{error.json_path}: {error.message}"[:300]}
@@ -112,6 +130,50 @@ class JsonSchema(ItemReward):
             return Score(0.0, info=info)
         frac = _required_fraction(validator, schema, doc)
         return Score(self.params.partial_max * frac, parts={"required": frac}, info=info)
+
+
+def _with_deadlines(cls: Any, timeout: float) -> Any:
+    """``cls`` with its regex keywords run by the ``regex`` module under ``timeout``."""
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.validators import extend
+
+    def search(pattern: str, text: str) -> bool:
+        return regex.search(pattern, text, timeout=timeout) is not None
+
+    def pattern(validator: Any, patrn: str, instance: Any, schema: Any) -> Any:
+        if validator.is_type(instance, "string") and not search(patrn, instance):
+            yield ValidationError(f"{instance!r:.80} does not match {patrn!r:.80}")
+
+    def pattern_properties(validator: Any, patterns: Any, instance: Any, schema: Any) -> Any:
+        if not validator.is_type(instance, "object"):
+            return
+        for patrn, subschema in patterns.items():
+            for key, value in instance.items():
+                if search(patrn, key):
+                    yield from validator.descend(value, subschema, path=key, schema_path=patrn)
+
+    def additional_properties(validator: Any, extra: Any, instance: Any, schema: Any) -> Any:
+        if not validator.is_type(instance, "object"):
+            return
+        known = schema.get("properties", {})
+        patterns = list(schema.get("patternProperties", {}))
+        extras = [
+            k for k in instance if k not in known and not any(search(p, k) for p in patterns)
+        ]
+        if validator.is_type(extra, "object"):
+            for key in extras:
+                yield from validator.descend(instance[key], extra, path=key)
+        elif not extra and extras:
+            yield ValidationError(f"additional properties are not allowed ({extras[:5]!r:.120})")
+
+    return extend(
+        cls,
+        {
+            "pattern": pattern,
+            "patternProperties": pattern_properties,
+            "additionalProperties": additional_properties,
+        },
+    )
 
 
 def _required_fraction(validator: Any, schema: Mapping[str, Any], doc: Any) -> float:
@@ -178,8 +240,7 @@ class CraftAnswer(ItemReward):
         if not craft_format_ok(sample.text, self.params.tags):
             return Score(0.0, info={"reason": "format invalid"})
         block = last_tag_block(sample.text) or ""
-        pred = normalize_answer(block)
-        right = pred in {normalize_answer(g) for g in answers}
+        right = matches_gold(block, answers)  # an empty answer matches no gold, "A" included
         return Score(float(right), info={"answer": block.strip()[:200]})
 
 
