@@ -18,19 +18,23 @@ from rewardsmith.errors import ConfigError, InputError
 
 N = None
 ONE = ["p"] * 8
+S2 = 0.7071068  # a pair's (r - mean) / sample std: 0.5 / sqrt(1/2)
 
 # (estimator, options, values, groups, expected); hand-computed, compared within 1e-5
 # (the eps=1e-6 in grpo / reinforce_pp moves results by about 1e-6 relative).
 CASES = {
+    # the default std is the sample std (ddof=1), as verl's and TRL's
     "grpo": [
-        (grpo, {}, [1, 0, 0, 1], ONE[:4], [1, -1, -1, 1]),
-        (grpo, {}, [1, 2, 3], ONE[:3], [-1.2247449, 0, 1.2247449]),  # std = sqrt(2/3)
-        (grpo, {"ddof": 1}, [1, 2, 3], ONE[:3], [-1, 0, 1]),
+        (grpo, {}, [1, 0, 0, 1], ONE[:4], [0.8660254, -0.8660254, -0.8660254, 0.8660254]),
+        (grpo, {"ddof": 0}, [1, 0, 0, 1], ONE[:4], [1, -1, -1, 1]),  # population std 0.5
+        (grpo, {"ddof": 0}, [1, 2, 3], ONE[:3], [-1.2247449, 0, 1.2247449]),  # sqrt(2/3)
+        (grpo, {}, [1, 2, 3], ONE[:3], [-1, 0, 1]),  # sample std 1
         (grpo, {"scale_by_std": False}, [1, 2, 3], ONE[:3], [-1, 0, 1]),
-        (grpo, {"eps": 0.5}, [1, 0], ONE[:2], [0.5, -0.5]),
-        (grpo, {}, [1, 5, 0, 7], ["a", "b", "a", "b"], [1, -1, -1, 1]),
-        (grpo, {}, [1, N, 0], ONE[:3], [1, N, -1]),
-        (grpo, {}, [3, 1, 2], ["a", "b", "b"], [0, -1, 1]),
+        (grpo, {"eps": 0.5}, [1, 0], ONE[:2], [0.4142136, -0.4142136]),  # 0.5 / (S2 + 0.5)
+        (grpo, {"eps": 0.5, "ddof": 0}, [1, 0], ONE[:2], [0.5, -0.5]),
+        (grpo, {}, [1, 5, 0, 7], ["a", "b", "a", "b"], [S2, -S2, -S2, S2]),
+        (grpo, {}, [1, N, 0], ONE[:3], [S2, N, -S2]),
+        (grpo, {}, [3, 1, 2], ["a", "b", "b"], [0, -S2, S2]),
         (grpo, {}, [0.1, 0.1, 0.1], ONE[:3], [0, 0, 0]),
         (grpo, {}, [N, N], ONE[:2], [N, N]),
         (grpo, {}, [], [], []),
@@ -61,6 +65,13 @@ CASES = {
         (reinforce_pp, {}, [1, 0, 5], ["a", "a", "b"], [1.2247449, -1.2247449, 0]),
         (reinforce_pp, {}, [1, N, 0], ONE[:3], [1, N, -1]),
         (reinforce_pp, {}, [2, 2, 5, 5], ["a", "a", "b", "b"], [0, 0, 0, 0]),
+        # ddof 1: centred ±0.5, sample std sqrt(1/3)
+        (reinforce_pp, {"ddof": 1}, [1, 0, 0, 1], ONE[:4], [0.8660254, -0.8660254, -0.8660254, 0.8660254]),
+        # no group baseline: r - 1.25 = [-.25, -1.25, 1.75, -.25], std sqrt(1.1875)
+        (reinforce_pp, {"group_baseline": False}, [1, 0, 3, 1], ["a", "a", "b", "b"],
+         [-0.2294157, -1.1470787, 1.6059101, -0.2294157]),
+        (reinforce_pp, {"group_baseline": False}, [4, 4, 4], ["a", "b", "c"], [0, 0, 0]),
+        (reinforce_pp, {"group_baseline": False}, [4, N], ["a", "b"], [0, N]),
     ],
     # seed 0: default_rng(0).integers(n) draws 1 for n=2, 2 for n=3, 3 for n=4, 4 for n=5;
     # after integers(4) the next integers(2) draws 1.
@@ -118,7 +129,9 @@ def test_stable_reinforce_filter(options, values, expected):
 
 def test_constant_group_is_exactly_zero():
     assert grpo([0.1] * 3, ONE[:3], eps=0.0) == [0.0, 0.0, 0.0]
-    assert grpo([0.0, 5e-324], ONE[:2], eps=0.0) == [0.0, 0.0]  # std underflows to 0
+    assert grpo([0.0, 5e-324], ONE[:2]) == [0.0, 0.0]  # eps dominates a std of 5e-324
+    # eps 0: the std is taken in scaled form, so it no longer underflows to 0
+    close(grpo([0.0, 5e-324], ONE[:2], eps=0.0), [-S2, S2])
 
 
 def test_brpo_is_deterministic_given_seed():
@@ -141,6 +154,8 @@ def test_bad_options_raise():
         grpo([1.0], ["a"], ddof=2)
     with pytest.raises(ConfigError):
         reinforce_pp([1.0], ["a"], eps=math.nan)
+    with pytest.raises(ConfigError):
+        reinforce_pp([1.0], ["a"], ddof=2)
     with pytest.raises(ConfigError):
         brpo([1.0], ["a"], max_imbalance=-0.1)
     with pytest.raises(ConfigError):

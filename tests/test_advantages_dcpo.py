@@ -77,14 +77,16 @@ def test_selection(group, values, groups, lengths, opts, keep):
 
 # (values, groups, lengths, options, advantages), by hand, within 1e-5 (grpo's eps)
 ADVANTAGES = [
-    ([1, 0, 1, 0], Q[:4], [30, 20, 10, 40], {}, [N, N, 1.0, -1.0]),
-    # kept 1, 1, 0: mean 2/3, std sqrt(2/9): (1/3)/0.4714045 = 0.7071068, -1.4142136
+    # kept 1, 0: mean 1/2, sample std sqrt(1/2) (grpo's default, ddof=1)
+    ([1, 0, 1, 0], Q[:4], [30, 20, 10, 40], {}, [N, N, 0.7071068, -0.7071068]),
+    ([1, 0, 1, 0], Q[:4], [30, 20, 10, 40], {"ddof": 0}, [N, N, 1.0, -1.0]),
+    # kept 1, 1, 0: mean 2/3, sample std sqrt(1/3): (1/3)/0.5773503 = 0.5773503, -1.1547005
     (
         [1, 1, 0, 1, 0, 0],
         Q[:6],
         [30, 10, 20, 50, 40, 5],
         {},
-        [0.7071068, 0.7071068, N, N, -1.4142136, N],
+        [0.5773503, 0.5773503, N, N, -1.1547005, N],
     ),
     (
         [1, 1, 0, 1, 0, 0],
@@ -101,7 +103,14 @@ ADVANTAGES = [
 @pytest.mark.parametrize(
     "values,groups,lengths,opts,expected",
     ADVANTAGES,
-    ids=["two kept", "grpo on the subset", "no std", "constant kept", "constant dropped"],
+    ids=[
+        "two kept",
+        "two kept, ddof 0",
+        "grpo on the subset",
+        "no std",
+        "constant kept",
+        "constant dropped",
+    ],
 )
 def test_advantages_on_the_kept_subset(values, groups, lengths, opts, expected):
     out = dcpo(values, groups, lengths, **opts)
@@ -237,6 +246,7 @@ def test_advantages_are_grpo_on_the_kept_subset(rows, opts):
         if not kept:
             continue
         mean = statistics.fmean(v for v, _ in kept)
-        std = statistics.pstdev([v for v, _ in kept])  # population std, dcpo's default
+        vs = [v for v, _ in kept]
+        std = statistics.stdev(vs) if len(vs) > 1 else 0.0  # sample std, dcpo's default
         for v, a in kept:
             assert a == pytest.approx((v - mean) / (std + 1e-6), rel=1e-6, abs=1e-6)

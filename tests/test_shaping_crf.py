@@ -78,8 +78,10 @@ def test_missing_or_bad_meta_is_an_error_not_a_zero(meta, word):
     assert s.error is not None and s.error.type == "InputError" and word in s.error.message
 
 
-@pytest.mark.parametrize("params", [{}, {"alpha": 0.5}, {"alpha": -1, "s": 1}, {"alpha": 1, "s": 1, "k": 2}],
-                         ids=["no params", "no s", "negative alpha", "unknown key"])
+@pytest.mark.parametrize("params", [{}, {"alpha": 0.5}, {"alpha": -1, "s": 1}, {"alpha": 1, "s": 1, "k": 2},
+                                    {"alpha": 1e200, "s": 1e200}, {"alpha": 1e308, "s": 1.0}],
+                         ids=["no params", "no s", "negative alpha", "unknown key",
+                              "top value inf", "alpha*(s+1) inf"])
 def test_bad_params(params):
     with pytest.raises(ConfigError):
         rewardsmith.load("efficiency.crf", **params)

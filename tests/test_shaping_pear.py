@@ -65,7 +65,9 @@ CASES = [(g, *c) for g, cs in VALUES.items() for c in cs]
 @pytest.mark.parametrize("group,params,ents,k,correct,ht,ha,pen,value", CASES,
                          ids=[f"{c[0]}: {c[1]} {c[2]} k={c[3]}" for c in CASES])
 def test_values(group, params, ents, k, correct, ht, ha, pen, value):
-    [s] = rewardsmith.load("efficiency.pear", **params).score([item(ents, correct, k)])
+    """The paper's formula, with the guard off."""
+    reward = rewardsmith.load("efficiency.pear", answer_guard=False, **params)
+    [s] = reward.score([item(ents, correct, k)])
     assert s.status is Status.OK
     assert s.value == pytest.approx(value, abs=1e-12)
     assert s.parts["think_entropy"] == pytest.approx(ht, abs=1e-12)
@@ -73,10 +75,51 @@ def test_values(group, params, ents, k, correct, ht, ha, pen, value):
     assert s.parts["penalty"] == pytest.approx(pen, abs=1e-12)
 
 
+# The guard (default): P = max(H_think / (1 + α), H_answer) for α >= 0; no answer phase:
+# the paper's P = H_think. (params, entropies, k, correct, P, value)
+GUARDED = {
+    "answer below the allowance: credited at H_think / 2": [
+        ({}, [0.9, 0.5, 0.2, 0.4], 2, True, 0.4, 0.6),  # max(0.35, 0.4): above it
+        ({}, [3.0, 3.0, 0.0, 0.1], 2, True, 1.5, -0.5),  # max(1.5, 0.1); paper -1.9
+        ({}, [2.0, 9.0, 0.5, 0.5], 1, True, 1.0, 0.0),  # max(1.0, 0.5)
+    ],
+    "answer above the allowance: charged": [
+        ({}, [3.0, 3.0, 0.0, 3.5], 2, True, 3.5, -2.5),  # paper: 1.0
+        ({}, [0.2, 0.0, 1.0], 1, True, 1.0, 0.0),  # paper: 1.0
+    ],
+    "no thinking: the answer's entropy is charged": [
+        ({}, [5.0, 1.0], 0, True, 1.0, 0.0),  # paper: 1.0
+        ({}, [0.0, 0.1, 0.1], 0, True, 0.1, 0.9),
+    ],
+    "no answer phase: the paper's value": [
+        ({}, [0.4, 0.2], None, True, 0.3, 0.7),
+        ({}, [1.0, 5.0], 1, True, 1.0, 0.0),
+    ],
+    "alpha": [
+        ({"alpha": 0.0}, [0.9, 0.5, 0.2, 0.4], 2, True, 0.7, 0.3),  # max(0.7, 0.4)
+        ({"alpha": 2.0}, [0.9, 0.9, 0.2, 0.1], 2, True, 0.3, 0.7),  # max(0.9 / 3, 0.1)
+        ({"alpha": -1.0}, [0.9, 0.5, 0.2, 0.4], 2, True, 1.1, -0.1),  # the paper's
+    ],
+    "wrong answer gets r_fmt": [
+        ({}, [3.0, 3.0, 0.0, 3.5], 2, False, 3.5, 0.0),
+    ],
+}
+GUARDED_CASES = [(g, *c) for g, cs in GUARDED.items() for c in cs]
+
+
+@pytest.mark.parametrize("group,params,ents,k,correct,pen,value", GUARDED_CASES,
+                         ids=[f"{c[0]}: {c[1]} {c[2]} k={c[3]}" for c in GUARDED_CASES])
+def test_guarded_values(group, params, ents, k, correct, pen, value):
+    [s] = rewardsmith.load("efficiency.pear", **params).score([item(ents, correct, k)])
+    assert s.status is Status.OK
+    assert s.value == pytest.approx(value, abs=1e-12)
+    assert s.parts["penalty"] == pytest.approx(pen, abs=1e-12)
+
+
 def test_think_end_from_token_ids():
     r = rewardsmith.load("efficiency.pear", think_end_id=THINK_END_ID)
     [s] = r.score([item([0.9, 0.5, 0.2, 0.4], ids=[1, 2, THINK_END_ID, 3])])
-    assert s.info["think_end"] == 2 and s.value == pytest.approx(0.7)
+    assert s.info["think_end"] == 2 and s.value == pytest.approx(0.6)  # guarded: 1 - 0.4
     [s] = r.score([item([0.4, 0.2], ids=[1, 2])])  # the id is absent: k = T
     assert s.info["think_end"] == 2 and s.value == pytest.approx(0.7)
 
@@ -138,7 +181,9 @@ def test_bad_params():
 def test_spec_and_pickle():
     reward = parse_spec({"reward": {"use": "efficiency.pear", "with": {"alpha": 1.0}}})
     batch = [item([0.9, 0.5, 0.2, 0.4], k=2)]
-    assert reward.score(batch)[0].value == pytest.approx(0.7)
+    assert reward.score(batch)[0].value == pytest.approx(0.6)
+    paper = parse_spec({"reward": {"use": "efficiency.pear", "with": {"answer_guard": False}}})
+    assert paper.score(batch)[0].value == pytest.approx(0.7)
     r = rewardsmith.load("efficiency.pear")
     assert pickle.loads(pickle.dumps(r)).score(batch) == r.score(batch)
 
@@ -147,10 +192,11 @@ ents = st.lists(st.floats(0.0, 20.0), min_size=1, max_size=40)
 
 
 @settings(max_examples=300, deadline=None)
-@given(e=ents, data=st.data(), correct=st.booleans(), alpha=st.floats(-2.0, 3.0))
-def test_range_holds_and_penalty_is_non_negative(e, data, correct, alpha):
+@given(e=ents, data=st.data(), correct=st.booleans(), alpha=st.floats(-2.0, 3.0),
+       guard=st.booleans())
+def test_range_holds_and_penalty_is_non_negative(e, data, correct, alpha, guard):
     k = data.draw(st.one_of(st.none(), st.integers(0, len(e) - 1)))
-    r = rewardsmith.load("efficiency.pear", alpha=alpha)
+    r = rewardsmith.load("efficiency.pear", alpha=alpha, answer_guard=guard)
     [s] = r.score([item(e, correct, k)])
     lo, hi = r.range
     assert lo <= s.value <= hi and s.parts["penalty"] >= 0.0
@@ -158,3 +204,19 @@ def test_range_holds_and_penalty_is_non_negative(e, data, correct, alpha):
         assert s.value == pytest.approx(min(1.0, 1.0 - s.parts["penalty"]))
     else:
         assert s.value == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(think=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=10),
+       answer=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=10),
+       bump=st.floats(0.0, 5.0), alpha=st.floats(0.0, 3.0))
+def test_guarded_reward_never_rises_with_either_phase_entropy(think, answer, bump, alpha):
+    r = rewardsmith.load("efficiency.pear", alpha=alpha)
+
+    def value(t, a):
+        [s] = r.score([item([*t, 0.0, *a], k=len(t))])
+        return s.value
+
+    base = value(think, answer)
+    assert value(think, [h + bump for h in answer]) <= base + 1e-9
+    assert value([h + bump for h in think], answer) <= base + 1e-9

@@ -93,8 +93,41 @@ CASES = [
     ),
     # right calls, but no <think>: format 0 + 3
     ("no-think", text(WEATHER, think=False), ONE, 3.0),
-    # two <tool_call> blocks break "each tag once": format 0; the last block is read
-    ("two-blocks", text(WEATHER) + "\n" + text(WEATHER, think=False), ONE, 3.0),
+    # two <tool_call> blocks break "each tag once": format 0; both blocks run, so the
+    # second call is unmatched: S = J([w], [w, w]) + 3 = 3.5, S_max = 4 + 3 -> 0
+    ("two-blocks", text(WEATHER) + "\n" + text(WEATHER, think=False), ONE, 0.0),
+    # an extra call: S = J([w], [w, t]) + 3 = 3.5, S_max = 4 + (1 + 1) = 6 -> 0.5; + 1
+    ("extra-call", text(WEATHER, call("get_time", tz="UTC")), ONE, 1.5),
+    # a call only inside <think> is never run: no call, c_min; format 0
+    (
+        "call-inside-think",
+        "<think>\n<tool_call>\n" + json.dumps(WEATHER) + "\n</tool_call>\n</think>",
+        ONE,
+        -3.0,
+    ),
+    # a wrong call inside <think>, the right one after it: only the latter runs; the
+    # format fails (two <tool_call> tags): 0 + 3
+    (
+        "think-then-call",
+        "<think>maybe <tool_call>\n"
+        + json.dumps(call("get_weather", city="Rome"))
+        + "\n</tool_call></think>\n<tool_call>\n"
+        + json.dumps(WEATHER)
+        + "\n</tool_call>",
+        ONE,
+        3.0,
+    ),
+    # the template opened <think>: text before a lone </think> is reasoning; format 0
+    ("template-think", "I will call it.</think>\n" + text(WEATHER, think=False), ONE, 3.0),
+    ("call-before-lone-close", text(WEATHER, think=False) + "</think>\nDone.", ONE, -3.0),
+    # a duplicate key is unparsable: executors differ on which one wins
+    (
+        "duplicate-key",
+        '<think>t</think>\n<tool_call>\n{"name": "get_weather", "arguments": '
+        '{"city": "Rome", "city": "Paris", "unit": "c"}}\n</tool_call>',
+        ONE,
+        -3.0,
+    ),
     # no tags at all: format 0, correctness -3
     ("no-tags", "The weather in Paris is nice.", ONE, -3.0),
     # broken JSON in the block: format 0, correctness -3
@@ -154,6 +187,10 @@ def test_partial_credit_arithmetic_written_out():
     s2, _ = tool_call_score(gold, pred2)
     # r_name = J([w], [w, w]) = 1/2; best match is the second call: 1 + 2
     assert s2 == pytest.approx(0.5 + 3)
+    # the guard: the unmatched first call adds 1 + |{city}| = 2 to S_max
+    assert tool_call_score(gold, pred2, penalize_unmatched=True) == (pytest.approx(3.5), 6.0)
+    # without partial params an unmatched call adds 1
+    assert tool_call_score(gold, pred2, False, True) == (pytest.approx(1.5), 3.0)
 
 
 ABLATIONS = [
@@ -166,21 +203,60 @@ ABLATIONS = [
         -2.0,
     ),
     ("coarse-exact", {"coarse": True}, text(WEATHER), ONE, 4.0),
-    # no partial params: r_name 1, no equal call: S = 1, S_max = 1 + 1 = 2 -> 0
+    # no partial params: r_name 1, no equal call: S = 1, S_max = 1 + 1 = 2, and the
+    # unmatched call adds 1: S_max 3 -> 6/3 - 3 = -1; + 1
     (
         "intermediate-wrong",
         {"partial_params": False},
         text(call("get_weather", city="Paris", unit="f")),
         ONE,
+        0.0,
+    ),
+    # the paper's S_max: S = 1 of 2 -> 0; + 1
+    (
+        "intermediate-wrong-paper",
+        {"partial_params": False, "penalize_unmatched": False},
+        text(call("get_weather", city="Paris", unit="f")),
+        ONE,
         1.0,
     ),
-    # r_name 1, get_weather equal (1), get_time not: S = 2, S_max = 3 -> 1
+    # r_name 1, get_weather equal (1), get_time not (unmatched, + 1): S = 2, S_max = 4 -> 0
     (
         "intermediate-two",
         {"partial_params": False},
         text(call("get_weather", city="Paris"), call("get_time", tz="UTC")),
         TWO,
+        1.0,
+    ),
+    (
+        "intermediate-two-paper",
+        {"partial_params": False, "penalize_unmatched": False},
+        text(call("get_weather", city="Paris"), call("get_time", tz="UTC")),
+        TWO,
         2.0,
+    ),
+    # the paper's S_max: S = 3.5 of 4 -> 2.25; + 1
+    (
+        "extra-call-paper",
+        {"penalize_unmatched": False},
+        text(WEATHER, call("get_time", tz="UTC")),
+        ONE,
+        3.25,
+    ),
+    # ToolRL's code reads the first block, <think> included: 0 + 3
+    (
+        "call-inside-think-paper",
+        {"executed_calls": False},
+        "<think>\n<tool_call>\n" + json.dumps(WEATHER) + "\n</tool_call>\n</think>",
+        ONE,
+        3.0,
+    ),
+    (
+        "two-blocks-paper",
+        {"executed_calls": False, "penalize_unmatched": False},
+        text(call("get_weather", city="Paris", unit="f")) + "\n" + text(WEATHER, think=False),
+        ONE,
+        1.5,
     ),
     # correctness in [-1, 1]: S/S_max = 3/4 -> 2*0.75-1 = 0.5
     (
@@ -272,6 +348,11 @@ def test_unusable_reference_is_an_error(reference):
 def test_parse_tool_calls():
     assert parse_tool_calls("plain") == []
     assert parse_tool_calls("<tool_call>\nnope\n</tool_call>") is None
+    two = text(call("a", x=1)) + "\n" + text(call("b"), think=False)
+    assert parse_tool_calls(two) == [("a", {"x": 1}), ("b", {})]  # every block, in order
+    assert parse_tool_calls(two, executed=False) == [("a", {"x": 1})]  # ToolRL: the first
+    assert parse_tool_calls(text(call("a")) + "\n<tool_call>\n{}") is None  # unclosed
+    assert parse_tool_calls('<tool_call>\n{"name": "a", "name": "b"}\n</tool_call>') is None
     assert parse_tool_calls(openai(WEATHER)) == [("get_weather", {"city": "Paris", "unit": "c"})]
     dict_args = [
         {"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": {"x": 1}}}]}

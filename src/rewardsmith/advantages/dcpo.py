@@ -112,17 +112,18 @@ def dcpo(
     drop_constant: bool = True,
     scale_by_std: bool = True,
     eps: float = 1e-6,
-    ddof: int = 0,
+    ddof: int = 1,
 ) -> list[float | None]:
     """GRPO advantages over the rollouts ``dcpo_select`` keeps; None for the others.
 
     The group mean and std are those of the kept subset, as a GRPO update on that subset
-    would compute them. Arguments are those of ``dcpo_select`` and of ``grpo``.
+    would compute them. Arguments are those of ``dcpo_select`` and of ``grpo`` (whose
+    default std is the sample std, ``ddof=1``, as verl's and TRL's).
 
     Example:
         >>> out = dcpo([1, 0, 1, 0], ["q"] * 4, [30, 20, 10, 40])  # keeps 1@10 and 0@40
         >>> [None if a is None else round(a, 4) for a in out]
-        [None, None, 1.0, -1.0]
+        [None, None, 0.7071, -0.7071]
     """
     keep = dcpo_select(
         values,

@@ -8,9 +8,11 @@ rollout belongs to, and returns one advantage per rollout, in input order::
 
 Estimators (``g`` is the group of rollout ``i``, ``n`` its size after dropping None):
 
-- ``grpo``: ``A_i = (r_i - mean_g) / (std_g + eps)``, ``std_g`` the *population*
-  std (``ddof=0``, numpy's default; ``ddof=1`` is an option). ``scale_by_std=False``
-  gives ``r_i - mean_g``. DeepSeekMath (GRPO), arXiv 2402.03300.
+- ``grpo``: ``A_i = (r_i - mean_g) / (std_g + eps)``, ``std_g`` the *sample* std
+  (``ddof=1``, Bessel's correction), as the trainers compute it: verl's
+  ``compute_grpo_outcome_advantage`` (``torch.std``) and TRL's ``GRPOTrainer`` (``nanstd``,
+  with the correction) both do. ``ddof=0`` (the population std) is an option.
+  ``scale_by_std=False`` gives ``r_i - mean_g``. DeepSeekMath (GRPO), arXiv 2402.03300.
 - ``dr_grpo``: ``A_i = r_i - mean_g``. Dr. GRPO, "Understanding R1-Zero-Like
   Training: A Critical Perspective", arXiv 2503.20783. Only the advantage half of Dr.
   GRPO lives here: its other fix (no per-response length normalisation, a constant
@@ -18,11 +20,17 @@ Estimators (``g`` is the group of rollout ``i``, ``n`` its size after dropping N
 - ``rloo``: leave-one-out baseline, ``A_i = r_i - mean_{j != i} r_j
   = n / (n - 1) * (r_i - mean_g)``. "Back to Basics: Revisiting REINFORCE Style
   Optimization for Learning from Human Feedback in LLMs", arXiv 2402.14740.
-- ``reinforce_pp``: REINFORCE++ with a group baseline: ``c_i = r_i - mean_g``, then
-  ``A_i = c_i / (std_batch(c) + eps)`` with the population std of *all* centred values
-  of the batch (singleton groups included, as zeros). If that std is 0 the centred
-  values are returned. REINFORCE++, arXiv 2501.03262. (The batch mean of ``c`` is 0 by
-  construction, so it is not subtracted again.)
+- ``reinforce_pp``: REINFORCE++ with a group baseline (verl's
+  ``reinforce_plus_plus_baseline``): ``c_i = r_i - mean_g``, then ``A_i = c_i /
+  (std_batch(c) + eps)`` with the std of *all* centred values of the batch (singleton
+  groups included, as zeros). If that std is 0 the centred values are returned. (The
+  batch mean of ``c`` is 0 by construction, so it is not subtracted again.)
+  ``group_baseline=False`` is plain REINFORCE++ (verl's ``reinforce_plus_plus`` for an
+  outcome reward): ``A_i = (r_i - mean_batch) / (std_batch + eps)``, groups ignored.
+  REINFORCE++, arXiv 2501.03262. The std is the population std (``ddof=0``) by default:
+  the trainers whiten per *token* (verl's ``masked_whiten``, OpenRLHF), over thousands of
+  tokens, where Bessel's correction is negligible; ``ddof=1`` reproduces verl exactly for
+  one-token responses.
 - ``brpo``: Writing-Zero's Bootstrapped Relative Policy Optimisation, arXiv
   2506.00103. Per group, one reference rollout ``ref`` is drawn uniformly; every other
   rollout gets ``A_i = R_i`` (no normalisation) and the reference gets 0. The paper's
@@ -40,16 +48,27 @@ Estimators (``g`` is the group of rollout ``i``, ``n`` its size after dropping N
 Degenerate input, the same for every estimator:
 
 - a None value gets advantage None and is left out of its group's statistics;
-- a group of size 1 (after dropping None) gets 0.0;
+- a group of size 1 (after dropping None) gets 0.0: it has no baseline. (verl gives it
+  its raw reward instead, with baseline 0 and std 1; ``tests/test_advantages_verl.py``
+  checks that this is the only difference from verl's estimators);
 - a group whose values are all equal gets 0.0 for every member, exactly (checked
   before any division, so no NaN and no ``eps``-sized residue);
-- results are finite floats; a non-finite input value, or a result that overflows
-  (rewards beyond about 1e150), raises ``InputError``;
+- results are finite floats, correct for any finite rewards: means and stds are taken
+  in a scaled form (each group's, or the batch's, values divided by a power of two
+  near their largest magnitude, which is exact), so no square overflows and rewards of
+  1e300 give the advantages of rewards of 1 (before, a std overflowed to inf beyond
+  about 1e154 and every advantage silently became 0.0). A non-finite input value (an
+  integer too large for a float included), or a result that itself overflows (centred
+  values beyond about 1.8e308: ``dr_grpo`` of ±1.7e308), raises ``InputError``;
 - permuting the inputs permutes the outputs, except for ``brpo``, whose random
   reference depends on input order (see its docstring).
 
 Known issues:
 
+- ``reinforce_pp`` whitens over the whole batch, as REINFORCE++ does: a group whose
+  rewards are on a far larger scale than the others' (1e160 against 1) takes almost all
+  of the batch std, and the other groups' advantages shrink by that ratio (their signs
+  and ratios are kept, nothing overflows). Normalise reward scales before mixing tasks.
 - ``grpo`` divides by a small std: two near-equal rewards become ±1/(1 + eps/std),
   i.e. noise in a reward is amplified to full-size advantages. Dr. GRPO drops the std
   for this reason (and because it up-weights too-easy and too-hard prompts).
@@ -87,6 +106,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
+_TINY = float(np.finfo(np.float64).tiny)
 
 
 def _split(
@@ -100,7 +120,7 @@ def _split(
     for i, (v, g) in enumerate(zip(values, groups, strict=True)):
         if v is None:
             continue
-        if not math.isfinite(v):
+        if not _finite(v):
             bad.append(i)
         members.setdefault(g, []).append(i)
     if bad:
@@ -109,6 +129,32 @@ def _split(
         (np.asarray(idx, dtype=np.intp), np.asarray([values[i] for i in idx], dtype=np.float64))
         for idx in members.values()
     ]
+
+
+def _finite(v: float) -> bool:
+    try:
+        return math.isfinite(v)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _scale(v: FloatArray) -> tuple[FloatArray, float]:
+    """``(v / s, s)`` with ``s`` a power of two within a factor 2 of ``max |v|`` (1 if 0).
+
+    Dividing by a power of two is exact (short of subnormals), so statistics of ``v / s``
+    times ``s`` are those of ``v``; and ``|v / s| < 2``, so no square overflows.
+    """
+    m = float(np.max(np.abs(v))) if v.size else 0.0
+    if m == 0.0:
+        return v, 1.0
+    e = math.frexp(m)[1] - 1  # 2**e <= m < 2**(e + 1); e <= 1023, so 2**e is finite
+    scaled: FloatArray = np.ldexp(v, -e)
+    return scaled, math.ldexp(1.0, e)
+
+
+def _std(w: FloatArray, ddof: int) -> float:
+    """The std of ``w`` with ``ddof``; 0 when there are not more than ``ddof`` values."""
+    return float(w.std(ddof=ddof)) if w.size > ddof else 0.0
 
 
 def _assemble(n: int, parts: list[tuple[IntArray, FloatArray]]) -> list[float | None]:
@@ -130,7 +176,8 @@ def _per_group(
     parts = []
     for idx, v in _split(values, groups):
         degenerate = v.size < 2 or bool(np.all(v == v[0]))
-        parts.append((idx, np.zeros_like(v) if degenerate else fn(v)))
+        with np.errstate(over="ignore", invalid="ignore"):  # _assemble reports overflow
+            parts.append((idx, np.zeros_like(v) if degenerate else fn(v)))
     return _assemble(len(values), parts)
 
 
@@ -140,7 +187,7 @@ def grpo(
     *,
     scale_by_std: bool = True,
     eps: float = 1e-6,
-    ddof: int = 0,
+    ddof: int = 1,
 ) -> list[float | None]:
     """GRPO advantage: ``(r - mean_g) / (std_g + eps)`` (DeepSeekMath, arXiv 2402.03300).
 
@@ -149,14 +196,16 @@ def grpo(
         groups: the group (prompt) id of each rollout.
         scale_by_std: divide by the group std; False gives ``r - mean_g``.
         eps: added to the std before dividing (>= 0).
-        ddof: 0 for the population std (numpy's default, as in most GRPO code), 1 for
-            the sample std (as in ``torch.std``'s default).
+        ddof: 1 (the default) for the sample std, as verl (``torch.std``) and TRL
+            (``nanstd``) compute it; 0 for the population std (numpy's default).
 
     Returns:
         One advantage per rollout in input order (None where the value was None).
 
     Example:
         >>> [round(a, 4) for a in grpo([1.0, 0.0, 0.0, 1.0], ["p"] * 4)]
+        [0.866, -0.866, -0.866, 0.866]
+        >>> [round(a, 4) for a in grpo([1.0, 0.0, 0.0, 1.0], ["p"] * 4, ddof=0)]
         [1.0, -1.0, -1.0, 1.0]
     """
     if not eps >= 0 or not math.isfinite(eps):
@@ -165,11 +214,12 @@ def grpo(
         raise ConfigError(f"grpo: ddof must be 0 or 1, got {ddof!r}")
 
     def fn(v: FloatArray) -> FloatArray:
-        centred: FloatArray = v - v.mean()
+        w, s = _scale(v)
+        centred: FloatArray = w - w.mean()
         if not scale_by_std:
-            return centred
-        denom = float(v.std(ddof=ddof)) + eps
-        # std can underflow to 0 for values a few ulps apart; treat that group as constant.
+            return centred * s
+        # (r - mean) / (std + eps) = (w - mean_w) / (std_w + eps / s), with no overflow
+        denom = _std(w, ddof) + eps / s
         scaled: FloatArray = centred / denom if denom > 0 else np.zeros_like(v)
         return scaled
 
@@ -185,7 +235,13 @@ def dr_grpo(values: Sequence[float | None], groups: Sequence[Hashable]) -> list[
         >>> dr_grpo([1.0, 2.0, 6.0], ["p"] * 3)
         [-2.0, -1.0, 3.0]
     """
-    return _per_group(values, groups, lambda v: v - v.mean())
+    return _per_group(values, groups, _centred)
+
+
+def _centred(v: FloatArray) -> FloatArray:
+    w, s = _scale(v)
+    out: FloatArray = (w - w.mean()) * s
+    return out
 
 
 def rloo(values: Sequence[float | None], groups: Sequence[Hashable]) -> list[float | None]:
@@ -195,17 +251,38 @@ def rloo(values: Sequence[float | None], groups: Sequence[Hashable]) -> list[flo
         >>> rloo([1.0, 0.0, 0.0], ["p"] * 3)
         [1.0, -0.5, -0.5]
     """
-    return _per_group(values, groups, lambda v: v.size / (v.size - 1) * (v - v.mean()))
+
+    def fn(v: FloatArray) -> FloatArray:
+        w, s = _scale(v)
+        out: FloatArray = (v.size / (v.size - 1) * (w - w.mean())) * s
+        return out
+
+    return _per_group(values, groups, fn)
 
 
 def reinforce_pp(
-    values: Sequence[float | None], groups: Sequence[Hashable], *, eps: float = 1e-6
+    values: Sequence[float | None],
+    groups: Sequence[Hashable],
+    *,
+    eps: float = 1e-6,
+    ddof: int = 0,
+    group_baseline: bool = True,
 ) -> list[float | None]:
-    """REINFORCE++ (group baseline) advantage (arXiv 2501.03262).
+    """REINFORCE++ advantage, with a group baseline by default (arXiv 2501.03262).
 
-    ``c_i = r_i - mean_g``, then ``A_i = c_i / (std(c over the batch) + eps)``, the
-    population std over every scored rollout of the batch (singleton and constant
-    groups contribute their zeros). If that std is 0, the centred values are returned.
+    ``c_i = r_i - mean_g``, then ``A_i = c_i / (std(c over the batch) + eps)``, the std
+    over every scored rollout of the batch (singleton and constant groups contribute
+    their zeros). If that std is 0, the centred values are returned.
+    ``group_baseline=False``: ``c_i = r_i - mean_batch`` instead (plain REINFORCE++).
+
+    Args:
+        values: one reward per rollout; None means "not scored".
+        groups: the group (prompt) id of each rollout.
+        eps: added to the std before dividing (>= 0).
+        ddof: 0 (the default) for the population std, as token-level whitening over
+            long responses gives; 1 for the sample std.
+        group_baseline: subtract each group's mean (REINFORCE++-baseline) rather than the
+            batch's.
 
     Example:
         >>> [round(a, 4) for a in reinforce_pp([1.0, 0.0, 0.0, 1.0], ["p"] * 4)]
@@ -213,12 +290,20 @@ def reinforce_pp(
     """
     if not eps >= 0 or not math.isfinite(eps):
         raise ConfigError(f"reinforce_pp: eps must be a finite number >= 0, got {eps!r}")
-    centred = dr_grpo(values, groups)
-    scored = np.asarray([c for c in centred if c is not None], dtype=np.float64)
-    std = float(scored.std()) if scored.size else 0.0
+    if ddof not in (0, 1):
+        raise ConfigError(f"reinforce_pp: ddof must be 0 or 1, got {ddof!r}")
+    if len(values) != len(groups):
+        raise InputError(f"values has {len(values)} items but groups has {len(groups)}")
+    centred = dr_grpo(values, groups if group_baseline else [0] * len(values))
+    idx = [i for i, c in enumerate(centred) if c is not None]
+    c_all = np.asarray([centred[i] for i in idx], dtype=np.float64)
+    w, s = _scale(c_all)
+    std = _std(w, ddof)
     if std == 0.0:
         return centred
-    return [None if c is None else c / (std + eps) for c in centred]
+    with np.errstate(over="ignore", invalid="ignore"):
+        adv = w / (std + eps / s)  # c / (std_c + eps), each side divided by s
+    return _assemble(len(values), [(np.asarray(idx, dtype=np.intp), adv)])
 
 
 def brpo(
@@ -302,8 +387,11 @@ def stable_reinforce_filter(
     out: list[float | None] = [None if x is None else 0.0 for x in advantages]
     if a.size == 0:
         return out
-    mu = float(a.mean())
-    norm = (a - mu) / math.sqrt(max(float(a.var()), min_var))
+    w, scale = _scale(a)  # huge advantages: no overflow in the variance
+    mu_w = float(w.mean())
+    mu = mu_w * scale
+    floor = min_var / scale / scale if scale > 1e-150 else math.inf
+    norm = (w - mu_w) / math.sqrt(max(float(w.var()), floor, _TINY))
     centre = mu if reference_bounds else 0.0
     keep = (norm >= centre - clip) & (norm <= centre + clip) & (np.abs(norm) <= max_abs)
     norm = np.where(keep & np.isfinite(norm), norm, 0.0)

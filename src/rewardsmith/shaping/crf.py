@@ -34,15 +34,21 @@ Known issues: the exact definitions of ``s`` and ``d_q`` and the value of ``α``
 found (the formula is quoted from an OpenReview review), so ``alpha`` and ``s`` are
 required parameters and ``d_q`` is whatever the caller supplies in [0, 1]. To anneal
 ``s`` over training, rebuild the reward or compose ``R°·α·c`` terms under a ``schedule``.
-How it can be gamed: through the conciseness scorer; its biases (favouring terse text,
-say) become the policy's. A wrong answer earns 0 however concise, which is the point.
+How it can be gamed, and the guards: through the conciseness scorer; its biases
+(favouring terse text, say) become the policy's, so ``c`` must come from a model the
+policy cannot address (not from the completion). The correctness gate is the paper's own
+guard: a wrong answer earns 0 however concise (an empty or evasive answer included), and
+nothing is paid without ``meta`` inputs (a missing verdict or score is an error, not a
+0). Parameters are bounded at build time: ``alpha`` and ``s`` must be finite and
+``1 + α·(s + 1)``, the top of the range, must be a finite float (before, ``alpha = s =
+1e200`` scored ``inf`` with status ok); within that bound every value is finite.
 """
 
 from __future__ import annotations
 
 import math
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.shaping._meta import meta_correct, meta_number
@@ -68,6 +74,16 @@ class CrfParams(Params):
     """The ``meta`` key of the conciseness score ``c`` in [0, 1]."""
     difficulty_key: str | None = "difficulty"
     """The ``meta`` key of the difficulty ``d_q`` in [0, 1]; None for ``d_q = 0``."""
+
+    @model_validator(mode="after")
+    def _finite_range(self) -> CrfParams:
+        top = 1.0 + self.alpha * (self.s + 1.0)
+        if not math.isfinite(top):
+            raise ValueError(
+                f"1 + alpha * (s + 1), the largest value, must be finite; got alpha "
+                f"{self.alpha!r} and s {self.s!r}"
+            )
+        return self
 
 
 class Crf(ItemReward):

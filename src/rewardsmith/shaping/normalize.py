@@ -9,9 +9,9 @@ With ``g`` the item's group, ``n`` its size after dropping None::
     transform.group_rank     2 · rank_g(v) / (n − 1) − 1         [−1, 1]
     transform.batch_zscore   (v − mean_B) / (std_B + eps)        unbounded
 
-``std`` is the population std (``ddof=0``, an option) and ``eps`` is 1e-6 by default, as
-in ``rewardsmith.advantages.grpo``; the numbers agree with it, but the sums here are
-exactly rounded (``math.fsum``) so that the output does not depend on batch order. ``rank_g(v)`` is
+``std`` is the population std (``ddof=0``, an option) and ``eps`` is 1e-6 by default;
+``rewardsmith.advantages.grpo`` defaults to the sample std (``ddof=1``, as TRL and verl
+do), so pass ``ddof=1`` for the same numbers. The sums here are exactly rounded (``math.fsum``) so that the output does not depend on batch order. ``rank_g(v)`` is
 the 0-based rank of ``v`` in its group, ties sharing their average rank, so the ranks of a
 group are centred on 0 and a tie between two items at the top of three gives
 ``(−1, 0.5, 0.5)``.

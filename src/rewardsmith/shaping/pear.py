@@ -14,7 +14,31 @@ of ``</think>`` and ``T`` the number of tokens::
 Defaults from the paper: ``α = 1``, ``s = 1.0``, ``r_fmt = 0.0``. With no ``</think>``,
 ``k = T`` and ``H̄_answer = 0``. Range ``(−∞, max(r_fmt, min(1, s))]``: entropies are
 unbounded above in general (at most ``log |V|``), so the penalty is too. ``parts`` hold
-``think_entropy``, ``answer_entropy`` and ``penalty``; ``info["think_end"]`` holds k.
+``think_entropy``, ``answer_entropy`` and ``penalty`` (the guarded one when the guard is
+on); ``info["think_end"]`` holds k.
+
+How it can be gamed, and the guard. Taken literally, the formula pays for the answer's
+entropy: ``P`` falls as ``H̄_answer`` rises, so a hedged or padded high-entropy answer
+cancels the thinking penalty (1.0 for a hedged answer against −1.9 for a crisp one at
+equal thinking, ``H̄_think = 3``), and an empty thinking phase (the reasoning moved after
+``</think>``) always earns 1.0, since ``H̄_think = 0``. The guard ``answer_guard`` (on by
+default) reads the paper's "allowing moderate exploration in the answer phase" as a
+fixed allowance that hedging cannot raise. For ``α >= 0``::
+
+    a*  = H̄_think / (1 + α)        (the answer entropy at which the paper's P equals it)
+    P_g = max(0, H̄_think − α · a*) + max(0, H̄_answer − a*)  =  max(a*, H̄_answer)
+
+The answer is credited as if its entropy were ``a*``, whatever it is, and entropy above
+``a*`` is charged like thinking entropy. So ``r`` never rises with ``H̄_answer`` (a crisp
+answer earns the most) nor with ``H̄_think`` (raising the thinking entropy to widen the
+allowance does not pay either), and with no thinking ``a* = 0``: the answer's entropy is
+charged in full. An answer whose entropy is exactly ``a*`` (half the thinking entropy at
+``α = 1``) gets the paper's value; crisper answers get more than the paper gives them
+(−0.5 instead of −1.9 above), hedged ones less (−2.5 instead of 1.0). With no answer
+phase (no ``</think>``, or nothing after it) nothing is credited: ``P = H̄_think``, the
+paper's value. For ``α < 0`` the paper's ``P = H̄_think + |α| · H̄_answer`` already
+charges the answer, and the guard leaves it unchanged. ``answer_guard: false`` is the
+paper's formula. ``tests/security/test_tools_advantages_hostile.py`` shows the attacks.
 
 Where the inputs come from:
 
@@ -32,11 +56,11 @@ normalisation, or leave it to the trainer).
 Paper: PEAR: Phase Entropy Aware Reward for Efficient Reasoning (Huang, Lu, Zhang,
 arXiv 2510.08026).
 
-Known failure modes and how it could be gamed: the reward is non-stationary (entropy is
-measured under a policy that keeps changing); it does not apply to models without explicit
-think tags (everything is "thinking" then). A policy can lower its penalty by raising its
-answer-phase entropy (hedging in the answer) rather than thinking less; α = 1 keeps that
-trade even. Entropies must be the completion's tokens only, aligned with ``tokens.ids``.
+Known failure modes: the reward is non-stationary (entropy is measured under a policy
+that keeps changing); it does not apply to models without explicit think tags
+(everything is "thinking" then). Entropy is not length: low-entropy padding (repeating a
+sentence) costs nothing here, so pair PEAR with a length term if that matters. Entropies
+must be the completion's tokens only, aligned with ``tokens.ids``.
 """
 
 from __future__ import annotations
@@ -66,8 +90,15 @@ def phase_entropies(entropies: Sequence[float], k: int) -> tuple[float, float]:
     return _mean(entropies[:k]), _mean(entropies[k + 1 :])
 
 
-def pear_penalty(think: float, answer: float, alpha: float = 1.0) -> float:
-    """``P = max(0, H̄_think − α · H̄_answer)``."""
+def pear_penalty(think: float, answer: float, alpha: float = 1.0, guard: bool = False) -> float:
+    """``P = max(0, H̄_think − α · H̄_answer)``, the paper's penalty.
+
+    ``guard`` (for ``α >= 0``): ``max(H̄_think / (1 + α), H̄_answer)``, the paper's
+    penalty with the answer credited at the fixed entropy ``H̄_think / (1 + α)`` and the
+    answer's entropy above it charged.
+    """
+    if guard and alpha >= 0:
+        return max(think / (1.0 + alpha), answer)
     return max(0.0, think - alpha * answer)
 
 
@@ -84,6 +115,9 @@ class PearParams(Params):
     """The ``meta`` key of the ``</think>`` token's index (None: no ``</think>``)."""
     think_end_id: int | None = None
     """The token id of ``</think>``, to find it in ``Sample.tokens.ids``."""
+    answer_guard: bool = True
+    """Guard: ``P = max(H̄_think / (1 + α), H̄_answer)``, so that neither a hedged answer
+    nor an empty thinking phase pays; False is the paper's formula."""
 
 
 class Pear(ItemReward):
@@ -104,7 +138,8 @@ class Pear(ItemReward):
         correct = meta_correct(sample, p.correct_key)
         k = self.think_end(sample, len(entropies))
         think, answer = phase_entropies(entropies, k)
-        penalty = pear_penalty(think, answer, p.alpha)
+        has_answer = k + 1 < len(entropies)  # no answer phase: nothing to credit
+        penalty = pear_penalty(think, answer, p.alpha, p.answer_guard and has_answer)
         value = min(1.0, p.s - penalty) if correct else p.r_fmt
         return Score.ok(
             value,

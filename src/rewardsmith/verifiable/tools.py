@@ -33,12 +33,37 @@ checks that calls are present exactly when the gold answer has them and all pars
 ``{"tool_calls": [{"name": ..., "arguments": {...}}, ...]}`` (``parameters`` is accepted
 for ``arguments``).
 
-Known failure modes and how it is gamed: matching is greedy, not optimal, as in the
-paper. Values compare with ``==`` after JSON decoding, so ``"5"`` differs from ``5`` (we
-do keep ``true`` apart from ``1``, which Python's ``==`` would not). A gold answer with no
-call scores correctness 0 whatever the model calls, so only the format term punishes a
-needless call. Name Jaccard rewards calling every tool once: the per-call terms only
-credit matched calls, but ``r_name`` still pays for overlap.
+Which calls count (guard ``executed_calls``, on by default): the calls an executor would
+run, i.e. every ``<tool_call>`` block *outside* ``<think>``, in order, as a Hermes-style
+parser runs them after the reasoning is split off (text inside ``<think>...</think>``,
+after an unclosed ``<think>``, or before a ``</think>`` the template opened, is
+reasoning). An unclosed ``<tool_call>`` or any unparsable block makes the whole answer
+unparsable. ``executed_calls=False`` reads what ToolRL's code reads, the first
+``<tool_call>`` block anywhere (``response.split("<tool_call>")[1]``), ``<think>``
+included.
+
+Extra calls (guard ``penalize_unmatched``, on by default): each executed call that no gold
+call was matched to one-to-one adds what it could have earned to ``S_max``:
+``1 + |its params|`` (1 with ``partial_params=False``), as a missed gold call does. So
+the score is a precision as well as a recall, and spraying calls costs.
+``penalize_unmatched=False`` is the paper's ``S_max``.
+
+Arguments are JSON objects with unique keys: a duplicate key (``{"day": "1", "day":
+"2"}``, or a second ``"name"``) makes the call unparsable, since executors differ on
+which one wins (Python keeps the last, others the first or refuse).
+
+How it can be gamed, and the guards: with the paper's greedy best-of-many matching,
+spraying every argument combination as separate calls earned more than one honest guess
+(3.0 against 2.8 for one wrong value of three); calling every tool once still earned
+``r_name`` overlap; a call written only inside ``<think>`` earned full correctness; a
+wrong call followed by a right one in a second block earned 3.0 although an executor
+runs the wrong one too. Under the guards the spray earns -1.0, the think-only call
+c_min, and every extra call lowers the score (``tests/security/
+test_tools_advantages_hostile.py``). What is left: matching is greedy, not optimal, as in
+the paper; values compare with ``==`` after JSON decoding, so ``"5"`` differs from ``5``
+(we keep ``true`` apart from ``1``, which Python's ``==`` would not); a gold answer with
+no call scores correctness 0 whatever the model calls, so only the format term punishes
+a needless call there; right names with wrong values still earn partial credit.
 """
 
 from __future__ import annotations
@@ -53,9 +78,15 @@ from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.core.types import Message
-from rewardsmith.verifiable.extract import last_tag_block
 
-__all__ = ["ToolCall", "ToolCallParams", "as_call", "parse_tool_calls", "tool_call_score"]
+__all__ = [
+    "ToolCall",
+    "ToolCallParams",
+    "as_call",
+    "outside_think",
+    "parse_tool_calls",
+    "tool_call_score",
+]
 
 TOOLRL = Paper("ToolRL: Reward is All Tool Learning Needs", "2504.13958")
 
@@ -81,11 +112,31 @@ class ToolCallParams(Params):
     format_min: float = 0.0
     schedule: Literal["none", "max1_step30", "linear150"] = "none"
     """MAX1STEP30MAX3 or SCHEDULEREWARD; the step comes from ``set_step``."""
+    executed_calls: bool = True
+    """Guard: score every ``<tool_call>`` block outside ``<think>``, in order (what an
+    executor runs); False reads the first block anywhere, as ToolRL's code."""
+    penalize_unmatched: bool = True
+    """Guard: each call not matched one-to-one to a gold call adds ``1 + |params|`` to
+    ``S_max``; False is the paper's ``S_max``."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An ``object_pairs_hook`` that refuses duplicate keys (executors differ on them)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r:.40} in a tool call")
+        out[key] = value
+    return out
+
+
+def _json(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_unique_keys)
 
 
 def _loads(raw: Any) -> Any:
     if isinstance(raw, str):  # OpenAI sends arguments as a JSON string; "" for no arguments
-        return json.loads(raw) if raw.strip() else {}
+        return _json(raw) if raw.strip() else {}
     return raw
 
 
@@ -105,9 +156,9 @@ def as_call(obj: Any) -> Call:
 def _parse_block(block: str) -> list[Call]:
     text = block.strip()
     try:
-        whole = json.loads(text)
+        whole = _json(text)
     except ValueError:  # the paper's layout: one JSON object per line
-        items: list[Any] = [json.loads(line) for line in text.splitlines() if line.strip()]
+        items: list[Any] = [_json(line) for line in text.splitlines() if line.strip()]
     else:
         items = whole if isinstance(whole, list) else [whole]
     if not items:
@@ -115,11 +166,66 @@ def _parse_block(block: str) -> list[Call]:
     return [as_call(x) for x in items]
 
 
-def parse_tool_calls(completion: str | Sequence[Message]) -> list[Call] | None:
+_OPEN, _CLOSE = "<tool_call>", "</tool_call>"
+_THINK_TAG = re.compile(r"</?think>")
+
+
+def outside_think(text: str) -> str:
+    """The text an executor reads once the reasoning is split off.
+
+    ``<think>...</think>`` spans are removed; an unclosed ``<think>`` hides the rest of
+    the text, and a ``</think>`` with no opening hides what precedes it (the chat
+    template opened it). The remaining pieces are joined with newlines, so that no tag is
+    formed across a removed span.
+    """
+    pieces: list[str] = []
+    pos, inside = 0, False
+    for m in _THINK_TAG.finditer(text):
+        if m.group() == "<think>":
+            if not inside:
+                pieces.append(text[pos : m.start()])
+                inside = True
+        else:
+            if not inside:
+                pieces = []
+            inside = False
+            pos = m.end()
+    if not inside:
+        pieces.append(text[pos:])
+    return "\n".join(pieces)
+
+
+def _blocks(text: str) -> list[str] | None:
+    """Every ``<tool_call>`` block, in order; None if one is left unclosed. Linear time."""
+    out: list[str] = []
+    i = 0
+    while (start := text.find(_OPEN, i)) >= 0:
+        end = text.find(_CLOSE, start + len(_OPEN))
+        if end < 0:
+            return None
+        out.append(text[start + len(_OPEN) : end])
+        i = end + len(_CLOSE)
+    return out
+
+
+def _first_block(text: str) -> str | None:
+    """ToolRL's reading: the text between the first ``<tool_call>`` and the next close."""
+    start = text.find(_OPEN)
+    if start < 0:
+        return None
+    end = text.find(_CLOSE, start + len(_OPEN))
+    return None if end < 0 else text[start + len(_OPEN) : end]
+
+
+def parse_tool_calls(
+    completion: str | Sequence[Message], executed: bool = True
+) -> list[Call] | None:
     """The calls a completion makes: [] for none, None when a call is there but unparsable.
 
-    Text: the last ``<tool_call>`` block. Messages: the last assistant message's
-    ``tool_calls``; its text content is read for ``<tool_call>`` when it has none.
+    Text, ``executed`` (the default): every ``<tool_call>`` block outside ``<think>``, in
+    order, as an executor runs them; otherwise the first block anywhere (ToolRL's code).
+    Messages: the last assistant message's ``tool_calls``; its text content is read for
+    ``<tool_call>`` when it has none. Duplicate JSON keys make a call unparsable.
     """
     if not isinstance(completion, str):
         for message in reversed(completion):
@@ -131,13 +237,18 @@ def parse_tool_calls(completion: str | Sequence[Message]) -> list[Call] | None:
                     except (ValueError, TypeError, RecursionError):
                         return None
                 content = message.get("content")
-                return parse_tool_calls(content) if isinstance(content, str) else []
+                return parse_tool_calls(content, executed) if isinstance(content, str) else []
         return []
-    block = last_tag_block(completion, "tool_call")
-    if block is None:
-        return None if "<tool_call>" in completion else []
     try:
-        return _parse_block(block)
+        if not executed:
+            block = _first_block(completion)
+            if block is None:
+                return None if _OPEN in completion else []
+            return _parse_block(block)
+        blocks = _blocks(outside_think(completion))
+        if blocks is None:
+            return None
+        return [call for block in blocks for call in _parse_block(block)]
     except (ValueError, TypeError, RecursionError):
         return None
 
@@ -169,9 +280,17 @@ def _calls_equal(gold: Sequence[Call], pred: Sequence[Call]) -> bool:
 
 
 def tool_call_score(
-    gold: Sequence[Call], pred: Sequence[Call], partial_params: bool = True
+    gold: Sequence[Call],
+    pred: Sequence[Call],
+    partial_params: bool = True,
+    penalize_unmatched: bool = False,
 ) -> tuple[float, float]:
-    """ToolRL's raw score ``(S, S_max)`` before it is scaled into the correctness range."""
+    """ToolRL's raw score ``(S, S_max)`` before it is scaled into the correctness range.
+
+    ``penalize_unmatched`` (the reward's guard; off here, the paper's score): each
+    predicted call left unmatched adds ``1 + |its params|`` (1 without partial params)
+    to ``S_max``.
+    """
     s = _jaccard([g[0] for g in gold], [p[0] for p in pred])
     s_max = 1.0
     used: set[int] = set()
@@ -194,6 +313,10 @@ def tool_call_score(
         if best_i >= 0:
             used.add(best_i)
             s += best
+    if penalize_unmatched:
+        for i, (_, p_args) in enumerate(pred):
+            if i not in used:
+                s_max += 1.0 + len(p_args) if partial_params else 1.0
     return s, s_max
 
 
@@ -236,7 +359,7 @@ class ToolCall(ItemReward):
     def score_one(self, sample: Sample) -> Score:
         gold, wants_response = _gold(sample.reference)
         f_min, f_max, c_min, c_max = self._bounds()
-        pred = parse_tool_calls(sample.completion)
+        pred = parse_tool_calls(sample.completion, self.params.executed_calls)
         fmt_ok = self._format_ok(sample, bool(gold), wants_response, pred)
         r_format = f_max if fmt_ok else f_min
         info: dict[str, Any] = {"calls": None if pred is None else [c[0] for c in pred]}
@@ -250,7 +373,9 @@ class ToolCall(ItemReward):
         elif self.params.coarse:
             r_correct = c_min
         else:
-            s, s_max = tool_call_score(gold, pred, self.params.partial_params)
+            s, s_max = tool_call_score(
+                gold, pred, self.params.partial_params, self.params.penalize_unmatched
+            )
             r_correct = (c_max - c_min) * s / s_max + c_min
             info.update(s=s, s_max=s_max)
         return Score.ok(r_format + r_correct, info, format=r_format, correct=r_correct)
