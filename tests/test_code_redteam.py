@@ -302,7 +302,10 @@ def test_killing_the_parent_and_every_pid_harms_nothing(reward):
     try:
         score = run_one(reward, body)
         assert bystander.poll() is None  # a host process the program could not see
-        assert score.value == 1.0  # nor could it kill its own harness from inside
+        # The program runs in its own process, apart from the judge that decides; killing
+        # the judge (same uid) fails every test: its fault, a 0, never a pass or a None.
+        assert score.value == 0.0
+        assert set(outcomes(score)) == {"signal"}
     finally:
         bystander.kill()
         bystander.wait()

@@ -244,6 +244,46 @@ CASES = [
         1.0,
         ["pass"],
     ),
+    (
+        "class Solution:\n    def twoSum(self, nums, target):\n        return [0, 1]",
+        {"tests": "assert Solution().twoSum([2, 7], 9) == [0, 1]"},
+        1.0,
+        ["pass"],
+    ),
+    (
+        "class Counter:\n    def __init__(self):\n        self.n = 0\n"
+        "    def add(self, k):\n        self.n += k\n    def total(self):\n        return self.n",
+        {
+            "tests": "c = Counter()\nc.add(2)\nassert c.total() == 2\nfor k in range(3):\n    c.add(1)\nassert c.total() == 5"
+        },
+        1.0,
+        ["pass", "pass"],
+    ),
+    (
+        "def f(x):\n    if x < 0:\n        raise ValueError('negative')\n    return x",
+        {
+            "tests": "try:\n    f(-1)\nexcept ValueError:\n    pass\nelse:\n    assert False\nassert f(2) == 2"
+        },
+        1.0,
+        ["pass", "pass"],
+    ),
+    (
+        "def poly(xs, x):\n    return sum(c * x ** i for i, c in enumerate(xs))\n"
+        "def find_zero(xs):\n    return 1.0",
+        {
+            "test": "def check(candidate):\n    import math\n    for _ in range(3):\n"
+            "        assert math.fabs(poly([-1, 1], candidate([-1, 1]))) < 1e-4\n",
+            "entry_point": "find_zero",
+        },
+        1.0,
+        ["pass"],
+    ),
+    (
+        "def gen(n):\n    return list(range(n))",
+        {"tests": "assert all(x < 5 for x in gen(5))"},
+        1.0,
+        ["pass"],
+    ),
 ]
 
 
@@ -264,6 +304,11 @@ CASES = [
         "humaneval-check",
         "setup-and-builtins",
         "math-isclose",
+        "class-by-handle",
+        "object-state-across-tests",
+        "expected-exception",
+        "helper-from-the-program",
+        "generator-in-a-pure-call",
     ],
 )
 def test_unit_tests_score(reward, body, reference, value, outcomes):
@@ -294,6 +339,7 @@ def test_loop_asserts_are_marked_in_process(reward):
     )[0]
     assert score.value == 1.0
     assert score.info["total"] == 1
+    assert score.info["tests"] == [{"outcome": "pass", "in_process": True}]
 
 
 def test_no_code_scores_zero_and_bad_reference_is_an_error(reward):

@@ -118,3 +118,33 @@ def test_refuses_to_run_without_bubblewrap(monkeypatch, tmp_path):
         monkeypatch.undo()
         sandbox.isolation_problem.cache_clear()
     assert sandbox.isolation_problem() is None
+
+
+def test_stdin_is_delivered_but_not_in_the_programs_view():
+    r = py(
+        "import os, sys; print(sys.stdin.read(), os.listdir('/sandbox'))",
+        stdin=b"job",
+        files={"a": "x"},
+    )
+    assert r.stdout == b"job ['a']\n"
+
+
+def test_seccomp_filter_is_built_for_x86_64_and_aarch64_only():
+    import struct
+
+    for machine, arch in (("x86_64", 0xC000003E), ("aarch64", 0xC00000B7)):
+        program = sandbox._seccomp_program(machine)
+        assert program is not None and len(program) % 8 == 0
+        assert struct.unpack("=HBBI", program[8:16])[3] == arch  # the architecture check
+    assert sandbox._seccomp_program("riscv64") is None
+
+
+def test_refuses_to_run_on_an_architecture_without_a_filter(monkeypatch):
+    monkeypatch.setattr(sandbox, "_seccomp_filter", lambda: None)
+    sandbox.isolation_problem.cache_clear()
+    try:
+        with pytest.raises(SandboxUnavailable, match="no seccomp filter"):
+            py("print(1)")
+    finally:
+        monkeypatch.undo()
+        sandbox.isolation_problem.cache_clear()

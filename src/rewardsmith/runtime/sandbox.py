@@ -18,11 +18,23 @@ What is isolated:
 - **Identity**: the program runs as an unprivileged user with no capabilities and
   ``no_new_privs``. Started as root, each run gets its own random uid, so runs cannot
   signal each other and the process limit counts that run alone.
+- **System calls**: a seccomp filter (x86-64 and arm64) refuses with ``EPERM`` new
+  namespaces (``unshare`` and ``clone`` with ``CLONE_NEW*`` flags, ``setns``), mounts
+  (``mount``, ``umount2``, ``pivot_root``, ``chroot`` and the new mount API), ``ptrace``
+  and ``process_vm_readv/writev``, keyrings (``keyctl``, ``add_key``, ``request_key``),
+  ``bpf``, ``perf_event_open``, ``userfaultfd``, ``io_uring``, module and ``kexec``
+  loading, ``open_by_handle_at``; ``clone3`` gets ``ENOSYS`` (its flags cannot be
+  inspected; the C library falls back to ``clone``); a system call of another ABI
+  (i386, x32) kills the process. So a program cannot build a user namespace with its
+  own ``tmpfs`` past the ``/tmp`` cap, or ptrace its neighbours. Not started as root,
+  bubblewrap's ``--disable-userns`` (0.8 and later) forbids user namespaces as well.
+  On other architectures ``isolation="bwrap"`` refuses to run.
 - **Limits** (``Limits``): wall-clock time (the whole tree is killed), CPU seconds,
   address space, process count, file size, open files, ``/tmp`` size, and captured
   output (a run that writes past ``output_bytes`` is killed).
 - **Environment**: scrubbed; only ``PATH``, ``HOME=/tmp``, ``LANG`` and single-thread
-  settings for numeric libraries are set.
+  settings for numeric libraries are set. Standard input is an unlinked file outside
+  the program's view (a harness may read there what the program must not see).
 
 What is not isolated:
 
@@ -51,10 +63,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import platform
 import random
+import re
 import selectors
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -171,6 +186,124 @@ def _read_only_binds() -> tuple[str, ...]:
     return tuple(argv)
 
 
+# --- the seccomp filter ------------------------------------------------------------------
+# Classic BPF over ``struct seccomp_data`` {int nr; u32 arch; u64 ip; u64 args[6]}, as
+# bubblewrap's ``--seccomp FD`` takes it (what libseccomp's ``seccomp_export_bpf`` writes).
+
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+_SYSCALLS = {  # name: (x86_64, aarch64)
+    "unshare": (272, 97),
+    "clone": (56, 220),
+    "clone3": (435, 435),
+    "setns": (308, 268),
+    "mount": (165, 40),
+    "umount2": (166, 39),
+    "pivot_root": (155, 41),
+    "chroot": (161, 51),
+    "open_tree": (428, 428),
+    "move_mount": (429, 429),
+    "fsopen": (430, 430),
+    "fsconfig": (431, 431),
+    "fsmount": (432, 432),
+    "fspick": (433, 433),
+    "mount_setattr": (442, 442),
+    "ptrace": (101, 117),
+    "process_vm_readv": (310, 270),
+    "process_vm_writev": (311, 271),
+    "keyctl": (250, 219),
+    "add_key": (248, 217),
+    "request_key": (249, 218),
+    "bpf": (321, 280),
+    "perf_event_open": (298, 241),
+    "userfaultfd": (323, 282),
+    "io_uring_setup": (425, 425),
+    "io_uring_enter": (426, 426),
+    "io_uring_register": (427, 427),
+    "init_module": (175, 105),
+    "finit_module": (313, 273),
+    "delete_module": (176, 106),
+    "kexec_load": (246, 104),
+    "kexec_file_load": (320, 294),
+    "open_by_handle_at": (304, 265),
+    "acct": (163, 89),
+    "swapon": (167, 224),
+    "swapoff": (168, 225),
+    "reboot": (169, 142),
+    "syslog": (103, 116),
+}
+# CLONE_NEWTIME | NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET
+_NS_FLAGS = 0x7E020080
+_FLAG_CHECKED = ("unshare", "clone")  # refused only with a namespace flag
+_ENOSYS_ONLY = ("clone3",)
+_X32_BIT = 0x40000000
+_LD_W_ABS, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_RET_ALLOW, _RET_ERRNO, _RET_KILL_PROCESS = 0x7FFF0000, 0x00050000, 0x80000000
+_EPERM, _ENOSYS = 1, 38
+
+
+def _seccomp_program(machine: str) -> bytes | None:
+    """The compiled filter for this machine, or None for an architecture without one."""
+    if machine not in _AUDIT_ARCH:
+        return None
+    col = 0 if machine == "x86_64" else 1
+    # (code, jump-if-true label, jump-if-false label, k); labels resolve to offsets.
+    prog: list[tuple[int, str | int, str | int, int]] = [
+        (_LD_W_ABS, 0, 0, 4),  # arch
+        (_JEQ, 0, "kill", _AUDIT_ARCH[machine]),
+        (_LD_W_ABS, 0, 0, 0),  # syscall number
+    ]
+    if machine == "x86_64":
+        prog.append((_JGE, "deny", 0, _X32_BIT))
+    for name in _FLAG_CHECKED:
+        prog.append((_JEQ, "flags", 0, _SYSCALLS[name][col]))
+    for name in _ENOSYS_ONLY:
+        prog.append((_JEQ, "enosys", 0, _SYSCALLS[name][col]))
+    for name, numbers in _SYSCALLS.items():
+        if name not in _FLAG_CHECKED and name not in _ENOSYS_ONLY:
+            prog.append((_JEQ, "deny", 0, numbers[col]))
+    prog.append((_RET, 0, 0, _RET_ALLOW))
+    labels = {"flags": len(prog)}
+    prog += [(_LD_W_ABS, 0, 0, 16), (_JSET, "deny", 0, _NS_FLAGS), (_RET, 0, 0, _RET_ALLOW)]
+    labels["deny"] = len(prog)
+    prog.append((_RET, 0, 0, _RET_ERRNO | _EPERM))
+    labels["enosys"] = len(prog)
+    prog.append((_RET, 0, 0, _RET_ERRNO | _ENOSYS))
+    labels["kill"] = len(prog)
+    prog.append((_RET, 0, 0, _RET_KILL_PROCESS))
+    out = bytearray()
+    for pc, (code, jt, jf, k) in enumerate(prog):
+        offsets = [labels[j] - pc - 1 if isinstance(j, str) else j for j in (jt, jf)]
+        out += struct.pack("=HBBI", code, offsets[0], offsets[1], k)
+    return bytes(out)
+
+
+@functools.cache
+def _seccomp_filter() -> bytes | None:
+    return _seccomp_program(platform.machine())
+
+
+@functools.cache
+def _bwrap_version() -> tuple[int, ...]:
+    try:
+        out = subprocess.run(["bwrap", "--version"], capture_output=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ()
+    found = re.search(rb"(\d+)\.(\d+)(?:\.(\d+))?", out)
+    return tuple(int(g) for g in found.groups() if g is not None) if found else ()
+
+
+def _filter_fd() -> int:
+    """A readable fd holding the compiled filter, for ``--seccomp`` (the caller closes it)."""
+    program = _seccomp_filter()
+    assert program is not None
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, program)  # a few hundred bytes: well within a pipe's buffer
+    finally:
+        os.close(write_fd)
+    return read_fd
+
+
 @functools.cache
 def isolation_problem() -> str | None:
     """Why bubblewrap isolation cannot run here, or None when it can (probed once)."""
@@ -179,13 +312,23 @@ def isolation_problem() -> str | None:
     for tool in ("prlimit", "setpriv"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed (Debian/Ubuntu: apt-get install util-linux)"
+    if _seccomp_filter() is None:
+        return (
+            f"no seccomp filter for this architecture ({platform.machine()}); the sandbox "
+            "knows the system call numbers of x86_64 and aarch64"
+        )
     with tempfile.TemporaryDirectory(prefix="rs-probe-") as tmp:
         os.chmod(tmp, 0o755)
-        argv = _bwrap_argv(Path(tmp), ["/bin/true"], _new_uid(), Limits(), None)
+        filter_fd = _filter_fd()
+        argv = _bwrap_argv(Path(tmp), ["/bin/true"], _new_uid(), Limits(), None, filter_fd)
         try:
-            done = subprocess.run(argv, capture_output=True, timeout=20, env=_ENV)
+            done = subprocess.run(
+                argv, capture_output=True, timeout=20, env=_ENV, pass_fds=(filter_fd,)
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"bubblewrap failed to start: {exc}"
+        finally:
+            os.close(filter_fd)
     if done.returncode != 0:
         msg = done.stderr.decode(errors="replace").strip()
         return (
@@ -209,13 +352,18 @@ def _bwrap_argv(
     uid: int | None,
     limits: Limits,
     channel_fd: int | None,
+    filter_fd: int,
 ) -> list[str]:
     argv = ["bwrap", "--die-with-parent", "--new-session", "--clearenv"]
+    argv += ["--seccomp", str(filter_fd)]
     if uid is None:
-        argv += ["--unshare-all", "--disable-userns"]
+        argv += ["--unshare-all"]
+        if _bwrap_version() >= (0, 8):
+            argv += ["--disable-userns"]
     else:
         # As root, namespaces need no user namespace; setpriv drops to ``uid`` inside
-        # so the process limit (which root ignores) applies.
+        # so the process limit (which root ignores) applies. ``--disable-userns`` needs
+        # a user namespace, so here the seccomp filter alone forbids new ones.
         argv += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
         argv += ["--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     # The private /tmp comes first, so that a Python installation under /tmp (a CI
@@ -301,8 +449,12 @@ def run(
             path = src / name
             path.write_bytes(content.encode() if isinstance(content, str) else content)
             os.chmod(path, 0o644)
-        (src / ".stdin").write_bytes(stdin)
-        return _execute(command, src, limits, isolation, channel)
+        # Standard input is an unlinked file outside the program's view: a harness may
+        # read there what the program must not see.
+        with tempfile.TemporaryFile(prefix="rs-stdin-") as stdin_file:
+            stdin_file.write(stdin)
+            stdin_file.seek(0)
+            return _execute(command, src, stdin_file.fileno(), limits, isolation, channel)
     finally:
         shutil.rmtree(src, ignore_errors=True)
 
@@ -310,6 +462,7 @@ def run(
 def _execute(
     command: Sequence[str],
     src: Path,
+    stdin_fd: int,
     limits: Limits,
     isolation: Isolation,
     channel: bool,
@@ -319,8 +472,11 @@ def _execute(
     read_fd = write_fd = -1
     if channel:
         read_fd, write_fd = os.pipe()
+    passed = [write_fd] if channel else []
     if isolation == "bwrap":
-        argv = _bwrap_argv(src, command, uid, limits, write_fd if channel else None)
+        filter_fd = _filter_fd()
+        passed.append(filter_fd)
+        argv = _bwrap_argv(src, command, uid, limits, write_fd if channel else None, filter_fd)
         cwd: str | None = None
     else:
         argv = [
@@ -333,22 +489,23 @@ def _execute(
     argv = _prlimit(limits, uid if isolation == "bwrap" else None) + argv
     start = time.monotonic()
     try:
-        with open(src / ".stdin", "rb") as stdin_file:
-            proc = subprocess.Popen(
-                argv,
-                stdin=stdin_file,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                cwd=cwd,
-                start_new_session=True,
-                pass_fds=(write_fd,) if channel else (),
-            )
+        proc = subprocess.Popen(
+            argv,
+            stdin=stdin_fd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=cwd,
+            start_new_session=True,
+            pass_fds=tuple(passed),
+        )
     except OSError as exc:
+        if channel:
+            os.close(read_fd)
         raise SandboxUnavailable(f"cannot start the sandbox: {exc}") from exc
     finally:
-        if channel:
-            os.close(write_fd)
+        for fd in passed:
+            os.close(fd)
     try:
         return _collect(proc, read_fd, limits, start)
     finally:

@@ -1,17 +1,22 @@
 """Assert-style tests, split so that the verdict is reached outside the program.
 
-``assert add(1, 2) == 3`` becomes a *leaf*, ``add(1, 2)``, that the harness evaluates
-inside the sandbox, and a tree, ``leaf == 3``, evaluated here on the plain value that
-comes back. Literals, comparisons, ``and``/``or``/``not``, arithmetic, subscripts and a
-fixed set of pure builtins (``abs``, ``len``, ``sorted``, ``math.isclose``...) are
-evaluated here; everything else is a leaf. So the expected values never enter the
-sandbox, and neither an overridden builtin nor an object whose ``__eq__`` always says
-True can turn a failing assert into a pass.
+``assert add(1, 2) == 3`` becomes a *leaf*, ``add(1, 2)``, that the harness's judge
+evaluates inside the sandbox, and a tree, ``leaf == 3``, evaluated here on the plain
+value that comes back. Literals, comparisons, ``and``/``or``/``not``, arithmetic,
+subscripts and a fixed set of pure builtins (``abs``, ``len``, ``sorted``,
+``math.isclose``...) are evaluated here; everything else is a leaf. So the expected
+values never enter the sandbox, and neither an overridden builtin nor an object whose
+``__eq__`` always says True can turn a failing assert into a pass. Evaluation here is
+bounded: the values are capped in size before they are decoded, and an operation that
+would build a large value from them (``s * n``, ``'%0999999999d' % x``, ``round(x,
+-10**9)``, ``str`` of a huge int, ``sum`` of many sequences) is refused (the test fails).
 
-Statements that are not top-level asserts run inside as setup. A loop or function that
-contains asserts is run inside as a whole and passes when it raises nothing: such a
-test is marked ``in_process`` in ``info``, because there the program's objects take
-part in the comparison.
+Other statements run in the judge (see ``harness``), never in the program's process:
+setup, and tests that are code. A statement holding asserts (a loop, ``with``...), or
+one that uses a function or class the tests define with asserts inside (``def t(x):
+assert ...`` then ``t(2)``), is a test run as a whole that passes when it raises
+nothing; it is marked ``in_process`` in ``info`` (its expected values enter the
+sandbox's judge, but not the program's process). A definition alone is never a test.
 """
 
 from __future__ import annotations
@@ -19,11 +24,12 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["AssertPlan", "Check", "evaluate", "plan_asserts"]
+__all__ = ["AssertPlan", "Check", "TooLarge", "evaluate", "plan_asserts"]
 
 _CMP: dict[type, Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
@@ -37,13 +43,43 @@ _CMP: dict[type, Callable[[Any, Any], Any]] = {
     ast.In: lambda a, b: a in b,
     ast.NotIn: lambda a, b: a not in b,
 }
+_MAX_ITEMS = 1 << 22  # characters or items of a value built here
+_MAX_BITS = 1 << 24  # bits of an integer built here
+_MAX_FIELD = 10_000  # width or precision in a %-format, digits of round()
+_SIZED = (str, bytes, list, tuple)
+_FORMAT_FIELD = re.compile(rb"%(?:\([^)]*\))?[-#0 +]*(\*|\d+)?(?:\.(\*|\d*))?")
+
+
+class TooLarge(ValueError):
+    """An operation in a check would build a value past the bounds."""
+
+
+def _mul(a: Any, b: Any) -> Any:
+    for seq, n in ((a, b), (b, a)):
+        if isinstance(seq, _SIZED) and isinstance(n, int) and len(seq) * max(n, 0) > _MAX_ITEMS:
+            raise TooLarge(f"{type(seq).__name__} * {n} is too large to build")
+    if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > _MAX_BITS:
+        raise TooLarge("integer product too large to build")
+    return operator.mul(a, b)
+
+
+def _mod(a: Any, b: Any) -> Any:
+    if isinstance(a, str | bytes):  # printf-style formatting: widths come from the values
+        fmt = a.encode("utf-8", "surrogatepass") if isinstance(a, str) else a
+        for width, precision in _FORMAT_FIELD.findall(fmt):
+            for part in (width, precision):
+                if part == b"*" or (part and (len(part) > 5 or int(part) > _MAX_FIELD)):
+                    raise TooLarge("format field too wide to build")
+    return operator.mod(a, b)
+
+
 _BIN: dict[type, Callable[[Any, Any], Any]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
-    ast.Mult: operator.mul,
+    ast.Mult: _mul,
     ast.Div: operator.truediv,
     ast.FloorDiv: operator.floordiv,
-    ast.Mod: operator.mod,
+    ast.Mod: _mod,
 }
 _PURE: dict[str, Callable[..., Any]] = {
     "abs": abs, "round": round, "len": len, "sorted": sorted, "set": set,
@@ -59,6 +95,7 @@ _TYPES: dict[str, Any] = {
 }  # fmt: skip
 
 Node = tuple[Any, ...]
+_LAZY = (ast.GeneratorExp, ast.Lambda)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +110,13 @@ class Check:
 
 @dataclass(slots=True)
 class AssertPlan:
-    """The steps the harness runs in order, and the checks decided here."""
+    """The steps the harness runs in order, and the checks decided here. The entry
+    point (``check(candidate)``'s) is taken from the program even if a builtin has its
+    name."""
 
     steps: list[dict[str, Any]] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    entry_point: str | None = None
 
 
 def _dotted(node: ast.expr) -> str | None:
@@ -121,6 +161,8 @@ class _Splitter:
             and (name := _dotted(node.func)) in _PURE
             and not any(isinstance(a, ast.Starred) for a in node.args)
             and all(k.arg for k in node.keywords)
+            # all(x < 5 for x in f()) is one leaf: a generator is no value to send back.
+            and not any(isinstance(a, _LAZY) for a in node.args)
         ):
             args = [self.split(a) for a in node.args]
             kwargs = {str(k.arg): self.split(k.value) for k in node.keywords}
@@ -130,6 +172,30 @@ class _Splitter:
 
 def _has_assert(node: ast.stmt) -> bool:
     return any(isinstance(n, ast.Assert) for n in ast.walk(node))
+
+
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _names(node: ast.AST) -> set[str]:
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+
+
+def _asserting_defs(body: list[ast.stmt]) -> set[str]:
+    """Names of the tests' functions and classes that hold asserts or use one that does."""
+    found: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for stmt in body:
+            if (
+                isinstance(stmt, _DEFS)
+                and stmt.name not in found
+                and (_has_assert(stmt) or _names(stmt) & found)
+            ):
+                found.add(stmt.name)
+                changed = True
+    return found
 
 
 def _unwrap_check(tree: ast.Module, entry_point: str | None) -> list[ast.stmt]:
@@ -159,15 +225,17 @@ def _unwrap_check(tree: ast.Module, entry_point: str | None) -> list[ast.stmt]:
 def plan_asserts(source: str, entry_point: str | None = None) -> AssertPlan:
     """Split test source into harness steps and checks. Raises SyntaxError on bad tests."""
     tree = ast.parse(source)
-    plan = AssertPlan()
-    for j, stmt in enumerate(_unwrap_check(tree, entry_point)):
+    plan = AssertPlan(entry_point=entry_point)
+    body = _unwrap_check(tree, entry_point)
+    asserting = _asserting_defs(body)
+    for j, stmt in enumerate(body):
         if isinstance(stmt, ast.Assert):
             splitter = _Splitter()
             node = splitter.split(stmt.test)
             check = Check(node, splitter.leaves, ast.unparse(stmt))
             plan.steps.append({"eval": check.leaves, "i": len(plan.checks)})
             plan.checks.append(check)
-        elif _has_assert(stmt):
+        elif not isinstance(stmt, _DEFS) and (_has_assert(stmt) or _names(stmt) & asserting):
             plan.steps.append({"exec": ast.unparse(stmt), "x": j, "i": len(plan.checks)})
             plan.checks.append(Check(("const", True), [], ast.unparse(stmt), in_process=True))
         else:
@@ -175,8 +243,24 @@ def plan_asserts(source: str, entry_point: str | None = None) -> AssertPlan:
     return plan
 
 
+def _guard_call(fn: Callable[..., Any], args: list[Any], kwargs: dict[str, Any]) -> None:
+    values = [*args, *kwargs.values()]
+    if fn is round and any(isinstance(v, int) and abs(v) > _MAX_FIELD for v in values[1:]):
+        raise TooLarge("round() to too many digits")
+    # Decimal conversions of big numbers are quadratic.
+    if fn is str and any(isinstance(v, int) and v.bit_length() > 1 << 16 for v in values):
+        raise TooLarge("str() of an integer too large to convert")
+    if fn is int and any(isinstance(v, str | bytes) and len(v) > 1 << 16 for v in values):
+        raise TooLarge("int() of a string too long to convert")
+    if fn is sum and len(values) > 1 and isinstance(values[1], _SIZED):
+        items = values[0]
+        if isinstance(items, _SIZED | set | frozenset | dict) and len(items) > 1000:
+            raise TooLarge("sum() of too many sequences")
+
+
 def evaluate(node: Node, leaves: list[Any]) -> Any:
-    """The value of a check's tree, given its leaves' plain values."""
+    """The value of a check's tree, given its leaves' plain values. Raises ``TooLarge``
+    (a ValueError) where an operation would build a value past the bounds."""
     kind = node[0]
     if kind == "const":
         return node[1]
@@ -203,5 +287,6 @@ def evaluate(node: Node, leaves: list[Any]) -> Any:
     if kind == "call":
         args = [evaluate(a, leaves) for a in node[2]]
         kwargs = {k: evaluate(v, leaves) for k, v in node[3].items()}
+        _guard_call(node[1], args, kwargs)
         return node[1](*args, **kwargs)
     raise ValueError(f"unknown node {kind!r}")

@@ -19,8 +19,14 @@ Paper: Hendrycks et al., "Measuring Coding Challenge Competence With APPS"
 Known failure modes and how they could be gamed: a program can special-case the
 visible test inputs (hard-code outputs) when the tests are also in the prompt; hold
 some tests out. Floats compare within ``float_tol`` (1e-6 relative or absolute, our
-choice). Asserts inside loops or functions are decided in-process (see ``asserts``).
-Stdout tolerance ignores how whitespace splits tokens, so "1 2" matches "1\\n2".
+choice). Tests that are code (loops, helpers holding asserts) are decided by a judge
+process in the sandbox that the program cannot reach, on plain values copied out of the
+program, and are marked ``in_process`` in ``info["tests"]`` (see ``harness``); such a
+test that hands the program an object (a lambda, an instance of a class the tests
+define) cannot run by value and fails. Stdout tolerance ignores how whitespace splits
+tokens, so "1 2" matches "1\\n2". A value the program returns whose JSON is over 1 MiB
+fails its test. Whatever the program does scores 0 for the tests it fails (status ok);
+only a sandbox that cannot start gives status error.
 """
 
 from __future__ import annotations

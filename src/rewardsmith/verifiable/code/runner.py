@@ -1,14 +1,23 @@
-"""Run a program against a suite in the sandbox and decide each test outside it.
+"""Run a program against a suite in the sandbox and decide each test.
 
 Each test ends as one outcome: ``pass``, ``wrong_answer``, ``runtime_error``,
 ``timeout``, ``memory``, ``output`` (wrote past the cap), ``signal`` (killed itself or
-was killed), ``unencodable`` (returned an object that is not a plain value), or
-``not_run`` (the program ended, or all-or-nothing scoring stopped, before it).
+was killed), ``unencodable`` (returned an object that is not a plain value, or a value
+over ``Config.value_bytes`` of JSON), or ``not_run`` (the program ended, or
+all-or-nothing scoring stopped, before it).
+
+What comes back from the sandbox is read as untrusted: a record line over its size cap
+is not decoded, and a line that cannot be read fails its test. Whatever the program
+does is its fault (a failed test, value 0); only a sandbox that cannot start, or a
+harness that cannot shield itself, raises (status error).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
+import marshal
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -18,9 +27,9 @@ from typing import Any
 from rewardsmith.runtime.sandbox import Isolation, Limits, Run, python, run, signal_name
 from rewardsmith.verifiable.code.asserts import evaluate
 from rewardsmith.verifiable.code.suites import Suite
-from rewardsmith.verifiable.code.values import decode, same_output, same_value
+from rewardsmith.verifiable.code.values import brief, decode, same_output, same_value
 
-__all__ = ["Config", "TestResult", "run_suite"]
+__all__ = ["Config", "HarnessUnavailable", "TestResult", "run_suite"]
 
 _EXCERPT = 400
 _ENDED = "the program ended the run early"
@@ -35,23 +44,30 @@ class Config:
     isolation: Isolation = "bwrap"
     python: str | None = None
     float_tol: float = 1e-6
+    value_bytes: int = 1 << 20  # JSON of one value the program sends back
 
 
 @dataclass(frozen=True, slots=True)
 class TestResult:
     outcome: str
     detail: str = ""
+    in_process: bool = False  # a test run as code (a loop or helper holding asserts)
 
     @property
     def passed(self) -> bool:
         return self.outcome == "pass"
 
-    def as_dict(self) -> dict[str, str]:
-        return (
-            {"outcome": self.outcome, "detail": self.detail}
-            if self.detail
-            else {"outcome": self.outcome}
-        )
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"outcome": self.outcome}
+        if self.detail:
+            out["detail"] = self.detail
+        if self.in_process:
+            out["in_process"] = True
+        return out
+
+
+class HarnessUnavailable(RuntimeError):
+    """The harness in the sandbox could not shield itself from the program."""
 
 
 def _excerpt(data: bytes) -> str:
@@ -87,18 +103,23 @@ def _stdio(program: str, suite: Suite, config: Config) -> tuple[list[TestResult]
     files.update({f"in_{i}": str(inp) for i, inp in enumerate(suite.inputs)})
     job = {"n": n, "per_test_s": config.limits.wall_s, "output_bytes": config.limits.output_bytes}
     r = _run_many(config, "stdio_runner.py", files, job, n)
-    frames, load = _by_test(r.channel, {})
-    info: dict[str, Any] = {}
-    if load is None or load.get("load") != "ok":
+    records = _records(r.channel, 8 * config.limits.output_bytes + 65536)
+    load = _frame(records.pop("load", None))
+    if load is None or load.get("ok") is not True:
         return _unloaded(r, load, n), {"stdout": _excerpt(r.stdout), "stderr": _excerpt(r.stderr)}
-    results = _results(frames, n, r, lambda i, f: _decide_stdio(f, str(suite.outputs[i]), config))
-    failed = next((frames[i] for i, t in enumerate(results) if not t.passed and i in frames), None)
-    if failed is not None:
-        info = {
-            "stdout": _excerpt(str(failed["out"]).encode()),
-            "stderr": _excerpt(str(failed["err"]).encode()),
-        }
-    return results, info
+    info: dict[str, Any] = {}
+
+    def decide(i: int, frame: dict[str, Any]) -> TestResult:
+        nonlocal info
+        result = _decide_stdio(frame, str(suite.outputs[i]), config)
+        if not result.passed and not info:
+            info = {
+                "stdout": _excerpt(str(frame.get("out", "")).encode()),
+                "stderr": _excerpt(str(frame.get("err", "")).encode()),
+            }
+        return result
+
+    return _results(records, n, r, decide), info
 
 
 def _stdio_once(
@@ -140,10 +161,23 @@ def _decide_stdio(frame: dict[str, Any], expected: str, config: Config) -> TestR
     return TestResult("wrong_answer", f"got {str(frame['out'])[:120]!r}")
 
 
+@functools.cache
+def _compiled(script: str) -> bytes:
+    """``script`` as a .pyc for this interpreter (a run skips compiling it)."""
+    source = HARNESS if script == "harness.py" else STDIO_RUNNER
+    code = compile(source, f"/sandbox/{script}", "exec", dont_inherit=True)
+    return importlib.util.MAGIC_NUMBER + b"\0" * 12 + marshal.dumps(code)
+
+
 def _run_many(
     config: Config, script: str, files: dict[str, str], job: dict[str, Any], steps: int
 ) -> Run:
     """One sandbox run of a trusted script covering ``steps`` tests."""
+    staged: dict[str, str | bytes] = dict(files)
+    if config.python is None:  # this interpreter: the script goes precompiled
+        del staged[script]
+        script = script.replace(".py", ".pyc")
+        staged[script] = _compiled(script.replace(".pyc", ".py"))
     lim = config.limits
     limits = replace(
         lim,
@@ -153,7 +187,7 @@ def _run_many(
     )
     return run(
         [config.python or python(), "-I", f"/sandbox/{script}"],
-        files=files,
+        files=staged,
         stdin=json.dumps(job).encode(),
         limits=limits,
         isolation=config.isolation,
@@ -162,50 +196,47 @@ def _run_many(
 
 
 def _job(suite: Suite, config: Config) -> dict[str, Any]:
-    per_test = config.limits.wall_s
+    common = {"per_test_s": config.limits.wall_s, "max_value": config.value_bytes}
     if suite.kind == "call":
-        return {
-            "mode": "call",
-            "fn_name": suite.fn_name,
-            "cases": suite.inputs,
-            "per_test_s": per_test,
-            "program": "solution.py",
-        }
+        return {"mode": "call", "fn_name": suite.fn_name, "cases": suite.inputs, **common}
     assert suite.plan is not None
-    return {
-        "mode": "assert",
-        "cases": suite.plan.steps,
-        "per_test_s": per_test,
-        "program": "solution.py",
-    }
+    prefer = [suite.plan.entry_point] if suite.plan.entry_point else []
+    return {"mode": "assert", "cases": suite.plan.steps, "prefer": prefer, **common}
 
 
-def _by_test(
-    channel: bytes, x_to_test: dict[int, int]
-) -> tuple[dict[int, dict[str, Any]], dict[str, Any] | None]:
-    """Result lines by test index (the first line for a test wins), and the load line."""
-    by_test: dict[int, dict[str, Any]] = {}
-    load: dict[str, Any] | None = None
-    for line in channel.splitlines():
-        try:
-            f = json.loads(line)
-        except ValueError:
+def _records(channel: bytes, line_cap: int) -> dict[str, bytes | None]:
+    """Record bodies by tag (``load``, ``end`` or a test's index), the first line of a
+    tag winning. A line over ``line_cap`` bytes is kept as None, never decoded."""
+    records: dict[str, bytes | None] = {}
+    for line in channel.split(b"\n"):
+        tag, sep, body = line.partition(b" ")
+        if not sep or len(tag) > 12:
             continue
-        if not isinstance(f, dict):
-            continue
-        if "load" in f and load is None:
-            load = f
-        elif isinstance(f.get("i"), int) and "x" not in f:
-            by_test.setdefault(f["i"], f)
-        elif f.get("x") in x_to_test:
-            by_test.setdefault(x_to_test[f["x"]], f)
-    return by_test, load
+        key = tag.decode("ascii", errors="replace")
+        if key in ("load", "end") or key.isdigit():
+            records.setdefault(key, None if len(line) > line_cap else body)
+    return records
+
+
+def _frame(body: bytes | None) -> dict[str, Any] | None:
+    """A record's JSON object; None when absent, too large or unreadable."""
+    if not body:
+        return None
+    try:
+        frame = json.loads(body)
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return frame if isinstance(frame, dict) else None
 
 
 def _unloaded(r: Run, load: dict[str, Any] | None, n: int) -> list[TestResult]:
     """Every test failed: the program did not load (or ended the run before it could)."""
     if load is not None:
-        why = TestResult("runtime_error", str(load.get("e", ""))[:300])
+        kind = str(load.get("k", "error"))
+        if kind == "infra":
+            raise HarnessUnavailable(str(load.get("e", ""))[:300])
+        outcome = kind if kind in ("timeout", "memory", "signal") else "runtime_error"
+        why = TestResult(outcome, str(load.get("e", ""))[:300])
     elif r.outcome == "ok":
         why = TestResult("runtime_error", "the program ended the run before it loaded")
     else:
@@ -214,24 +245,45 @@ def _unloaded(r: Run, load: dict[str, Any] | None, n: int) -> list[TestResult]:
 
 
 def _results(
-    by_test: dict[int, dict[str, Any]],
+    records: dict[str, bytes | None],
     n: int,
     r: Run,
     decide: Callable[[int, dict[str, Any]], TestResult],
 ) -> list[TestResult]:
-    """Each test's result; the first test without one takes the run's reason."""
+    """Each test's result, decoded one at a time; the first test without a record takes
+    the reason the program stopped (the harness's ``end`` record, or the run's)."""
     results: list[TestResult] = []
     ended = False
+    end = _frame(records.get("end"))
     for i in range(n):
-        frame = by_test.get(i)
-        if frame is not None:
-            results.append(decide(i, frame))
+        if str(i) in records:
+            body = records[str(i)]
+            frame = _frame(body)
+            if frame is None:
+                results.append(_unreadable(body))
+            else:
+                try:
+                    results.append(decide(i, frame))
+                except Exception as exc:  # a malformed record fails its test, nothing else
+                    why = f"unreadable result: {type(exc).__name__}: {exc}"
+                    results.append(TestResult("runtime_error", why[:300]))
         elif ended:
             results.append(TestResult("not_run"))
         else:
-            results.append(TestResult("not_run", _ENDED) if r.outcome == "ok" else _from_run(r))
+            if r.outcome != "ok":
+                results.append(_from_run(r))
+            elif end is not None:
+                results.append(_failed(end))
+            else:
+                results.append(TestResult("not_run", _ENDED))
             ended = True
     return results
+
+
+def _unreadable(body: bytes | None) -> TestResult:
+    if body is None:
+        return TestResult("unencodable", "result too large to read")
+    return TestResult("runtime_error", "unreadable result")
 
 
 def _harnessed(
@@ -242,24 +294,35 @@ def _harnessed(
     files = {"solution.py": program, "harness.py": HARNESS}
     r = _run_many(config, "harness.py", files, _job(suite, config), len(steps) or n)
     info: dict[str, Any] = {"stdout": _excerpt(r.stdout), "stderr": _excerpt(r.stderr)}
-    by_test, load = _by_test(r.channel, {s["x"]: s["i"] for s in steps if "exec" in s and "i" in s})
-    if load is None or load.get("load") != "ok":
-        return _unloaded(r, load, n), info
-    return _results(by_test, n, r, lambda i, f: _decide(f, i, suite, config)), info
+    leaves = max((len(c.leaves) for c in suite.plan.checks), default=1) if suite.plan else 1
+    records = _records(r.channel, (leaves + 1) * (config.value_bytes + 4096))
+    load = _frame(records.pop("load", None))
+    if load is None or load.get("ok") is not True:
+        results = _unloaded(r, load, n)
+    else:
+        results = _results(records, n, r, lambda i, f: _decide(f, i, suite, config))
+    if suite.plan is not None:  # tests run as code are marked, whatever their outcome
+        results = [
+            replace(t, in_process=True) if c.in_process else t
+            for t, c in zip(results, suite.plan.checks, strict=True)
+        ]
+    return results, info
 
 
 def _decide(frame: dict[str, Any], i: int, suite: Suite, config: Config) -> TestResult:
-    try:
-        if suite.kind == "call":
-            return _decide_call(frame, i, suite, config)
-        return _decide_assert(frame, i, suite)
-    except Exception as exc:  # a malformed or forged frame fails the test, nothing else
-        return TestResult("runtime_error", f"bad result: {type(exc).__name__}: {exc}"[:300])
+    if suite.kind == "call":
+        return _decide_call(frame, i, suite, config)
+    return _decide_assert(frame, i, suite)
+
+
+_KIND_OUTCOME = {"error": "runtime_error", "assert": "wrong_answer"}
+_OUTCOMES = {"timeout", "memory", "output", "signal", "unencodable", "not_run"}
 
 
 def _failed(frame: dict[str, Any]) -> TestResult:
     kind = str(frame.get("k", "error"))
-    return TestResult("runtime_error" if kind == "error" else kind, str(frame.get("e", ""))[:300])
+    outcome = _KIND_OUTCOME.get(kind, kind if kind in _OUTCOMES else "runtime_error")
+    return TestResult(outcome, str(frame.get("e", ""))[:300])
 
 
 def _decide_call(frame: dict[str, Any], i: int, suite: Suite, config: Config) -> TestResult:
@@ -276,17 +339,19 @@ def _decide_call(frame: dict[str, Any], i: int, suite: Suite, config: Config) ->
         and same_value(got, expected[0], config.float_tol)
     ):
         return TestResult("pass")
-    return TestResult("wrong_answer", f"got {got!r:.120}")
+    return TestResult("wrong_answer", f"got {brief(got)}")
 
 
 def _decide_assert(frame: dict[str, Any], i: int, suite: Suite) -> TestResult:
     assert suite.plan is not None
     check = suite.plan.checks[i]
-    if check.in_process:
+    if check.in_process:  # decided by the judge in the sandbox, where the program cannot reach
         return TestResult("pass") if frame.get("ok") is True else _failed(frame)
-    leaves = frame.get("leaves", [])
-    if (failed := next((leaf for leaf in leaves if "v" not in leaf), None)) is not None:
-        return _failed(failed)
+    leaves = frame.get("leaves")
+    if not isinstance(leaves, list) or not all(isinstance(leaf, dict) for leaf in leaves):
+        return TestResult("runtime_error", "unreadable result")
+    if (bad := next((leaf for leaf in leaves if "v" not in leaf), None)) is not None:
+        return _failed(bad)
     if len(leaves) != len(check.leaves):
         return TestResult("runtime_error", "missing values")
     values = [decode(leaf["v"]) for leaf in leaves]
@@ -294,5 +359,5 @@ def _decide_assert(frame: dict[str, Any], i: int, suite: Suite) -> TestResult:
         ok = evaluate(check.tree, values)
     except Exception as exc:
         return TestResult("runtime_error", f"{type(exc).__name__}: {exc}"[:300])
-    # ``ok`` is built from plain values only, so its truth is the test's own.
+    # ``ok`` is built from plain values only (bounded in size), so its truth is the test's own.
     return TestResult("pass") if bool(ok) else TestResult("wrong_answer", check.source[:200])

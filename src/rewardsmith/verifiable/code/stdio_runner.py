@@ -8,7 +8,12 @@ what the child prints (up to a cap), kills the child's process group at the per-
 time limit, and writes one JSON line per test to the channel fd.
 
 It decides nothing: the expected outputs are not in the sandbox; the caller compares.
+The runner makes itself non-dumpable before it forks, so a test's process (same uid)
+cannot open the runner's channel through ``/proc/<pid>/fd``; each record is one line,
+``<tag> <json>`` (``load``, or the test's index).
 """
+
+from __future__ import annotations
 
 import atexit
 import builtins
@@ -28,6 +33,7 @@ _STDERR_TAIL = 2000
 def _child(code: Any, path: str, input_path: str, out_w: int, err_w: int, keep: set[int]) -> None:
     status = 1
     try:
+        _set_dumpable(1)  # the program's own process is an ordinary one again
         os.setsid()
         fd = os.open(input_path, os.O_RDONLY)
         os.dup2(fd, 0)
@@ -98,6 +104,20 @@ def _drain(
     return bytes(out[:cap]), bytes(err[-_STDERR_TAIL:]), killed, os.waitstatus_to_exitcode(status)
 
 
+def _set_dumpable(flag: int) -> str | None:
+    """``PR_SET_DUMPABLE``: 0 closes this process to its children's uid (/proc/<pid>/fd,
+    mem, ptrace). None when done, else why not."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(4, flag, 0, 0, 0) != 0:
+            return f"prctl failed: {os.strerror(ctypes.get_errno())}"
+    except (OSError, ImportError, AttributeError) as exc:
+        return f"prctl unavailable: {exc}"
+    return None
+
+
 def main() -> None:
     job = json.loads(sys.stdin.buffer.read())
     channel = int(os.environ.pop("RS_CHANNEL_FD"))
@@ -105,16 +125,22 @@ def main() -> None:
     path = os.path.join(here, "solution.py")
     per_test, cap = float(job["per_test_s"]), int(job["output_bytes"])
 
-    def emit(record: dict[str, Any]) -> None:
-        os.write(channel, (json.dumps(record) + "\n").encode())
+    def emit(tag: str, record: dict[str, Any]) -> None:
+        data = memoryview(f"{tag} {json.dumps(record)}\n".encode())
+        while data:
+            data = data[os.write(channel, data) :]
 
+    problem = _set_dumpable(0)
+    if problem is not None:
+        emit("load", {"k": "infra", "e": f"cannot shield the runner: {problem}"})
+        return
     try:
         with open(path, encoding="utf-8") as f:
             code = compile(f.read(), path, "exec")
     except BaseException as exc:
-        emit({"load": "error", "e": f"{type(exc).__name__}: {exc}"[:500]})
+        emit("load", {"k": "error", "e": f"{type(exc).__name__}: {exc}"[:500]})
         return
-    emit({"load": "ok"})
+    emit("load", {"ok": True})
     for i in range(int(job["n"])):
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
@@ -127,13 +153,13 @@ def main() -> None:
         os.close(out_r)
         os.close(err_r)
         emit(
+            str(i),
             {
-                "i": i,
                 "rc": rc,
                 "out": out.decode("utf-8", "replace"),
                 "err": err.decode("utf-8", "replace"),
                 "t": killed,
-            }
+            },
         )
 
 

@@ -2,22 +2,28 @@
 
 The harness encodes results by exact type; ``decode`` turns them back into plain
 Python values here, outside the program's reach, so every comparison below runs on
-``int``, ``str``, ``list``... whose ``==`` the program cannot change.
+``int``, ``str``, ``list``... whose ``==`` the program cannot change. The runner caps
+the bytes of a record before it is decoded, and ``decode`` caps the nesting depth.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import reprlib
 from typing import Any
 
-__all__ = ["decode", "same_output", "same_value"]
+__all__ = ["brief", "decode", "same_output", "same_value"]
+
+_MAX_DEPTH = 256
 
 
-def decode(node: Any) -> Any:
+def decode(node: Any, depth: int = 0) -> Any:
     """The plain value an encoded node stands for. Raises ValueError on a bad node."""
+    if depth > _MAX_DEPTH:
+        raise ValueError("encoded value nested too deep")
     if not isinstance(node, list) or not node or not isinstance(node[0], str):
-        raise ValueError(f"bad encoded value: {node!r:.80}")
+        raise ValueError(f"bad encoded value: {brief(node, 80)}")
     tag, rest = node[0], node[1:]
     if tag == "N":
         return None
@@ -36,16 +42,34 @@ def decode(node: Any) -> Any:
         case "C":
             return complex(float(body[0]), float(body[1]))
         case "L":
-            return [decode(v) for v in body]
+            return [decode(v, depth + 1) for v in body]
         case "T":
-            return tuple(decode(v) for v in body)
+            return tuple(decode(v, depth + 1) for v in body)
         case "E":
-            return {decode(v) for v in body}
+            return {decode(v, depth + 1) for v in body}
         case "Z":
-            return frozenset(decode(v) for v in body)
+            return frozenset(decode(v, depth + 1) for v in body)
         case "D":
-            return {decode(k): decode(v) for k, v in body}
+            return {decode(k, depth + 1): decode(v, depth + 1) for k, v in body}
     raise ValueError(f"bad encoded value tag {tag!r}")
+
+
+class _Brief(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        if x.bit_length() > 4000:  # no decimal conversion of a huge int (quadratic)
+            return f"<int of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+_BRIEF = _Brief()
+_BRIEF.maxstring = _BRIEF.maxother = 120
+_BRIEF.maxlong = 120
+
+
+def brief(value: Any, limit: int = 120) -> str:
+    """A short repr of a plain value, at most ``limit`` characters, in bounded time."""
+    text = _BRIEF.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def same_value(got: Any, expected: Any, tol: float = 1e-6) -> bool:
