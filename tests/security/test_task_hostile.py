@@ -82,3 +82,11 @@ def test_a_tied_vote_pays_nobody():
     reward = rewardsmith.load("consensus.majority_vote")
     group = [Sample(completion=c, group="g") for c in (r"\boxed{1}", r"\boxed{2}", r"\boxed{1}", r"\boxed{2}")]
     assert [s.value for s in reward.score(group)] == [0.0] * 4  # "1" sorted first used to win
+
+
+@pytest.mark.parametrize("name", ["code.syntax", "code.compiles"])
+@pytest.mark.parametrize("program", ["x", "pass", "1", '"docstring"', "```python\nx\n```", "...\n"])
+def test_a_placeholder_program_earns_no_format_bonus(name, program):
+    assert value(name, program) == 0.0
+    assert value(name, "def f(x):\n    return x + 1\n") == 1.0
+    assert value(name, program, require_substance=False) == 1.0

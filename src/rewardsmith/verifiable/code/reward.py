@@ -11,6 +11,8 @@
   dataset's fault and give ``None`` with status error.
 - ``code.syntax``: 1 if the program parses (``ast.parse``). ``code.compiles``: 1 if it
   also compiles (``compile``, which also rejects e.g. ``return`` outside a function).
+  Guard (``require_substance``, on by default): a program of only bare names, constants
+  and ``pass`` (``x``) earns 0, so the format bonus is not paid for a placeholder.
   Neither runs anything.
 
 Paper: Hendrycks et al., "Measuring Coding Challenge Competence With APPS"
@@ -38,7 +40,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from rewardsmith.core import ItemReward, NoParams, Paper, Params, Sample, Score, register
+from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.errors import ConfigError
 from rewardsmith.runtime.sandbox import Limits, isolation_problem
 from rewardsmith.runtime.wrappers import Threaded
@@ -112,10 +114,16 @@ class UnitTests(ItemReward):
         return Threaded(self, threads=self.params.workers or os.cpu_count() or 1).score(samples)
 
 
+class SyntaxParams(Params):
+    require_substance: bool = True
+    """A program of bare names, constants and ``pass`` (``x``) parses but does nothing:
+    it earns 0. Off: any program that parses earns 1, as the plain check does."""
+
+
 class _Syntax(ItemReward):
     compile_too = False
 
-    def __init__(self, params: NoParams) -> None:
+    def __init__(self, params: SyntaxParams) -> None:
         self.params = params
 
     def score_one(self, sample: Sample) -> Score:
@@ -123,13 +131,20 @@ class _Syntax(ItemReward):
         if not program.strip():
             return Score(0.0, info={"reason": "no code in the completion"})
         try:
+            tree = ast.parse(program)
             if self.compile_too:
                 compile(program, "solution.py", "exec", dont_inherit=True)
-            else:
-                ast.parse(program)
         except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
             return Score(0.0, info={"reason": f"{type(exc).__name__}: {exc}"[:300]})
+        if self.params.require_substance and not any(map(_does_something, tree.body)):
+            return Score(0.0, info={"reason": "only bare names, constants or pass"})
         return Score(1.0)
+
+
+def _does_something(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, ast.Pass):
+        return False
+    return not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant | ast.Name))
 
 
 class CodeSyntax(_Syntax):
@@ -151,16 +166,16 @@ def unit_tests(params: UnitTestParams) -> UnitTests:
     return UnitTests(params)
 
 
-@register("code.syntax", params=NoParams, paper=APPS, summary="1 if the program parses as Python")
-def code_syntax(params: NoParams) -> CodeSyntax:
+@register("code.syntax", params=SyntaxParams, paper=APPS, summary="1 if the program parses as Python")
+def code_syntax(params: SyntaxParams) -> CodeSyntax:
     return CodeSyntax(params)
 
 
 @register(
     "code.compiles",
-    params=NoParams,
+    params=SyntaxParams,
     paper=APPS,
     summary="1 if the program compiles as Python (no run)",
 )
-def code_compiles(params: NoParams) -> CodeCompiles:
+def code_compiles(params: SyntaxParams) -> CodeCompiles:
     return CodeCompiles(params)
