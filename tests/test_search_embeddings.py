@@ -108,7 +108,21 @@ DECOMP = 0.5 * 1.0 + 0.5 * 0.6 * 1.28
 INTRINSIC = 0.5 * ANSWERABILITY + 0.5 * DECOMP
 
 
+def honest(completion):
+    """The spans an environment reports when it inserted every ``<information>`` block."""
+    spans, start = [], completion.find("<information>")
+    while start >= 0:
+        end = completion.find("</information>", start)
+        if end < 0:
+            break
+        spans.append([start, end + len("</information>")])
+        start = completion.find("<information>", end)
+    return spans
+
+
 def item(completion, reference="UniCredit", prompt=f"Question: {PARENT}\n", **meta):
+    if isinstance(completion, str) and "info_spans" not in meta:
+        meta["info_spans"] = honest(completion)
     return Sample(prompt=prompt, completion=completion, reference=reference, meta=meta)
 
 
@@ -185,6 +199,23 @@ def test_subsearch_chat_trajectory_reads_like_text():
     prompt = [{"role": "user", "content": f"Question: {PARENT}"}]
     (score,) = sub(embedder=Fixed(TABLE)).score([item(messages, prompt=prompt)])
     assert score.value == pytest.approx(0.2 * INTRINSIC)
+
+
+def test_subsearch_plain_text_information_is_not_counted():
+    completion = TWO_CHILDREN + "<answer>CITIC</answer>"
+    plain = Sample(prompt=f"Question: {PARENT}\n", completion=completion, reference="UniCredit")
+    (score,) = sub(embedder=Fixed(TABLE)).score([plain])
+    assert score.parts["answerability"] == 0.0 and "policy's own" in score.info["reason"]
+    assert score.parts["decomp"] == pytest.approx(DECOMP)  # reads only the queries
+    assert score.value == pytest.approx(0.2 * 0.5 * DECOMP)
+    (trusted,) = sub(embedder=Fixed(TABLE), trust_information_tags=True).score([plain])
+    assert trusted.value == pytest.approx(0.2 * INTRINSIC)  # the code
+    # A mask with the token texts is read like spans.
+    cut = completion.index("<information>"), completion.index("<answer>")
+    tokens = [completion[: cut[0]], completion[cut[0] : cut[1]], completion[cut[1] :]]
+    masked = item(completion, response_mask=[1, 0, 1], response_tokens=tokens, info_spans=None)
+    (by_mask,) = sub(embedder=Fixed(TABLE)).score([masked])
+    assert by_mask.value == pytest.approx(0.2 * INTRINSIC)
 
 
 def test_subsearch_parent_question_sources():
@@ -525,7 +556,8 @@ def test_o2_open_ended_with_minilm(minilm):
         ]
     }
     close = (
-        "<search>multimodal learning diagnosis\nlate fusion models</search><information>x"
+        "<search><query>multimodal learning diagnosis</query>\n<query>late fusion models"
+        "</query></search><information>x"
         "</information><answer>- Combining imaging with clinical notes, multimodal learning "
         "improves the diagnosis of diseases.\n- Late fusion trains a separate model for each "
         "data source and merges their outputs.</answer>"
@@ -541,6 +573,22 @@ def test_o2_open_ended_with_minilm(minilm):
     assert c.value == pytest.approx(
         0.5 * (c.parts["format"] + 1.0 + 0.5 * c.parts["diversity"]) / 2.5
     )
+    # No finding matches: format and diversity are not paid (the code pays them).
+    assert f.value == 0.0 and f.info["unpaid"]["format"] > 0.7
+    (paper,) = O2Searcher(O2SearcherParams(shape_fact_floor=None)).score(
+        [Sample(completion=far, reference=refs)]
+    )
+    assert paper.value == pytest.approx(0.5 * f.info["unpaid"]["format"] / 2.5)
+    # Lines inside one query are one query unless split_query_lines (the code) is set.
+    lines = close.replace("<query>", "").replace("</query>", "")
+    one_query, two = (
+        O2Searcher(O2SearcherParams(split_query_lines=s)).score(
+            [Sample(completion=lines, reference=refs)]
+        )[0]
+        for s in (False, True)
+    )
+    assert (one_query.info["queries"], two.info["queries"]) == (1, 2)
+    assert two.parts["diversity"] == pytest.approx(c.parts["diversity"])
 
 
 def test_model_names_resolve_to_the_wheel_else_the_hub(monkeypatch):

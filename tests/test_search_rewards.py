@@ -33,6 +33,20 @@ def chat(searches, answer="Paris"):
     return [*messages, {"role": "assistant", "content": f"<answer>{answer}</answer>"}]
 
 
+def honest(completion):
+    """``meta`` from an environment that inserted every ``<information>`` block itself."""
+    if not isinstance(completion, str):
+        return {}
+    spans, start = [], completion.find("<information>")
+    while start >= 0:
+        end = completion.find("</information>", start)
+        if end < 0:
+            break
+        spans.append([start, end + len("</information>")])
+        start = completion.find("<information>", end)
+    return {"info_spans": spans}
+
+
 def values(name, completions, reference="Paris", **params):
     batch = [Sample(completion=c, reference=reference, group="g") for c in completions]
     return [s.value for s in rewardsmith.load(name, **params).score(batch)]
@@ -87,8 +101,8 @@ def test_mash_parameters():
     assert values("search.exp_penalty", [text(1), text(3)], lam=0.5) == [1.0, 0.25]
     assert values("search.linear_penalty", [text(2)], max_searches=3) == [0.5]
     parallel = text(1, split=True)
-    assert values("search.exp_penalty", [text(1), parallel], count="queries") == [1.0, 0.7]
-    assert values("search.exp_penalty", [text(1), parallel]) == [1.0, 1.0]
+    assert values("search.exp_penalty", [text(1), parallel]) == [1.0, 0.7]  # queries
+    assert values("search.exp_penalty", [text(1), parallel], count="rounds") == [1.0, 1.0]
     invalid = "<search>q</search><answer>Paris</answer>"
     assert values("search.otc", [invalid]) == [1.0]
     assert values("search.otc", [invalid], require_valid=True) == [0.0]
@@ -142,32 +156,35 @@ def test_mash_permuting_a_group_permutes_its_scores(rows, seed, name):
 
 def ps(completion, qtype="comparison", **params):
     ref = {"target": "Paris", "question_type": qtype}
-    (score,) = rewardsmith.load("search.parallel", **params).score(
-        [Sample(completion=completion, reference=ref)]
-    )
+    sample = Sample(completion=completion, reference=ref, meta=honest(completion))
+    (score,) = rewardsmith.load("search.parallel", **params).score([sample])
     return score
+
+
+PAPER_PARALLEL = {"shaping_needs_answer": False, "count_needs_results": False}
 
 
 INVALID_ONE_ROUND = "<search>q</search><answer>Paris</answer>"
 
 
 @pytest.mark.parametrize(
-    ("completion", "qtype", "expected"),
+    ("completion", "qtype", "paper", "guarded"),
     [
-        (text(1, split=True), "comparison", 1.0 + 0.45 + 0.35),
-        (text(1), "comparison", 1.0 + 0.0 + 0.35),
-        (text(2, split=True), "comparison", 1.0 + 0.45 + 0.0),
-        (text(1, "Lyon", split=True), "comparison", 0.1 + 0.45 + 0.35),
-        (text(1, None, split=True), "comparison", 0.0 + 0.45 + 0.35),
-        (text(0), "na", 1.0 + 0.15 + 0.0),
-        (text(2), "bridge", 1.0 + 0.15 + 0.35),
-        (text(0), "bridge", 1.0 + 0.15 - 0.35),
-        (text(1, split=True), "bridge", 1.0 + 0.0 + 0.0),
-        (INVALID_ONE_ROUND, "na", 0.9 + 0.15 + 0.35),
-        ("no tags at all", "na", 0.0 + 0.15 + 0.0),
-        ("", "comparison", 0.0 + 0.0 + 0.0),
-        (text(5), "na", 1.0 + 0.15 - 1.0),
-        (chat(1), "na", 1.0 + 0.15 + 0.35),
+        (text(1, split=True), "comparison", 1.0 + 0.45 + 0.35, None),
+        (text(1), "comparison", 1.0 + 0.0 + 0.35, None),
+        (text(2, split=True), "comparison", 1.0 + 0.45 + 0.0, None),
+        (text(1, "Lyon", split=True), "comparison", 0.1 + 0.45 + 0.35, None),
+        (text(1, None, split=True), "comparison", 0.0 + 0.45 + 0.35, 0.0),
+        (text(0), "na", 1.0 + 0.15 + 0.0, None),
+        (text(2), "bridge", 1.0 + 0.15 + 0.35, None),
+        (text(0), "bridge", 1.0 + 0.15 - 0.35, None),
+        (text(1, split=True), "bridge", 1.0 + 0.0 + 0.0, None),
+        (INVALID_ONE_ROUND, "na", 0.9 + 0.15 + 0.35, 0.9),
+        ("no tags at all", "na", 0.0 + 0.15 + 0.0, 0.0),
+        ("", "comparison", 0.0 + 0.0 + 0.0, None),
+        (text(5), "na", 1.0 + 0.15 - 1.0, None),
+        (chat(1), "na", 1.0 + 0.15 + 0.35, None),
+        (text(0, "."), "na", 0.1 + 0.15 + 0.0, 0.0),
     ],
     ids=[
         "parallel-one-round",
@@ -184,17 +201,37 @@ INVALID_ONE_ROUND = "<search>q</search><answer>Paris</answer>"
         "empty",
         "count-floor",
         "chat",
+        "empty-answer",
     ],
 )
-def test_parallel_search_table(completion, qtype, expected):
-    assert ps(completion, qtype).value == pytest.approx(expected)
+def test_parallel_search_table(completion, qtype, paper, guarded):
+    # The guards off give the code's values; on, they differ only where shape came
+    # without a valid answer (None: the same as the code).
+    assert ps(completion, qtype, **PAPER_PARALLEL).value == pytest.approx(paper)
+    assert ps(completion, qtype).value == pytest.approx(paper if guarded is None else guarded)
+
+
+def test_parallel_search_count_needs_results_from_the_environment():
+    typed = text(1, split=True)  # <information> blocks, but nothing says who wrote them
+    sample = Sample(completion=typed, reference={"target": "Paris", "question_type": "comparison"})
+    (plain,) = rewardsmith.load("search.parallel").score([sample])
+    assert plain.parts["count"] == 0.0 and "policy's own" in plain.info["reason"]
+    assert plain.value == pytest.approx(1.45)
+    (trusted,) = rewardsmith.load("search.parallel", trust_information_tags=True).score([sample])
+    assert trusted.value == pytest.approx(1.8) and trusted.info["answered_rounds"] == 1
+    # Too many searches are penalised whether or not they got results.
+    many = Sample(completion=text(4), reference={"target": "Paris", "question_type": "na"})
+    (penalised,) = rewardsmith.load("search.parallel").score([many])
+    assert penalised.parts["count"] == pytest.approx(0.35 * (1 - 3))
 
 
 def test_parallel_search_parts_type_sources_and_prompt_tags():
     score = ps(text(1, split=True))
     assert score.parts == pytest.approx({"outcome": 1.0, "decomposition": 0.45, "count": 0.35})
     meta = Sample(
-        completion=text(1, split=True), reference="Paris", meta={"question_type": "comparison"}
+        completion=text(1, split=True),
+        reference="Paris",
+        meta={"question_type": "comparison", **honest(text(1, split=True))},
     )
     assert rewardsmith.load("search.parallel").score([meta])[0].value == pytest.approx(1.8)
     default = Sample(completion=text(1), reference="Paris")
@@ -241,11 +278,15 @@ def test_arbitrary_text_never_raises_and_stays_in_range(completion):
         assert score.status is Status.OK and lo <= score.value <= hi
 
 
-def reseek(completion, reference="Paris", **params):
+def reseek(completion, reference="Paris", meta=None, **params):
+    meta = honest(completion) if meta is None else meta
     (score,) = rewardsmith.load("search.reseek", **params).score(
-        [Sample(completion=completion, reference=reference)]
+        [Sample(completion=completion, reference=reference, meta=meta)]
     )
     return score
+
+
+PAPER_RESEEK = {"trust_information_tags": True, "wrong_answer_judge_cap": None}
 
 
 def judged(*blocks, answer="Paris"):
@@ -295,7 +336,21 @@ def judged(*blocks, answer="Paris"):
     ],
 )
 def test_reseek_string_table(completion, expected):
-    assert reseek(completion).value == pytest.approx(expected)
+    spans = reseek(completion)  # the environment says where its blocks are
+    assert spans.value == pytest.approx(expected)
+    assert reseek(completion, meta={}, **PAPER_RESEEK).value == pytest.approx(expected)
+    plain = reseek(completion, meta={})  # plain text: nothing says who wrote the blocks
+    assert plain.parts == {"answer": spans.parts["answer"], "judge": 0.0}
+
+
+def test_reseek_wrong_answer_judgments_are_capped():
+    blocks = [("Lyon is a city", "No")] * 4
+    assert reseek(judged(*blocks, answer="Lyon")).value == pytest.approx(0.5)
+    assert reseek(judged(*blocks, answer="Lyon"), wrong_answer_judge_cap=None).value == (
+        pytest.approx(1.2)
+    )
+    assert reseek(judged(*blocks, answer=".")).value == 0.0  # "." is no answer
+    assert reseek(judged(*blocks)).value == pytest.approx(1.0 + 4 * 0.4)  # correct: uncapped
 
 
 def test_reseek_judgment_belongs_to_its_own_block_and_chat_is_read():
@@ -342,8 +397,9 @@ def test_masksearch_recall_table(completion, reference, expected):
 
 def test_masksearch_length_ratio_and_unusable_reference():
     listing = "<answer>Paris Lyon Nice Lille Nantes Brest</answer>"
-    assert recall(listing, ["Paris"]).value == 1.0
-    assert recall(listing, ["Paris"], max_length_ratio=2).value == pytest.approx(2 / 6)
+    assert recall(listing, ["Paris"], max_length_ratio=None).value == 1.0  # recall alone
+    assert recall(listing, ["Paris"]).value == pytest.approx(2 / 6)  # default ratio 2
+    assert recall(listing, ["Paris"], max_length_ratio=3).value == pytest.approx(3 / 6)
     assert recall("<answer>Paris</answer>", ["Paris"], max_length_ratio=2).value == 1.0
     assert recall("<answer>a</answer>", {"masks": []}).status is Status.ERROR
     assert recall("<answer>a</answer>", ["the"]).status is Status.ERROR

@@ -209,3 +209,83 @@ def test_as_text_renders_messages_as_tagged_text():
         "<think>a</think><information>doc</information><answer>b</answer>"
     )
     assert as_text(Sample(prompt="P: ", completion="P: <answer>b</answer>")) == "<answer>b</answer>"
+
+
+def test_split_queries_reads_query_elements():
+    assert split_queries("<query> a </query>\n<query>b ## c</query>") == ("a", "b ## c")
+    assert split_queries("<query>unclosed ## x") == ("<query>unclosed", "x")
+
+
+# --- where the environment's text is -------------------------------------------------------
+
+INFO = "<information>Paris is the capital.</information>"
+TEXT = f"<search>capital of France</search>{INFO}<answer>Paris</answer>"
+SPAN = [TEXT.index("<information>"), TEXT.index("<answer>")]
+
+
+def test_retrieved_from_spans_and_an_echoed_prompt_shifts_them():
+    from rewardsmith.verifiable.search import answered_rounds, retrieved
+
+    r = retrieved(Sample(completion=TEXT, meta={"info_spans": [SPAN]}))
+    assert (r.known, r.source, r.blocks()) == (True, "meta.info_spans", ["Paris is the capital."])
+    assert r.policy_text() == "<search>capital of France</search><answer>Paris</answer>"
+    assert r.following() == ["<answer>Paris</answer>"]
+    prompt = "Q: what is the capital of France?\n"
+    shifted = [[SPAN[0] + len(prompt), SPAN[1] + len(prompt)]]
+    echoed = Sample(prompt=prompt, completion=prompt + TEXT, meta={"info_spans": shifted})
+    assert retrieved(echoed).blocks() == r.blocks()
+    assert answered_rounds(echoed, retrieved(echoed), frozenset({"search"})) == 1
+    # Nothing retrieved is known too; overlapping spans merge.
+    assert retrieved(Sample(completion=TEXT, meta={"info_spans": []})).blocks() == []
+    overlap = retrieved(Sample(completion=TEXT, meta={"info_spans": [SPAN, [SPAN[0] + 3, 40]]}))
+    assert len(overlap.spans) == 1
+
+
+def test_plain_text_information_is_unknown_unless_trusted():
+    from rewardsmith.verifiable.search import answered_rounds, retrieved
+
+    plain = retrieved(Sample(completion=TEXT))
+    assert not plain.known and plain.blocks() == [] and "policy's own" in plain.reason
+    assert plain.policy_text() == TEXT
+    assert answered_rounds(Sample(completion=TEXT), plain, frozenset({"search"})) is None
+    trusted = retrieved(Sample(completion=TEXT), trust_tags=True)
+    assert trusted.known and trusted.blocks() == ["Paris is the capital."]
+
+
+def test_chat_results_are_the_tool_messages_only():
+    from rewardsmith.verifiable.search import answered_rounds, retrieved
+
+    messages = [
+        asst("<information>typed by the policy</information>", call("q")),
+        tool("from the engine"),
+        asst("", call("r")),
+        tool(""),
+        asst("<answer>a</answer>"),
+    ]
+    sample = Sample(completion=messages)
+    r = retrieved(sample)
+    assert (r.source, r.blocks()) == ("tool messages", ["from the engine", ""])
+    assert "typed by the policy" in r.policy_text()
+    assert answered_rounds(sample, r, frozenset({"search"})) == 1  # the empty one is not
+
+
+def test_mask_and_token_texts_give_spans():
+    from rewardsmith.verifiable.search import retrieved, spans_from_mask
+
+    tokens = ["<search>capital of France</search>", INFO[:20], INFO[20:], "<answer>Paris</answer>"]
+    mask = [1, 0, 0, 1]
+    assert spans_from_mask(tokens, mask) == [SPAN]
+    meta = {"response_mask": mask, "response_tokens": tokens}
+    r = retrieved(Sample(completion=TEXT, meta=meta))
+    assert (r.source, r.blocks()) == ("meta.response_mask", ["Paris is the capital."])
+
+
+def test_a_reworded_echo_of_the_prompt_is_blanked():
+    prompt = "Answer in <answer></answer>, for example <answer> Paris </answer>.\nQuestion: ..."
+    t = read_trajectory(Sample(prompt=prompt, completion="Sure! " + prompt))
+    assert t.answer is None
+    chat_prompt = [{"role": "user", "content": prompt}]
+    t = read_trajectory(Sample(prompt=chat_prompt, completion=[asst("Sure! " + prompt)]))
+    assert t.answer is None or "Paris" not in t.answer
+    short = read_trajectory(Sample(prompt="Q", completion="Q <answer>Q</answer>"))
+    assert short.answer == "Q"  # short prompts are not blanked

@@ -14,9 +14,13 @@ from rewardsmith.verifiable.search.reseek import ReSeekParams, ReSeekString
 from rewardsmith.verifiable.search.subsearch import SubSearch, SubSearchParams
 from rewardsmith.verifiable.search.trajectory import (
     DEFAULT_SEARCH_TOOLS,
+    Retrieved,
     Trajectory,
+    answered_rounds,
     as_text,
     read_trajectory,
+    retrieved,
+    spans_from_mask,
     split_queries,
 )
 
@@ -32,13 +36,17 @@ __all__ = [
     "ParallelSearchParams",
     "ReSeekParams",
     "ReSeekString",
+    "Retrieved",
     "SearchCountPenalty",
     "SubSearch",
     "SubSearchParams",
     "Trajectory",
+    "answered_rounds",
     "as_text",
     "bullet_format_score",
     "penalty",
     "read_trajectory",
+    "retrieved",
+    "spans_from_mask",
     "split_queries",
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewardsmith.verifiable.qa import golds, normalize_answer
+from rewardsmith.verifiable.qa import golds, matches_gold, normalize_answer
 
-__all__ = ["em", "gold_answers", "reference_field"]
+__all__ = ["em", "gold_answers", "has_answer", "reference_field"]
 
 
 def gold_answers(reference: Any) -> list[str]:
@@ -17,12 +17,18 @@ def gold_answers(reference: Any) -> list[str]:
     return answers
 
 
+def has_answer(answer: str | None) -> bool:
+    """Whether an answer says anything: a letter or digit is left after SQuAD
+    normalisation (``.``, ``:``, ``The`` or a zero-width space are no answer)."""
+    return answer is not None and any(c.isalnum() for c in normalize_answer(answer))
+
+
 def em(answer: str | None, answers: list[str]) -> bool:
-    """Search-R1 exact match: the normalised answer equals a normalised gold answer."""
-    if answer is None:
-        return False
-    pred = normalize_answer(answer)
-    return any(pred == normalize_answer(g) for g in answers)
+    """Search-R1 exact match with the shared guards (``qa.matches_gold``): the normalised
+    answer equals a normalised gold; an answer that normalises to nothing matches no
+    normalised gold, and a gold that normalises to nothing (``The``) is compared as
+    written."""
+    return answer is not None and matches_gold(answer, answers)
 
 
 def reference_field(reference: Any, key: str) -> Any:

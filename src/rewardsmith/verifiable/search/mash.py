@@ -6,10 +6,13 @@ compared with the fewest any correct rollout of the same question needed::
 
     r = EM(answer, gold) * penalty(m, n*)        # a wrong or missing answer earns 0
 
-``m`` is this rollout's number of search rounds (``count="queries"`` counts every query,
-for when parallel calls are each paid for); ``n*`` is the minimum ``m`` over the correct
-rollouts of the group, and of ``reference["best_searches"]`` when given. Penalties,
-with ``c = max_searches``:
+``m`` is this rollout's number of searches: every query it issued (``count="queries"``,
+the default: each search call, each query of a call that takes a list, each ``##`` part
+of a ``<search>`` block; a search step whose queries cannot be read counts as one), or
+its search rounds (``count="rounds"``: one per ``<search>`` block or per assistant
+message that searches); ``n*`` is the minimum ``m`` over the correct rollouts of the
+group, and of ``reference["best_searches"]`` when given. Penalties, with
+``c = max_searches``:
 
 - ``search.otc``: 1 if m = n* = 0; cos(m·π / (2m + c)) if n* = 0 < m; else
   sin(f·π / (2n*)) with f = 2·m·n* / (m + n*).
@@ -24,6 +27,14 @@ arXiv 2510.01152), code ``momergul/mash`` ``rule_based_rewards/reward_functions.
 Defaults: c = 5 and λ = 0.7 (the training yaml; the paper uses 0.5 on NQ and 0.8 on
 HotpotQA/2Wiki). No format term by default, as in the paper; ``require_valid`` gives an
 invalid trajectory 0.
+
+How it can be gamed, and the guard: counting rounds, twenty parallel search calls in
+one message, or ``q1 ## ... ## q6`` in one tag, cost one search, so a policy learns to
+batch every query it wants into one round. Guard: ``count="queries"`` (the default)
+prices each query; ``count="rounds"`` restores the round count. The count is of the
+searches the policy asked for, not of results, so typing a fake ``<information>`` block
+saves nothing. Wrong or empty answers earn 0 (an answer that normalises to nothing
+matches no gold).
 
 Known gaps and failure modes: the paper keeps a running minimum of n* over training;
 this reward is stateless, so pass that minimum as ``reference["best_searches"]`` (the
@@ -57,8 +68,9 @@ class MashParams(Params):
     """c in the OTC and linear penalties."""
     lam: float = Field(0.7, gt=0.0, le=1.0)
     """λ of the exponential penalty (yaml default; 0.5 NQ, 0.8 HotpotQA in the paper)."""
-    count: Literal["rounds", "queries"] = "rounds"
-    """What m counts: search steps, or every query (parallel sub-queries each count)."""
+    count: Literal["rounds", "queries"] = "queries"
+    """What m counts: every query (parallel calls and ``##`` sub-queries each count), or
+    search steps (one per ``<search>`` block or searching message)."""
     require_valid: bool = False
     """Give 0 to a trajectory whose structure is invalid (the paper has no format term)."""
     search_tools: frozenset[str] = DEFAULT_SEARCH_TOOLS
@@ -99,7 +111,7 @@ class SearchCountPenalty(GroupReward):
             try:
                 answers = gold_answers(s.reference)
                 t = read_trajectory(s, p.search_tools)
-                m = len(t.searches) if p.count == "queries" else len(t.rounds)
+                m = _searches(t.rounds) if p.count == "queries" else len(t.rounds)
                 rows.append((em(t.answer, answers) and (t.valid or not p.require_valid), m))
             except Exception as exc:
                 rows.append(exc)
@@ -124,6 +136,11 @@ class SearchCountPenalty(GroupReward):
 
     def __repr__(self) -> str:
         return f"SearchCountPenalty({self.name!r}, {self.params!r})"
+
+
+def _searches(rounds: Sequence[Sequence[str]]) -> int:
+    """Every query; a round whose queries cannot be read still counts as one."""
+    return sum(max(1, len(r)) for r in rounds)
 
 
 def _history(reference: object) -> int | None:

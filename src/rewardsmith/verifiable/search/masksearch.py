@@ -14,13 +14,16 @@ references where the list holds alternatives.
 Paper: MaskSearch: A Universal Pre-Training Framework to Enhance Agentic Search Capability
 (arXiv 2505.20285). Its code has no reward file; the catalog recalls token recall (the
 evaluation metric), a length-penalised recall and an LLM judge, with the penalty's form
-"not found". Our choice, off by default: with ``max_length_ratio`` = k, an answer longer
-than k × the gold tokens is scaled by k·|gold| / |answer|. The paper's format reward is
-``format.*`` or ``search.parallel``'s structure term, not this one.
+"not found". Our choice: with ``max_length_ratio`` = k, an answer longer than k × the
+gold tokens is scaled by k·|gold| / |answer|. The paper's format reward is ``format.*``
+or ``search.parallel``'s structure term, not this one.
 
-Known gaming: plain recall is maximised by listing every candidate; turn on
-``max_length_ratio`` (2 is a sensible start) for training. Order is ignored, so spans put
-in the wrong masks still earn full recall.
+How it can be gamed, and the guard (on by default; ``max_length_ratio=None`` is plain
+recall, the paper's metric): recall alone is maximised by listing every candidate (or
+echoing the passage), which earns 1. Guard: ``max_length_ratio`` (2): an answer over
+twice the gold's tokens is scaled down in proportion. Still open: order is ignored, so
+spans put in the wrong masks still earn full recall; within the ratio a few extra
+guesses cost nothing.
 """
 
 from __future__ import annotations
@@ -42,8 +45,9 @@ MASKSEARCH = Paper(
 
 
 class MaskRecallParams(Params):
-    max_length_ratio: float | None = Field(None, gt=0.0)
-    """Scale answers longer than this many times the gold tokens (not in the paper)."""
+    max_length_ratio: float | None = Field(2.0, gt=0.0)
+    """Scale answers longer than this many times the gold tokens (not in the paper;
+    None: plain recall)."""
     search_tools: frozenset[str] = DEFAULT_SEARCH_TOOLS
 
 

@@ -27,12 +27,15 @@ the rest of that column is zeroed; a one-to-one assignment maximising total simi
 taken, and its pairs at or above the threshold are the matches. P = matches / findings,
 R = matches / reference findings, R_fact = F1. No findings or no reference findings: 0.
 
-R_div over the queries issued (each search split on "##" and on newlines, the first
-``max_queries`` = 20; n < 2 gives 0): for each query, the mean of (1 − cos) to the other
-n − 1, times w(n) (0.5 if n ≤ 5; 0.5 + 0.05(n − 5) if n ≤ 15, so 1.0 at 15; else
-0.9 − 0.02(n − 15)), times clip(tokens / 8, 0.1, 1) with tokens counted by the model's
-tokenizer, special tokens included; R_div is the mean over distinct queries. If every pair (diagonal
-included) has cosine above 0.98, R_div = 0.5·0.2^(n − 1). Cosines can be negative, so
+R_div over the queries issued (the first ``max_queries`` = 20; n < 2 gives 0): those of
+each search call in chat; in tagged text the ``<query>`` elements of each ``<search>``
+block (O²-Searcher's format, each one sent to the engine), else its ``##`` parts; lines
+inside one query are not split (``split_query_lines=True`` splits them, as the code
+does). For each query, the mean of (1 − cos) to the other n − 1, times w(n) (0.5 if
+n ≤ 5; 0.5 + 0.05(n − 5) if n ≤ 15, so 1.0 at 15; else 0.9 − 0.02(n − 15)), times
+clip(tokens / 8, 0.1, 1) with tokens counted by the model's tokenizer, special tokens
+included; R_div is the mean over distinct queries. If every pair (diagonal included)
+has cosine above 0.98, R_div = 0.5·0.2^(n − 1). Cosines can be negative, so
 R_div can reach 2 and the open-ended total 0.6.
 
 Paper: O²-Searcher: A Searching-based Agent Model for Open-Domain Open-Ended Question
@@ -51,12 +54,24 @@ count as unmatched, and an open-ended answer over 20,000 characters earns 0 unpa
 (R_fmt's pairwise TF-IDF is quadratic). Kept from the code: an answer with no bullet at
 all scores 0 R_fmt (its duplicate ratio is 1 − 0 / max(1, 0) = 1).
 
-Known failure modes and gaming: ten distinct, dissimilar bullets of anything earn full
-R_fmt; it checks shape, not content. With ``findings_split="hyphen"`` a hyphenated word
-("state-of-the-art") splits one finding into several, which lowers P; a model can learn
-to avoid hyphens. R_div pays for queries that differ from each other, related to the
-question or not, and for issuing 15 of them. Open-ended items earn at most about half
-of a closed-ended one in the same batch.
+How it can be gamed, and the guards (each on by default; the code is
+``shape_fact_floor=None, split_query_lines=True``): R_fmt checks shape, not content (ten
+distinct, dissimilar bullets of anything earn it in full), and R_div pays for queries
+that differ from each other, related to the question or not, up to 15 of them. In the
+code both pay whatever the facts: ten unrelated bullets plus fifteen unrelated queries
+packed as lines into one ``<search>`` earned 0.29-0.30 against 0.37 for the exact
+reference findings. Guards: ``shape_fact_floor`` (0): R_fmt and R_div count only when
+R_fact is above it, so an answer with no matching finding earns 0 (the unpaid values
+are in ``info["unpaid"]``); queries are counted as issued (per call, ``<query>`` or
+``##`` part), never one per line. Still open: around one matching finding, padding with
+dissimilar bullets still earns R_fmt (P falls, so it earns less than the exact
+findings), and with the right findings, fifteen unrelated queries still add R_div
+(0.46 against 0.37); ``search.o2_format`` alone is a format reward and pays for
+shape by design, so compose it with a content reward. With ``findings_split="hyphen"``
+a hyphenated word ("state-of-the-art") splits one finding into several, which lowers P;
+a model can learn to avoid hyphens. Open-ended items earn at most about half of a
+closed-ended one in the same batch. The answer is read from the policy's text only
+(never from a tool result).
 """
 
 from __future__ import annotations
@@ -84,8 +99,8 @@ from rewardsmith.verifiable.search._common import em, gold_answers, reference_fi
 from rewardsmith.verifiable.search.o2_open import fact_f1, findings, query_diversity
 from rewardsmith.verifiable.search.trajectory import (
     DEFAULT_SEARCH_TOOLS,
-    as_text,
     read_trajectory,
+    retrieved,
 )
 
 __all__ = [
@@ -151,7 +166,7 @@ class O2Format(ItemReward):
     max_chars = 20_000  # pairwise TF-IDF is quadratic in the number of bullets
 
     def score_one(self, sample: Sample) -> Score:
-        answer = last_tag_block(as_text(sample))
+        answer = _answer(sample)
         if answer is None:
             return Score(0.0, info={"reason": "no <answer> block"})
         value, parts = bullet_format_score(answer.strip())
@@ -168,6 +183,10 @@ class O2SearcherParams(Params):
     findings_split: Literal["hyphen", "bullets"] = "hyphen"
     max_findings: int = Field(64, ge=1)
     max_queries: int = Field(20, ge=2)
+    shape_fact_floor: float | None = Field(0.0, ge=0.0, le=1.0)
+    """R_fmt and R_div count only when R_fact is above this; None: always (the code)."""
+    split_query_lines: bool = False
+    """Count each line of a query as a query (the code)."""
     model: str = DEFAULT_EMBEDDING_MODEL
     device: str = "cpu"
     search_tools: frozenset[str] = DEFAULT_SEARCH_TOOLS
@@ -221,7 +240,7 @@ class O2Searcher(ItemReward):
 
     def _prepare_open(self, sample: Sample, refs: list[str]) -> Score | Prepared:
         p = self.params
-        block = last_tag_block(as_text(sample))
+        block = _answer(sample)
         answer = "" if block is None else block.strip()
         if len(answer) > O2Format.max_chars:  # R_fmt's TF-IDF is quadratic in the bullets
             return Score(
@@ -230,17 +249,24 @@ class O2Searcher(ItemReward):
         r_fmt, _ = bullet_format_score(answer) if answer else (0.0, {})
         found = findings(answer, p.findings_split)
         kept = found[: p.max_findings]
-        queries = _queries(read_trajectory(sample, p.search_tools).searches, p.max_queries)
+        searches = read_trajectory(sample, p.search_tools).searches
+        queries = _queries(searches, p.max_queries, p.split_query_lines)
 
         def finish(vec: Vectors) -> Score:
             _, _, r_fact = fact_f1(vec(kept), vec(refs), p.threshold, len(found))
             tokens = self.embedder.count_tokens(queries) if len(queries) >= 2 else []
             r_div = query_diversity(queries, vec(queries), tokens)
+            info: dict[str, object] = {"findings": len(found), "reference_findings": len(refs)}
+            info["queries"] = len(queries)
+            fmt, div, floor = r_fmt, r_div, p.shape_fact_floor
+            if floor is not None and r_fact <= floor and (fmt or div):
+                info["unpaid"] = {"format": fmt, "diversity": div}
+                info["reason"] = f"fact score {r_fact:.3g} is not above {floor}: shape unpaid"
+                fmt, div = 0.0, 0.0
             wf, wa, wd = p.weights
-            value = p.open_scale * (wf * r_fmt + wa * r_fact + wd * r_div) / (wf + wa + wd)
-            parts = {"format": r_fmt, "fact": r_fact, "diversity": r_div}
-            info = {"findings": len(found), "reference_findings": len(refs)}
-            return Score(value, parts=parts, info={**info, "queries": len(queries)})
+            value = p.open_scale * (wf * fmt + wa * r_fact + wd * div) / (wf + wa + wd)
+            parts = {"format": fmt, "fact": r_fact, "diversity": div}
+            return Score(value, parts=parts, info=info)
 
         return [*kept, *refs, *queries], finish
 
@@ -251,10 +277,21 @@ def _reference_findings(refs: Any) -> list[str]:
     return [str(r).strip() for r in refs if isinstance(r, str | int | float) and str(r).strip()]
 
 
-def _queries(searches: Sequence[str], cap: int) -> list[str]:
-    """The code's query list: each search split on newlines, stripped, the first ``cap``."""
-    out = [q.strip() for s in searches for q in s.split("\n") if q.strip()]
+def _queries(searches: Sequence[str], cap: int, split_lines: bool = False) -> list[str]:
+    """The queries issued (``split_queries`` already took ``<query>`` elements or ``##``
+    parts), the first ``cap``; each line a query with ``split_lines`` (the code)."""
+    out: list[str] = []
+    for search in searches:
+        lines = search.split("\n") if split_lines else [" ".join(search.split())]
+        out.extend(q.strip() for q in lines if q.strip())
+        if len(out) >= cap:
+            break
     return out[:cap]
+
+
+def _answer(sample: Sample) -> str | None:
+    """The last ``<answer>`` block of the policy's own text (not of a tool result)."""
+    return last_tag_block(retrieved(sample).policy_text())
 
 
 @register(

@@ -28,8 +28,33 @@ The question type comes from ``reference["question_type"]`` (or ``"type"``), els
 Departures from the code, on purpose: only the response's searches count (the code
 counts the prompt's tags and subtracts 2, which breaks for any other prompt); the
 count term has a floor, because without one it falls without bound as searches grow,
-and one runaway rollout then dominates a group's advantages. Gaming: a ``##`` in the
-first query earns the decomposition bonus whether or not the parts are useful.
+and one runaway rollout then dominates a group's advantages.
+
+How it can be gamed, and the guards (each on by default; the paper's code is
+``shaping_needs_answer=False, count_needs_results=False``):
+
+- Shape without an answer. In the code R_decomp and R_count do not look at the answer:
+  one bare ``<search>a ## b</search>`` with no results and no answer earned 0.8 on a
+  comparison question (a correct answer with no search earns 1.0), a lone ``<search>``
+  earned more than a valid wrong answer with no search, and an empty completion or
+  ``:`` earned 0.15 on an "na" question. Guard: ``shaping_needs_answer``: R_decomp, the
+  positive part of R_count and a wrong answer's structure score s pay only when the
+  trajectory is valid and its answer holds a letter or digit after normalisation
+  (``<answer>.</answer>`` earns f, not s); their penalties always apply (so not answering
+  never beats answering).
+- Searches that returned nothing. R_count pays for the number of search rounds, and in
+  tagged text a policy can type the ``<information>`` after its ``<search>`` itself.
+  Guard: ``count_needs_results``: the positive part of R_count counts only rounds that
+  got a non-empty result from the environment (chat ``tool`` messages, or
+  ``meta["info_spans"]`` / ``meta["response_mask"]``; see ``search.trajectory``):
+  R_count = min(c(rounds written), c(rounds answered)). In plain text without spans the rounds
+  answered are unknown, so R_count is at most 0 there, with ``info["reason"]``;
+  ``trust_information_tags`` takes ``<information>`` tags as the environment's instead.
+
+Still open: a ``##`` in the first query earns the decomposition bonus whether or not the
+parts are useful, and a wrong answer with a split search still earns 0.9 on a
+comparison question (the code's weights; lower ``comp_score`` and ``count_score`` to
+shrink it).
 """
 
 from __future__ import annotations
@@ -37,8 +62,13 @@ from __future__ import annotations
 from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
-from rewardsmith.verifiable.search._common import em, gold_answers, reference_field
-from rewardsmith.verifiable.search.trajectory import DEFAULT_SEARCH_TOOLS, read_trajectory
+from rewardsmith.verifiable.search._common import em, gold_answers, has_answer, reference_field
+from rewardsmith.verifiable.search.trajectory import (
+    DEFAULT_SEARCH_TOOLS,
+    answered_rounds,
+    read_trajectory,
+    retrieved,
+)
 
 __all__ = ["PARALLEL_SEARCH", "ParallelSearch", "ParallelSearchParams"]
 
@@ -60,6 +90,17 @@ class ParallelSearchParams(Params):
     """Lowest value of the count term (not in the paper's code, which is unbounded)."""
     default_question_type: str = "na"
     search_tools: frozenset[str] = DEFAULT_SEARCH_TOOLS
+    shaping_needs_answer: bool = True
+    """R_decomp, R_count's positive part and a wrong answer's structure score s need a
+    valid trajectory whose answer holds a letter or digit (the code pays them for any
+    completion, and s for ``<answer>.</answer>``)."""
+    count_needs_results: bool = True
+    """R_count's positive part counts only rounds that got results from the environment
+    (the code counts every ``<search>``)."""
+    trust_information_tags: bool = False
+    """With ``count_needs_results``: take ``<information>`` blocks in plain text as
+    results when ``meta`` does not say where the environment's text is (a policy can
+    write them itself)."""
 
 
 class ParallelSearch(ItemReward):
@@ -81,25 +122,45 @@ class ParallelSearch(ItemReward):
         qtype = _question_type(sample, p.default_question_type)
         t = read_trajectory(sample, p.search_tools)
         correct = em(t.answer, answers)
+        answered = t.valid and has_answer(t.answer)
+        shaping = answered or not p.shaping_needs_answer
         if correct:
             outcome = 1.0 if t.valid else 1.0 - p.structure_format_score
         else:
-            outcome = p.structure_format_score if t.valid else p.final_format_score
+            valid = t.valid and shaping
+            outcome = p.structure_format_score if valid else p.final_format_score
         split = bool(t.rounds) and len(t.rounds[0]) > 1
         decomp = 0.0
-        if split and qtype == "comparison":
+        if shaping and split and qtype == "comparison":
             decomp = 3 * p.comp_score
-        elif not split and qtype != "comparison":
+        elif shaping and not split and qtype != "comparison":
             decomp = p.comp_score
         m = len(t.rounds)
+        count = self._count(m, qtype)
+        info: dict[str, object] = {"question_type": qtype, "rounds": m, "valid": t.valid}
+        if not shaping:
+            count = min(count, 0.0)
+            info["reason"] = "no valid answer: decomposition and count terms unpaid"
+        elif p.count_needs_results:
+            env = retrieved(sample, p.trust_information_tags)
+            real = answered_rounds(sample, env, frozenset(p.search_tools))
+            info["answered_rounds"] = real
+            if real is None:
+                count = min(count, 0.0)
+                info["reason"] = env.reason
+            else:
+                count = min(count, self._count(min(real, m), qtype))
+        parts = {"outcome": outcome, "decomposition": decomp, "count": count}
+        return Score(outcome + decomp + count, parts=parts, info=info)
+
+    def _count(self, m: int, qtype: str) -> float:
+        """R_count for m search rounds, clipped at ``count_floor``."""
+        p = self.params
         if qtype in ("comparison", "na"):
             count = p.count_score * (1 - abs(m - 1))
         else:
             count = p.count_score * (1 - abs(min(m, 2) - 2))
-        count = max(count, p.count_floor)
-        parts = {"outcome": outcome, "decomposition": decomp, "count": count}
-        info = {"question_type": qtype, "rounds": m, "valid": t.valid}
-        return Score(outcome + decomp + count, parts=parts, info=info)
+        return max(count, p.count_floor)
 
 
 def _question_type(sample: Sample, default: str) -> str:

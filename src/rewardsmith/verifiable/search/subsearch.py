@@ -17,12 +17,14 @@ What it checks::
 Score range [0, 1]; parts ``ans``, ``answerability``, ``decomp``, ``intrinsic``, ``beta``.
 
 How a trajectory is read (``read_trajectory``): a step is one ``<search>`` block, its
-sub-queries split on ``##``, and the ``<information>`` block after it, which SubSearch
-also splits on ``##``, one part per sub-query in order; a part is cut into documents at
-each ``Doc N(Title:`` marker (Search-R1's retriever format), or is one document when it
-has none. As in the code, empty search and information blocks are dropped and the k-th
-search is paired with the k-th information block; a sub-query without a part scores
-nothing and is not averaged. Chat trajectories: a step is one assistant message's search
+sub-queries split on ``##``, and the block of retrieved text after it, which SubSearch
+splits on ``##``, one part per sub-query in order; a part is cut into documents at each
+``Doc N(Title:`` marker (Search-R1's retriever format), or is one document when it has
+none. As in the code, empty search and retrieved blocks are dropped and the k-th search
+is paired with the k-th retrieved block; a sub-query without a part scores nothing and
+is not averaged. Retrieved blocks come only from where the trainer knows them
+(``search.trajectory``): in tagged text, ``meta["info_spans"]`` or
+``meta["response_mask"]``; chat trajectories: a step is one assistant message's search
 calls and the tool results that answer them, each result one sub-query's part (a single
 result is split on ``##``).
 
@@ -59,10 +61,19 @@ with a valid format earns 0.2 when r_int is 0 but only β·r_int (at most 0.2) w
 positive, because the wrapper treats any positive score as a correct one. At most
 ``max_steps`` (16) steps and ``max_subqueries`` (8) sub-queries per step are read.
 
-Gaming: the bonus is at most β_t and only on wrong answers, so it cannot outweigh a
-right one. Within it, r_answerability pays for sub-queries that look like the documents
-(copying a retrieved title), and r_decomp for children that paraphrase the question at
-cosine 0.85 or split it into fragments that differ from each other, useful or not.
+How it can be gamed, and the guard (on by default; ``trust_information_tags=True`` is
+the paper's code): the bonus is at most β_t and only on wrong answers, so it cannot
+outweigh a right one, but within it r_answerability compares sub-queries with the text
+after them. In tagged text the code cannot tell retrieved ``<information>`` from text the
+policy typed: documents that copy the policy's own sub-queries, with no answer, earned
+r_answerability 1 and 75-81% of the bonus's cap. Guard: retrieved text is taken only
+from chat ``tool`` messages or the spans in ``meta``; in plain text without them
+r_answerability is 0 and ``info["reason"]`` says why (r_decomp, which reads only the
+queries and the question, still counts). Still open: r_answerability pays for
+sub-queries that look like what the retriever returns (a copied title), and r_decomp
+for children that paraphrase the question at cosine 0.85 or split it into fragments
+that differ from each other, useful or not. A missing answer earns the bonus like a
+wrong one, as in the code (so not answering never pays more than answering).
 """
 
 from __future__ import annotations
@@ -92,6 +103,7 @@ from rewardsmith.verifiable.search.trajectory import (
     message_text,
     read_trajectory,
     response_messages,
+    retrieved,
 )
 
 __all__ = [
@@ -135,6 +147,9 @@ class SubSearchParams(Params):
     model: str = DEFAULT_EMBEDDING_MODEL
     device: str = "cpu"
     search_tools: frozenset[str] = DEFAULT_SEARCH_TOOLS
+    trust_information_tags: bool = False
+    """Take ``<information>`` blocks in plain text as retrieved when ``meta`` does not say
+    where the environment's text is (the code; a policy can write them itself)."""
 
 
 def scheduled_beta(step: int, p: SubSearchParams) -> float:
@@ -272,11 +287,13 @@ class SubSearch(ItemReward):
         ...     "<answer>Brazil</answer>"
         ... )
         >>> question = "Question: Who won the 1998 World Cup?"
-        >>> (score,) = reward.score(
-        ...     [Sample(prompt=question, completion=trajectory, reference="France")]
-        ... )
+        >>> env = [[64, 133]]  # where the retriever inserted its <information> block
+        >>> (score,) = reward.score([Sample(prompt=question, completion=trajectory,
+        ...                                 reference="France", meta={"info_spans": env})])
         >>> score.parts["ans"], score.parts["beta"], 0 < score.value <= 0.2
         (0.0, 0.2, True)
+        >>> score.parts["answerability"] > 0
+        True
     """
 
     name = "search.subsearch"
@@ -302,7 +319,7 @@ class SubSearch(ItemReward):
     def _prepare(self, sample: Sample) -> Prepared:
         p = self.params
         answers = gold_answers(sample.reference)
-        rounds, infos, answer = _read(sample, p.search_tools)
+        rounds, infos, answer, unknown = _read(sample, p.search_tools, p.trust_information_tags)
         rounds = [r[: p.max_subqueries] for r in rounds[: p.max_steps]]
         steps = [
             (r, [split_docs(part)[: p.top_k_docs] for part in info.split("##") if part.strip()])
@@ -325,6 +342,8 @@ class SubSearch(ItemReward):
             if p.adaptive_beta:
                 beta, info["gate"] = self._gate(beta, r_ans, p)
             info.update(raw_answerability=raw_a, raw_decomp=raw_d)
+            if unknown is not None:
+                info["reason"] = unknown
             parts = {"ans": r_ans, "answerability": a, "decomp": d, "intrinsic": intrinsic}
             value = r_ans + beta * intrinsic * (1.0 - r_ans)
             return Score(value, parts={**parts, "beta": beta}, info=info)
@@ -333,15 +352,18 @@ class SubSearch(ItemReward):
 
 
 def _read(
-    sample: Sample, tools: frozenset[str]
-) -> tuple[list[tuple[str, ...]], list[str], str | None]:
-    """Non-empty search steps, non-empty information per step, and the answer."""
+    sample: Sample, tools: frozenset[str], trust_tags: bool
+) -> tuple[list[tuple[str, ...]], list[str], str | None, str | None]:
+    """Non-empty search steps, non-empty retrieved text per step, the answer, and why the
+    retrieved text is unknown (None when it is known)."""
     t = read_trajectory(sample, tools)
+    unknown = None
     if isinstance(sample.completion, str):
-        infos = list(t.information)
+        env = retrieved(sample, trust_tags)
+        infos, unknown = env.blocks(), env.reason
     else:
         infos = _chat_information(sample, tools)
-    return [r for r in t.rounds if r], [i for i in infos if i.strip()], t.answer
+    return [r for r in t.rounds if r], [i for i in infos if i.strip()], t.answer, unknown
 
 
 def _chat_information(sample: Sample, tools: frozenset[str]) -> list[str]:
