@@ -47,6 +47,12 @@ def _fill(conn) -> None:
         conn.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
 
 
+@pytest.fixture(autouse=True)
+def sql_roots(monkeypatch, tmp_path_factory):
+    """The database files here live under pytest's temporary folder: make it the root."""
+    monkeypatch.setenv("REWARDSMITH_SQL_ROOTS", str(tmp_path_factory.getbasetemp()))
+
+
 @pytest.fixture(scope="module")
 def dbs(tmp_path_factory):
     root = tmp_path_factory.mktemp("sql")

@@ -114,6 +114,17 @@ def score_cmd(
         str | None,
         typer.Option(help="With --engine ray: the cluster to join (default: start a local Ray)."),
     ] = None,
+    sql_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--sql-root",
+            metavar="DIR",
+            help="A directory whose database files SQL references may name ('db': PATH); repeatable. Default: the working directory ($REWARDSMITH_SQL_ROOTS if set).",
+            exists=True,
+            file_okay=False,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Score rollouts with a reward spec and print a summary.
 
@@ -123,6 +134,9 @@ def score_cmd(
     --fail-on-error, 2 usage or spec error.
     """
     with usage_errors():
+        from rewardsmith.verifiable.sql.database import set_sql_roots
+
+        set_sql_roots(sql_root, unset_means_none=False)  # before any child process starts
         path = input if input is not None else bundled_rollouts()
         fields = FieldMap(_parse_map(mapping or []))
         reward = load_spec(spec)  # a bad spec fails here, before anything is read

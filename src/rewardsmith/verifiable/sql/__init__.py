@@ -36,10 +36,16 @@ What each checks (all in [0, 1]):
   the paper gives no n) of the two queries, tokenised by sqlglot with keywords
   uppercased and unquoted identifiers lowercased. Needs no database.
 
-What is protected (see ``database``): queries run read-only (a model's ``DROP TABLE``,
-``DELETE``, ``UPDATE`` or ``ATTACH`` fails and leaves the data as it was), one statement
-only, with a time limit and a row cap. Not protected: the CPU time and memory a query
-uses within those limits; wrap the reward in ``Isolated`` for a hard process boundary.
+What is protected (see ``database``, ``inline`` and ``duck``): queries run read-only (a
+model's ``DROP TABLE``, ``DELETE``, ``UPDATE`` or ``ATTACH`` fails and leaves the data as
+it was), one statement only, with a time limit and a row cap, and without access to host
+files. An inline ``schema`` may only create tables, indexes and views and insert rows
+(anything else is a reference error naming it). A ``db`` path must lie under a root the
+operator names (``--sql-root``, ``$REWARDSMITH_SQL_ROOTS``; by default the working
+directory, and none over HTTP). DuckDB runs in killable worker processes with a memory
+cap, so a runaway query ends about half a second past its timeout. Not protected: the CPU
+time a query uses within the limit, and memory inside one SQLite query (SQLite runs in
+the scoring process); wrap the reward in ``Isolated`` for a hard process boundary.
 
 Known failure modes:
 

@@ -1,67 +1,94 @@
 """Opening text-to-SQL databases safely and running one query with limits.
 
-What is protected, and how:
+The threat model: a reference (``{"sql", "db" | "schema", "rows", "engine"}``) may come
+from any client of ``rewardsmith serve``, and the predicted query from the policy being
+trained. What is protected, and how:
 
-- **No writes.** SQLite files open through a ``file:...?mode=ro`` URI, with ``PRAGMA
-  query_only=ON``, no attached databases allowed (``SQLITE_LIMIT_ATTACHED`` = 0) and an
-  authorizer that allows reads, selects, functions and recursive CTEs only: ``DROP``,
-  ``DELETE``, ``UPDATE``, ``ATTACH``, ``PRAGMA`` and transactions fail at prepare time.
-  DuckDB files open with ``read_only=True``, ``enable_external_access=False`` (no file
-  reads, no ``ATTACH``, no ``COPY``), extension autoloading off and the configuration
-  locked, so a query cannot ``SET`` its way back.
+- **No writes, no host files.** SQLite files open through a ``file:...?mode=ro`` URI,
+  with ``PRAGMA query_only=ON``, no attached databases allowed (``SQLITE_LIMIT_ATTACHED``
+  = 0) and an authorizer that allows reads, selects, functions and recursive CTEs only:
+  ``DROP``, ``DELETE``, ``UPDATE``, ``ATTACH``, ``PRAGMA``, transactions and
+  ``load_extension`` fail at prepare time. DuckDB files open read-only without file
+  access, extensions, secrets or spilling, the configuration locked (``duck``).
+- **Inline databases are data, not code** (``inline``): a schema may create tables,
+  indexes and views and insert rows; anything else (``ATTACH``, ``PRAGMA``, triggers,
+  ``COPY``, ``INSTALL``, ``LOAD``, ``SET``, ``CALL``, ``EXPORT``, secrets, macros,
+  ``DROP``...) makes the reference an error naming it, and is never run.
+- **``db`` paths stay under the operator's roots.** A path is resolved
+  (``os.path.realpath``: ``..`` and symlinks followed) and must lie under one of the
+  roots in ``$REWARDSMITH_SQL_ROOTS`` (``os.pathsep``-separated; set but empty: no root,
+  every ``db`` path is refused; unset: the current working directory, the default of the
+  Python API). ``rewardsmith score --sql-root DIR`` and ``rewardsmith serve --sql-root
+  DIR`` (repeatable) set it before any worker starts, so ``--workers`` and
+  ``--score-processes`` children inherit it; ``serve`` without ``--sql-root`` sets it
+  empty (unless it is already set): over HTTP no ``db`` path is allowed by default. A
+  refused path gets the same message whether or not the file exists.
 - **Time.** SQLite: a progress handler aborts the statement after ``timeout`` seconds.
-  DuckDB: a ``threading.Timer`` calls ``conn.interrupt()``. Both are cooperative: the
-  engine stops at its next check, normally within milliseconds.
+  DuckDB: each statement runs in a worker process that is interrupted at the timeout and
+  ends itself shortly after if DuckDB does not stop (``duck``): ``status`` timeout.
+- **Memory.** DuckDB: ``threads=1``, ``memory_limit``, and a cap on the worker's data
+  segment; the scoring process never runs DuckDB. SQLite strings and blobs are capped at
+  ``MAX_VALUE_BYTES``.
 - **Size.** Rows are fetched in small chunks, at most ``max_rows`` + 1 of them; one more
   than ``max_rows``, or more than ``MAX_RESULT_BYTES`` of text and blobs in all, means
-  the result is too large. SQLite strings and blobs are capped at ``MAX_VALUE_BYTES``;
-  DuckDB runs on one thread with a ``memory_limit``.
+  the result is too large.
+- **Messages.** An engine's error reaches ``info["reason"]`` (or the item's error) as its
+  first line, control characters removed, quoted text over 40 characters shortened, at
+  most ``MAX_REASON_CHARS`` in all (``common.reason_of``).
 
-What is not protected: CPU time up to the limit, and memory inside one SQLite query
-below the length cap (a huge ``GROUP BY`` can still allocate). Run untrusted workloads
+What is not protected: CPU time up to the limit; memory inside one SQLite query below
+the length cap (a huge ``GROUP BY`` can still allocate: SQLite runs in the scoring
+process); a ``db`` file swapped between the root check and its opening by someone who
+can write under a root; data that a ``db`` file under a root holds (a query may read all
+of it, and its errors may quote up to 40 characters of a value). Run untrusted workloads
 under ``Isolated`` (a worker process) if that matters.
-
-Inline databases (``{"schema": DDL, "rows": {table: [[...], ...]}}``) are written once
-per distinct content (keyed by a SHA-256 of it) into a private temporary directory, one
-per process and removed at exit, and then opened read-only like any file.
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import hashlib
 import os
-import shutil
 import sqlite3
-import tempfile
-import threading
 import time
 import urllib.parse
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import orjson
-
-from rewardsmith.errors import MissingExtraError
+from rewardsmith.verifiable.sql.common import (
+    MAX_REASON_CHARS,
+    MAX_RESULT_BYTES,
+    MAX_VALUE_BYTES,
+    QueryResult,
+    SchemaRefused,
+    fetch_rows,
+    reason_of,
+    to_result,
+)
+from rewardsmith.verifiable.sql.duck import DUCKDB_MEMORY_LIMIT, open_duckdb, run_duckdb
+from rewardsmith.verifiable.sql.inline import SQLITE_DENIED_FUNCTIONS, inline_database
 
 __all__ = [
+    "DUCKDB_MEMORY_LIMIT",
+    "MAX_REASON_CHARS",
     "MAX_RESULT_BYTES",
     "MAX_VALUE_BYTES",
+    "SQL_ROOTS_ENV",
     "QueryResult",
+    "SchemaRefused",
     "SqlReference",
+    "confined_path",
+    "inline_database",
+    "open_duckdb",
+    "open_sqlite",
     "parse_reference",
+    "reason_of",
     "run_query",
+    "set_sql_roots",
+    "sql_roots",
 ]
 
 Engine = Literal["sqlite", "duckdb"]
-MAX_VALUE_BYTES = 10_000_000
-MAX_RESULT_BYTES = 64_000_000
-_FETCH_CHUNK = 256
-DUCKDB_MEMORY_LIMIT = "1GB"
-_INLINE_CACHE_SIZE = 256
+SQL_ROOTS_ENV = "REWARDSMITH_SQL_ROOTS"
 _SQLITE_ALLOWED = frozenset(
     {sqlite3.SQLITE_SELECT, sqlite3.SQLITE_READ, sqlite3.SQLITE_FUNCTION, sqlite3.SQLITE_RECURSIVE}
 )
@@ -74,16 +101,6 @@ class SqlReference:
     gold: str | None
     engine: Engine
     path: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class QueryResult:
-    """What running one query gave: rows, or why there are none."""
-
-    status: Literal["ok", "error", "timeout", "too_large"]
-    rows: tuple[tuple[Any, ...], ...] = ()
-    error: str = ""
-    seconds: float = 0.0
 
 
 def parse_reference(
@@ -112,9 +129,7 @@ def parse_reference(
         db = reference["db"]
         if not isinstance(db, str | os.PathLike):
             raise ValueError(f"reference 'db' must be a path, got {type(db).__name__}")
-        path = os.fspath(db)
-        if not os.path.isfile(path):
-            raise ValueError(f"database not found: {path!r:.200}")
+        path = confined_path(os.fspath(db))
     elif reference.get("schema") is not None:
         path = inline_database(engine, reference["schema"], reference.get("rows") or {})
     elif need_db:
@@ -122,90 +137,53 @@ def parse_reference(
     return SqlReference(gold, engine, path)
 
 
-# Inline databases --------------------------------------------------------------------
-
-_inline_lock = threading.Lock()
-_inline_paths: OrderedDict[str, str] = OrderedDict()
-_inline_dir: str | None = None
-_inline_pid = 0
+# Database files under the operator's roots --------------------------------------------
 
 
-def _inline_directory() -> str:
-    """This process's directory (a forked child makes its own and never deletes ours)."""
-    global _inline_dir, _inline_pid
-    if _inline_dir is None or _inline_pid != os.getpid():
-        _inline_dir, _inline_pid = tempfile.mkdtemp(prefix="rewardsmith-sql-"), os.getpid()
-        _inline_paths.clear()
-        atexit.register(_remove_directory, _inline_dir, _inline_pid)
-    return _inline_dir
+def sql_roots() -> tuple[str, ...]:
+    """The resolved directories ``db`` paths must lie in (see the module docstring)."""
+    raw = os.environ.get(SQL_ROOTS_ENV)
+    if raw is None:
+        return (os.path.realpath(os.getcwd()),)
+    return tuple(os.path.realpath(p) for p in raw.split(os.pathsep) if p.strip())
 
 
-def _remove_directory(path: str, pid: int) -> None:
-    if os.getpid() == pid:
-        shutil.rmtree(path, ignore_errors=True)
+def set_sql_roots(
+    roots: Sequence[str | os.PathLike[str]] | None, *, unset_means_none: bool
+) -> None:
+    """Set ``$REWARDSMITH_SQL_ROOTS`` for this process and the processes it starts (the
+    CLI's ``--sql-root``). Without ``roots``, a value already in the environment stays;
+    if there is none, ``unset_means_none`` sets it empty (no ``db`` path allowed: the
+    server's default), else it stays unset (the working directory)."""
+    if roots:
+        os.environ[SQL_ROOTS_ENV] = os.pathsep.join(os.path.realpath(r) for r in roots)
+    elif unset_means_none:
+        os.environ.setdefault(SQL_ROOTS_ENV, "")
 
 
-def inline_database(engine: Engine, schema: Any, rows: Any) -> str:
-    """The path of a read-only-ready file holding ``schema`` and ``rows`` (built once)."""
-    if not isinstance(schema, str) or not schema.strip():
-        raise ValueError("reference 'schema' must be a non-empty DDL string")
-    if not isinstance(rows, Mapping) or not all(
-        isinstance(t, str) and isinstance(r, Sequence) and not isinstance(r, str)
-        for t, r in rows.items()
-    ):
-        raise ValueError("reference 'rows' must map table names to lists of rows")
-    try:
-        blob = orjson.dumps(
-            {"engine": engine, "schema": schema, "rows": rows}, option=orjson.OPT_SORT_KEYS
+def _inside(path: str, root: str) -> bool:
+    return os.path.commonpath([path, root]) == root
+
+
+def confined_path(path: str) -> str:
+    """The resolved ``path`` if it is a file under one of ``sql_roots()``, else ValueError.
+
+    Outside the roots, whether the file exists is not said.
+    """
+    real = os.path.realpath(path)
+    roots = sql_roots()
+    if not roots:
+        raise ValueError(
+            f"database {path!r:.200} refused: 'db' paths are not allowed here "
+            "(no SQL root; the operator names them with --sql-root)"
         )
-    except TypeError as exc:
-        raise ValueError(f"reference 'rows' are not plain data: {exc}") from None
-    key = hashlib.sha256(blob).hexdigest()
-    with _inline_lock:
-        directory = _inline_directory()
-        if key in _inline_paths:
-            _inline_paths.move_to_end(key)
-            return _inline_paths[key]
-        final = os.path.join(directory, f"{key[:32]}.{engine}")
-        tmp = f"{final}.{threading.get_ident()}.tmp"
-        try:
-            _write_inline(engine, tmp, schema, rows)
-        except Exception as exc:
-            _remove(tmp)
-            raise ValueError(f"inline database cannot be built: {exc}") from None
-        os.replace(tmp, final)
-        _inline_paths[key] = final
-        while len(_inline_paths) > _INLINE_CACHE_SIZE:
-            _remove(_inline_paths.popitem(last=False)[1])
-        return final
-
-
-def _write_inline(engine: Engine, path: str, schema: str, rows: Mapping[str, Any]) -> None:
-    conn: Any = _duckdb().connect(path) if engine == "duckdb" else sqlite3.connect(path)
-    try:
-        if engine == "duckdb":
-            conn.execute(schema)
-        else:
-            conn.executescript(schema)
-        for table, table_rows in rows.items():
-            if not table_rows:
-                continue
-            width = len(table_rows[0])
-            marks = ", ".join("?" * width)
-            conn.executemany(f"INSERT INTO {_quote(table)} VALUES ({marks})", table_rows)
-        if engine == "sqlite":
-            conn.commit()
-    finally:
-        conn.close()
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.remove(path)
+    if not any(_inside(real, root) for root in roots):
+        raise ValueError(
+            f"database {path!r:.200} refused: outside the allowed SQL roots (--sql-root)"
+        )
+    if not os.path.isfile(real):
+        raise ValueError(f"database not found: {path!r:.200}")
+    return real
 
 
 # Running queries ---------------------------------------------------------------------
@@ -237,11 +215,20 @@ def run_query(
     if explain:
         sql = f"EXPLAIN {sql}"
     if ref.engine == "duckdb":
-        return _run_duckdb(ref.path, sql, timeout, max_rows, explain)
-    return _run_sqlite(ref.path, sql, timeout, max_rows, explain)
+        return run_duckdb(
+            ref.path,
+            sql,
+            timeout=timeout,
+            max_rows=max_rows,
+            max_bytes=MAX_RESULT_BYTES,
+            explain=explain,
+        )
+    return _run_sqlite(ref.path, sql, timeout, max_rows, explain, MAX_RESULT_BYTES)
 
 
-def _authorize(action: int, *_: object) -> int:
+def _authorize(action: int, arg1: str | None, arg2: str | None, *_: object) -> int:
+    if action == sqlite3.SQLITE_FUNCTION and (arg2 or "").lower() in SQLITE_DENIED_FUNCTIONS:
+        return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK if action in _SQLITE_ALLOWED else sqlite3.SQLITE_DENY
 
 
@@ -251,7 +238,7 @@ def open_sqlite(path: str) -> sqlite3.Connection:
     try:
         conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
     except sqlite3.Error as exc:
-        raise ValueError(f"cannot open SQLite database {path!r:.200}: {exc}") from None
+        raise ValueError(f"cannot open SQLite database {path!r:.200}: {reason_of(exc)}") from None
     try:
         conn.execute("PRAGMA query_only = ON")
         conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
@@ -259,12 +246,14 @@ def open_sqlite(path: str) -> sqlite3.Connection:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.Error as exc:
         conn.close()
-        raise ValueError(f"cannot open SQLite database {path!r:.200}: {exc}") from None
+        raise ValueError(f"cannot open SQLite database {path!r:.200}: {reason_of(exc)}") from None
     conn.set_authorizer(_authorize)
     return conn
 
 
-def _run_sqlite(path: str, sql: str, timeout: float, max_rows: int, explain: bool) -> QueryResult:
+def _run_sqlite(
+    path: str, sql: str, timeout: float, max_rows: int, explain: bool, max_bytes: int
+) -> QueryResult:
     conn = open_sqlite(path)
     start = time.monotonic()
     deadline = start + timeout
@@ -278,86 +267,12 @@ def _run_sqlite(path: str, sql: str, timeout: float, max_rows: int, explain: boo
     conn.set_progress_handler(progress, 1000)
     try:
         cursor = conn.execute(sql)
-        rows = cursor.fetchmany(1) if explain else _fetch(cursor, max_rows)
+        rows = cursor.fetchmany(1) if explain else fetch_rows(cursor, max_rows, max_bytes)
     except (sqlite3.Error, sqlite3.Warning, OverflowError, ValueError) as exc:
         elapsed = time.monotonic() - start
         if expired:
             return QueryResult("timeout", error=f"query ran past {timeout:g}s", seconds=elapsed)
-        return QueryResult("error", error=f"{type(exc).__name__}: {exc}", seconds=elapsed)
+        return QueryResult("error", error=reason_of(exc), seconds=elapsed)
     finally:
         conn.close()
-    return _result(rows, time.monotonic() - start)
-
-
-def _duckdb() -> Any:
-    try:
-        import duckdb
-    except ImportError:
-        raise MissingExtraError("duckdb", "sql") from None
-    return duckdb
-
-
-def open_duckdb(path: str) -> Any:
-    """A read-only DuckDB connection with no file access and a locked configuration."""
-    duckdb = _duckdb()
-    config = {
-        "enable_external_access": False,
-        "autoload_known_extensions": False,
-        "autoinstall_known_extensions": False,
-        "threads": 1,
-        "memory_limit": DUCKDB_MEMORY_LIMIT,
-        "lock_configuration": True,
-    }
-    try:
-        return duckdb.connect(path, read_only=True, config=config)
-    except duckdb.Error as exc:
-        raise ValueError(f"cannot open DuckDB database {path!r:.200}: {exc}") from None
-
-
-def _run_duckdb(path: str, sql: str, timeout: float, max_rows: int, explain: bool) -> QueryResult:
-    duckdb = _duckdb()
-    conn = open_duckdb(path)
-    expired = threading.Event()
-
-    def interrupt() -> None:
-        expired.set()
-        with contextlib.suppress(Exception):  # the query may have closed it meanwhile
-            conn.interrupt()
-
-    timer = threading.Timer(timeout, interrupt)
-    timer.daemon = True
-    start = time.monotonic()
-    timer.start()
-    try:
-        cursor = conn.execute(sql)
-        rows = cursor.fetchmany(1) if explain else _fetch(cursor, max_rows)
-    except (duckdb.Error, RuntimeError, ValueError) as exc:
-        elapsed = time.monotonic() - start
-        if expired.is_set():
-            return QueryResult("timeout", error=f"query ran past {timeout:g}s", seconds=elapsed)
-        return QueryResult("error", error=f"{type(exc).__name__}: {exc}", seconds=elapsed)
-    finally:
-        timer.cancel()
-        conn.close()
-    return _result(rows, time.monotonic() - start)
-
-
-def _fetch(cursor: Any, max_rows: int) -> list[Any] | str:
-    """Up to ``max_rows`` + 1 rows, or why the result is too large."""
-    rows: list[Any] = []
-    size = 0
-    while len(rows) <= max_rows:
-        chunk = cursor.fetchmany(min(_FETCH_CHUNK, max_rows + 1 - len(rows)))
-        if not chunk:
-            break
-        rows.extend(chunk)
-        size += sum(len(v) for row in chunk for v in row if isinstance(v, str | bytes))
-        if size > MAX_RESULT_BYTES:
-            return f"more than {MAX_RESULT_BYTES} bytes of text and blobs"
-    return rows if len(rows) <= max_rows else f"more than {max_rows} rows"
-
-
-def _result(rows: list[Any] | str, seconds: float) -> QueryResult:
-    if isinstance(rows, str):
-        return QueryResult("too_large", error=rows, seconds=seconds)
-    return QueryResult("ok", tuple(tuple(r) for r in rows), seconds=seconds)
+    return to_result(rows, time.monotonic() - start)
