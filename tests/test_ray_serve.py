@@ -90,7 +90,10 @@ def test_token_and_bad_input_hold_on_ray(url):
     assert httpx.get(f"{url}/health", timeout=30).status_code == 200
     assert httpx.post(f"{url}/score", json={"samples": SAMPLES}, timeout=30).status_code == 401
     bad = httpx.post(
-        f"{url}/score", content=b"{not json", headers={"Authorization": "Bearer s3cret"}, timeout=30
+        f"{url}/score",
+        content=b"{not json",
+        headers={"Authorization": "Bearer s3cret", "Content-Type": "application/json"},
+        timeout=30,
     )
     assert bad.status_code == 400
 

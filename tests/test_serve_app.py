@@ -27,6 +27,7 @@ from rewardsmith.core.types import ItemError
 from rewardsmith.errors import SpecError
 from rewardsmith.runtime import Threaded
 from rewardsmith.serve import create_app
+from rewardsmith.serve.limits import estimate
 from rewardsmith.serve.schemas import BadRequest, ScoreRequest, parse_body, parse_score_request
 from rewardsmith.serve.scoring import scores_body
 from rewardsmith.serve.state import json_response
@@ -76,7 +77,8 @@ def url() -> Iterator[str]:
 
 def post(url: str, path: str, body: object, **kw: object) -> httpx.Response:
     content = body if isinstance(body, bytes) else orjson.dumps(body)
-    return httpx.post(url + path, content=content, timeout=30, **kw)  # type: ignore[arg-type]
+    headers = {"content-type": "application/json", **kw.pop("headers", {})}  # type: ignore[dict-item]
+    return httpx.post(url + path, content=content, headers=headers, timeout=30, **kw)  # type: ignore[arg-type]
 
 
 # --- the routes ---------------------------------------------------------------------
@@ -329,7 +331,8 @@ def test_oversized_bodies_get_413_declared_or_streamed(url: str) -> None:
         for i in range(0, len(big), 50_000):
             yield big[i : i + 50_000]
 
-    r = httpx.post(url + "/score", content=chunks(), timeout=30)
+    json = {"content-type": "application/json"}
+    r = httpx.post(url + "/score", content=chunks(), headers=json, timeout=30)
     assert r.status_code == 413
     assert httpx.get(url + "/health").status_code == 200
 
@@ -393,19 +396,26 @@ def test_saturated_server_answers_503_with_retry_after_and_recovers() -> None:
         assert 'code="503"' in httpx.get(u + "/metrics").text
 
 
-def test_queued_bodies_are_bounded_in_bytes_but_one_request_always_gets_in() -> None:
-    app = create_app(Slow(), max_concurrency=1, max_queue=10, max_pending_bytes=2_000)
+def test_queued_bodies_are_bounded_by_what_they_become_and_one_that_cannot_fit_is_413() -> None:
+    """The budget holds each body's estimate once parsed (``limits.estimate``): a request
+    that fits alone always gets in, one that could never fit gets 413."""
+    big = {"samples": [{"completion": "yes", "meta": {"pad": "x" * 3_000}}]}
+    sleeping = {"samples": [{"completion": "yes", "meta": {"sleep": 1.0}}]}
+    budget = estimate(orjson.dumps(big)) + estimate(orjson.dumps(sleeping)) - 1
+    app = create_app(Slow(), max_concurrency=1, max_queue=10, max_pending_bytes=budget)
     with running(app) as u, ThreadPoolExecutor(1) as pool:
-        big = {"samples": [{"completion": "yes", "meta": {"pad": "x" * 3_000}}]}
-        assert post(u, "/score", big).status_code == 200  # alone: let in, however big
-        first = pool.submit(
-            post, u, "/score", {"samples": [{"completion": "yes", "meta": {"sleep": 1.0}}]}
-        )
+        assert post(u, "/score", big).status_code == 200  # alone, it fits
+        first = pool.submit(post, u, "/score", sleeping)
         _wait_for(u, "running", 1)
         busy = post(u, "/score", big)
-        assert busy.status_code == 503 and "max_pending_bytes=2000" in busy.json()["error"]
+        assert busy.status_code == 503 and f"max_pending_bytes={budget}" in busy.json()["error"]
         assert post(u, "/score", {"samples": [{"completion": "yes"}]}).status_code == 200
         assert first.result(20).status_code == 200
+        huge = post(
+            u, "/score", {"samples": [{"completion": "yes", "meta": {"pad": "x" * budget}}]}
+        )
+        assert huge.status_code == 413 and "once parsed" in huge.json()["error"]
+        assert httpx.get(u + "/health").json()["pending_bytes"] == 0
 
 
 def test_a_request_past_its_deadline_gets_504_and_frees_its_slot_when_done() -> None:

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -25,11 +25,12 @@ from rewardsmith.core import Schedule
 from rewardsmith.core.reward import is_strict
 from rewardsmith.rollouts import FieldMap
 from rewardsmith.serve import create_app
-from rewardsmith.serve.scoring import Scoring, child_ready, process_pool
+from rewardsmith.serve.scoring import ChildStartError, Scoring, process_pool, run_in_child
 from rewardsmith.shaping.schedules import Linear
 from test_serve_app import Slow, running
 from test_serve_process import free_port, serve_cli, stop
 
+JSON = {"content-type": "application/json"}
 RECORDS = [orjson.loads(line) for line in Path(bundled_rollouts()).read_bytes().splitlines()]
 
 
@@ -90,7 +91,7 @@ def test_processes_answer_exactly_as_threads_do() -> None:
     answers = {}
     for processes in (0, 1):
         with running(create_app("math-r1", score_processes=processes)) as url:
-            score = httpx.post(url + "/score", content=batch, timeout=60)
+            score = httpx.post(url + "/score", content=batch, headers=JSON, timeout=60)
             reward = httpx.post(url + "/get_reward", json=openrlhf, timeout=60)
             assert score.status_code == reward.status_code == 200
             assert httpx.get(url + "/health").json()["score_processes"] == processes
@@ -145,7 +146,7 @@ def test_a_child_that_cannot_load_fails_startup_and_leaves_no_child() -> None:
         async with app.router.lifespan_context(app):
             pass
 
-    with pytest.raises(BrokenProcessPool):
+    with pytest.raises(ChildStartError, match="ImportError: no such library"):
         asyncio.run(start())
     deadline = time.monotonic() + 20
     while any(_is_scorer(c) for c in _children(os.getpid()) if not _gone(c)):
@@ -179,8 +180,8 @@ def test_bad_bodies_answer_the_same_from_a_process(dying_url: str) -> None:
     """BadRequest crosses the process boundary with its status and every problem."""
     with running(create_app(Dies())) as threads:
         for body in (b"{not json", b'{"samples": [{"prompt": 1}]}', b'{"samples": 3}'):
-            here = httpx.post(threads + "/score", content=body)
-            there = httpx.post(dying_url + "/score", content=body)
+            here = httpx.post(threads + "/score", content=body, headers=JSON)
+            there = httpx.post(dying_url + "/score", content=body, headers=JSON)
             assert there.status_code == here.status_code and there.status_code in (400, 422)
             assert there.json() == here.json()
 
@@ -225,13 +226,16 @@ def _pipes_widen() -> bool:
 
 @pytest.mark.skipif(not _pipes_widen(), reason="this user's pipes cannot hold 1 MiB")
 def test_a_whole_body_fits_in_the_pipe_to_a_scoring_process() -> None:
-    pool = process_pool(Scoring(Slow()), 1)()
+    pool = process_pool(Scoring(Slow()), 1, 60.0)()
     try:
-        calls = pool._call_queue._writer.fileno()  # type: ignore[attr-defined]
+        pool.start()
+        calls = pool._children[0].calls.fileno()  # type: ignore[union-attr]
         assert fcntl.fcntl(calls, fcntl.F_GETPIPE_SZ) == 1 << 20
-        assert pool.submit(child_ready).result(timeout=60)  # the child reads that pipe
+        work = partial(run_in_child, "score", b'{"samples": [{"completion": "yes"}]}', None)
+        answer, _ = pool.submit(work, time.monotonic() + 60).result(timeout=60)
+        assert orjson.loads(answer)["scores"][0]["value"] == 1.0  # the child reads that pipe
     finally:
-        pool.shutdown()
+        pool.stop(5.0)
 
 
 def _children(pid: int) -> list[int]:

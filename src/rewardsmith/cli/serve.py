@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -61,12 +62,40 @@ def serve_cmd(
         float, typer.Option(help="On SIGTERM, seconds to let requests in flight finish.")
     ] = 30.0,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = False,
+    allowed_host: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="NAME",
+            help="A name clients may reach the server by (the Host header), beyond IP addresses and localhost; repeatable, '*' for any. Other names get 400 (DNS rebinding).",
+            show_default=False,
+        ),
+    ] = None,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Open connections at once; one more is answered 503 and closed. Default 1024 (fewer under a low open-files limit).",
+            show_default=False,
+        ),
+    ] = None,
     ray: Annotated[
         bool, typer.Option("--ray", help="Run as a Ray Serve deployment (needs the [ray] extra).")
     ] = False,
     replicas: Annotated[int, typer.Option(min=1, help="With --ray: replicas of the server.")] = 1,
     ray_address: Annotated[
         str | None, typer.Option(help="With --ray: the cluster to join (default: a local Ray).")
+    ] = None,
+    sql_root: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--sql-root",
+            metavar="DIR",
+            help="A directory whose database files SQL references may name ('db': PATH); repeatable. Default: none, every 'db' path is refused ($REWARDSMITH_SQL_ROOTS if set).",
+            exists=True,
+            file_okay=False,
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     r"""Serve a reward spec over HTTP until SIGTERM or Ctrl-C.
@@ -78,6 +107,9 @@ def serve_cmd(
     Exit code 2 for a bad spec or a missing serve extra (pip install 'rewardsmith\[serve]').
     """
     with usage_errors():
+        from rewardsmith.verifiable.sql.database import set_sql_roots
+
+        set_sql_roots(sql_root, unset_means_none=True)  # before any child process starts
         settings: dict[str, Any] = {
             "token": token or None,
             "max_body_bytes": int(max_body_mb * 1024 * 1024),
@@ -86,6 +118,7 @@ def serve_cmd(
             "max_queue": max_queue,
             "request_timeout_s": request_timeout,
             "on_error": on_error,
+            "allowed_hosts": list(allowed_host or ()),
         }
         if ray:
             if workers != 1:
@@ -105,5 +138,6 @@ def serve_cmd(
             workers=workers,
             graceful_timeout_s=graceful_timeout,
             access_log=access_log,
+            max_connections=max_connections,
             **settings,
         )

@@ -8,12 +8,17 @@ Routes:
   their status and error.
 - ``POST /get_reward``: OpenRLHF's remote reward protocol (``serve.openrlhf``).
 - ``GET /health`` (open even with a token), ``GET /rewards`` (the catalog and the loaded
-  spec), ``GET /metrics`` (Prometheus text).
+  spec), ``GET /metrics`` (Prometheus text), ``GET /openapi.json``, ``/docs``, ``/redoc``
+  (the API's schema and its pages; behind the token like ``/rewards``).
 
 Errors are JSON ``{"error": message, "problems": [...]}``: 400 unreadable body (not JSON,
-not UTF-8, empty), 401 token, 413 body over ``max_body_bytes``, 422 wrong shape (every
-bad field by path), 503 + ``Retry-After`` when every slot and queue place is taken, 504
-past ``request_timeout_s``, 500 when a reward breaks its contract. See ``serve.limits``.
+not UTF-8, empty, NaN or Infinity, nested too deeply) or a Host that is not this
+server's, 401 token, 403 a browser's request from another site, 408 body slower than
+``body_timeout_s``, 413 body over ``max_body_bytes`` or too big once parsed, 415 a POST
+that is not ``application/json``, 422 wrong shape (every bad field by path), 503 +
+``Retry-After`` when every slot and queue place or the memory budget is taken, 504 past
+``request_timeout_s``, 500 when a reward breaks its contract or its scoring process died.
+See ``serve.limits`` and ``serve.guard``.
 
 Example:
     >>> import uvicorn
@@ -24,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -31,30 +37,27 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import rewardsmith
 from rewardsmith.core import Reward
 from rewardsmith.integrations.openrlhf import END_TOKENS
+from rewardsmith.serve.guard import RequestGuard
 from rewardsmith.serve.limits import Admission, Busy, DeadlineExceeded, WorkerDied, check_token
 from rewardsmith.serve.metrics import CONTENT_TYPE
 from rewardsmith.serve.openrlhf import openrlhf_router
 from rewardsmith.serve.schemas import BadRequest, RewardRequest, ScoreRequest, dump_json
-from rewardsmith.serve.scoring import (
-    Scoring,
-    child_ready,
-    process_pool,
-    run_in_child,
-    stop_children,
-)
+from rewardsmith.serve.scoring import ChildPool, Scoring, process_pool, run_in_child
 from rewardsmith.serve.state import ServeState, json_response
 
 __all__ = ["create_app"]
 
 ENDPOINTS = ("/score", "/get_reward", "/health", "/rewards", "/metrics")
+log = logging.getLogger("rewardsmith.serve")
 _CHILD_EXIT_S = 10.0
 _BODY = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ScoreRequest"}}}}
 
@@ -72,6 +75,8 @@ def create_app(
     end_tokens: Iterable[str] = END_TOKENS,
     retry_after_s: int = 1,
     score_processes: int = 0,
+    allowed_hosts: Iterable[str] = (),
+    body_timeout_s: float = 60.0,
 ) -> FastAPI:
     """The reward server for ``spec`` (a spec file, a built-in spec name, or a Reward).
 
@@ -81,13 +86,16 @@ def create_app(
         max_body_bytes: larger bodies get 413.
         max_concurrency: batches scored at once (each in the app's thread pool), or
             handed to the scoring processes at once.
-        request_timeout_s: a request not answered by then gets 504.
+        request_timeout_s: a request not answered by then gets 504, and its batch is
+            abandoned (``serve.scoring``).
         max_queue: requests that may wait for a slot; beyond it, 503 with
             ``Retry-After: retry_after_s``. OpenRLHF sends one query per request, many
             at once, and gives up after 5 tries a second apart: keep this above the
             number of rollouts in flight.
-        max_pending_bytes: request bodies the waiting and running requests may hold
-            together (one request is always let in); beyond it, 503.
+        max_pending_bytes: the memory budget of the requests being read, waiting and
+            running together, as ``serve.limits.estimate`` charges their bodies (what
+            they may become once parsed); beyond it, 503. A body whose own charge is
+            over it gets 413.
         on_error: the reward OpenRLHF gets for an item that could not be scored.
         end_tokens: end-of-turn markers stripped from OpenRLHF responses.
         retry_after_s: the ``Retry-After`` of a 503.
@@ -95,6 +103,10 @@ def create_app(
             reward, instead of the server's threads (0): for CPU-bound rule-based specs,
             whose scoring then no longer shares a GIL with the HTTP side (see
             ``serve.scoring``). The app starts them, and waits for them, at startup.
+        allowed_hosts: names (beyond IP addresses and ``localhost``) the ``Host`` header
+            may carry; ``"*"`` for any (``serve.guard``).
+        body_timeout_s: a body not received within this many seconds of its request's
+            head gets 408.
 
     Raises:
         SpecError: the spec is invalid (raised here, before serving).
@@ -104,7 +116,7 @@ def create_app(
         raise ValueError(f"score_processes must be >= 0, got {score_processes}")
     reward, info = _reward(spec)
     scoring = Scoring(reward, on_error, tuple(end_tokens))
-    pool = process_pool(scoring, score_processes) if score_processes else None
+    pool = process_pool(scoring, score_processes, request_timeout_s) if score_processes else None
     admission = Admission(
         max_concurrency, max_queue, request_timeout_s, max_pending_bytes, executor=pool
     )
@@ -116,20 +128,18 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if score_processes:  # every child loads its reward before the first request
-            loop = asyncio.get_running_loop()
+            children = admission.pool
+            assert isinstance(children, ChildPool)
             try:
-                ready = [
-                    loop.run_in_executor(admission.pool, child_ready)
-                    for _ in range(score_processes)
-                ]
-                await asyncio.gather(*ready)
+                await asyncio.to_thread(children.start)
             except BaseException:  # a child that failed to start: none left waiting
-                stop_children(admission.pool, 0)
                 admission.close()
                 raise
         yield
         if score_processes:  # let the children exit; one stuck in a batch is killed
-            await asyncio.to_thread(stop_children, admission.pool, _CHILD_EXIT_S)
+            children = admission.pool
+            assert isinstance(children, ChildPool)
+            await asyncio.to_thread(children.stop, _CHILD_EXIT_S)
         admission.close()
 
     app = FastAPI(
@@ -137,11 +147,16 @@ def create_app(
         version=rewardsmith.__version__,
         summary="Rewards for RL post-training of language models",
         lifespan=lifespan,
+        docs_url=None,  # served below, behind the token
+        redoc_url=None,
+        openapi_url=None,
     )
     app.state.rewardsmith = state
     _errors(app, state)
     _routes(app, state)
+    _docs(app, state)
     app.include_router(openrlhf_router(state))
+    app.add_middleware(RequestGuard, allowed_hosts=allowed_hosts, body_timeout_s=body_timeout_s)
     app.add_middleware(_Measure, state=state)
     _document_bodies(app)
     return app
@@ -165,7 +180,7 @@ def _reward(spec: str | Path | Reward) -> tuple[Reward, dict[str, Any]]:
 def _routes(app: FastAPI, state: ServeState) -> None:
     @app.post("/score", openapi_extra={"requestBody": _BODY}, summary="Score a batch")
     async def score(request: Request) -> Response:
-        return await state.handle("score", await state.body(request))
+        return await state.handle("score", request)
 
     @app.get("/health", summary="Liveness and load")
     async def health() -> Response:
@@ -179,6 +194,7 @@ def _routes(app: FastAPI, state: ServeState) -> None:
                 "admitted": a.admitted,
                 "max_concurrency": a.max_concurrency,
                 "max_queue": a.max_queue,
+                "pending_bytes": a.pending_bytes,
                 "score_processes": state.score_processes,
             }
         )
@@ -198,6 +214,27 @@ def _routes(app: FastAPI, state: ServeState) -> None:
     async def metrics(request: Request) -> Response:
         check_token(request, state.token)
         return Response(state.metrics.render(), media_type=CONTENT_TYPE)
+
+
+def _docs(app: FastAPI, state: ServeState) -> None:
+    """The API's schema and its two pages, behind the token like ``/rewards``."""
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(request: Request) -> Response:
+        check_token(request, state.token)
+        return json_response(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(request: Request) -> Response:
+        check_token(request, state.token)
+        url = request.scope.get("root_path", "").rstrip("/") + "/openapi.json"
+        return get_swagger_ui_html(openapi_url=url, title=f"{app.title} - Swagger UI")
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> Response:
+        check_token(request, state.token)
+        url = request.scope.get("root_path", "").rstrip("/") + "/openapi.json"
+        return get_redoc_html(openapi_url=url, title=f"{app.title} - ReDoc")
 
 
 def _document_bodies(app: FastAPI) -> None:
@@ -223,13 +260,22 @@ def _errors(app: FastAPI, state: ServeState) -> None:
     async def bad_request(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, BadRequest)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status == 408:  # a client that drips its body does not keep its connection
+            headers = {"Connection": "close"}
         return json_response({"error": exc.message, "problems": exc.problems}, exc.status, headers)
+
+    async def disconnected(request: Request, exc: Exception) -> Response:
+        client = request.client
+        who = f"{client.host}:{client.port}" if client else "a client"
+        log.debug("%s disconnected before its request body was read", who)
+        return Response(status_code=499)  # (nginx's code; the client is gone)
 
     async def busy(_: Request, exc: Exception) -> Response:
         a = state.admission
         message = (
             f"server busy: {a.running} batches scoring and {a.admitted - a.running} waiting, "
-            f"holding {a.pending_bytes} bytes (max_concurrency={a.max_concurrency}, "
+            f"holding an estimated {a.pending_bytes} bytes with the bodies being read "
+            f"(max_concurrency={a.max_concurrency}, "
             f"max_queue={a.max_queue}, max_pending_bytes={a.max_pending_bytes}); retry later"
         )
         headers = {"Retry-After": str(state.retry_after_s)}
@@ -241,8 +287,7 @@ def _errors(app: FastAPI, state: ServeState) -> None:
 
     async def child_died(_: Request, exc: Exception) -> Response:
         message = (
-            f"a scoring process died while this batch was running or queued ({exc}); "
-            "retry, new ones are started"
+            f"a scoring process died while running this batch ({exc}); retry, a new one is started"
         )
         return json_response({"error": message, "problems": []}, 500)
 
@@ -250,6 +295,7 @@ def _errors(app: FastAPI, state: ServeState) -> None:
         return json_response({"error": f"{type(exc).__name__}: {exc}", "problems": []}, 500)
 
     app.add_exception_handler(BadRequest, bad_request)
+    app.add_exception_handler(ClientDisconnect, disconnected)
     app.add_exception_handler(Busy, busy)
     app.add_exception_handler(DeadlineExceeded, deadline)
     app.add_exception_handler(WorkerDied, child_died)

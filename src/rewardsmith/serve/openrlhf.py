@@ -29,6 +29,6 @@ def openrlhf_router(state: ServeState) -> APIRouter:
 
     @router.post("/get_reward", openapi_extra={"requestBody": _BODY}, summary="OpenRLHF rewards")
     async def get_reward(request: Request) -> Response:
-        return await state.handle("get_reward", await state.body(request))
+        return await state.handle("get_reward", request)
 
     return router

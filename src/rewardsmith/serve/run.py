@@ -5,10 +5,16 @@ worker from an import string, so the settings travel in the environment
 (``REWARDSMITH_SERVE_CONFIG``, JSON) and ``app_from_env`` builds the app in each worker.
 SIGTERM or SIGINT stops accepting connections and lets the requests in flight finish
 (up to ``graceful_timeout_s``) before the process exits.
+
+uvicorn runs with ``server_config``: a request head must arrive within
+``header_timeout_s`` and be at most ``max_head_bytes``, and at most ``max_connections``
+connections are open at once (``serve.guard``). Serving ``create_app(...)`` under your
+own uvicorn, build its Config with ``server_config`` for the same limits.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import gc
 import json
@@ -20,8 +26,9 @@ import uvicorn
 from fastapi import FastAPI
 
 from rewardsmith.serve.app import create_app
+from rewardsmith.serve.guard import GuardedConfig
 
-__all__ = ["CONFIG_ENV", "app_from_env", "serve", "tune_process"]
+__all__ = ["CONFIG_ENV", "app_from_env", "serve", "server_config", "tune_process"]
 
 CONFIG_ENV = "REWARDSMITH_SERVE_CONFIG"
 
@@ -35,24 +42,76 @@ def serve(
     graceful_timeout_s: float = 30.0,
     access_log: bool = False,
     log_level: str = "info",
+    header_timeout_s: float = 10.0,
+    max_connections: int | None = None,
     **settings: Any,
 ) -> None:
-    """Serve ``spec`` until SIGTERM/SIGINT; ``settings`` are ``create_app``'s keywords."""
+    """Serve ``spec`` until SIGTERM/SIGINT; ``settings`` are ``create_app``'s keywords,
+    the others ``server_config``'s."""
     options: dict[str, Any] = {
         "host": host,
         "port": port,
-        "timeout_graceful_shutdown": graceful_timeout_s,
+        "graceful_timeout_s": graceful_timeout_s,
         "access_log": access_log,
         "log_level": log_level,
+        "header_timeout_s": header_timeout_s,
+        "max_connections": max_connections,
     }
     if workers == 1:
         app = create_app(spec, **settings)
         tune_process()
-        uvicorn.run(app, **options)
+        config = server_config(app, **options)
+        server = uvicorn.Server(config)
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run()
+        if not server.started:  # as uvicorn.run: the port was taken, or startup failed
+            sys.exit(_STARTUP_FAILURE)
         return
     create_app(spec, **settings)  # a bad spec fails here, once, not in every worker
     os.environ[CONFIG_ENV] = json.dumps({"spec": spec, **settings})
-    uvicorn.run("rewardsmith.serve.run:app_from_env", factory=True, workers=workers, **options)
+    config = server_config(
+        "rewardsmith.serve.run:app_from_env", factory=True, workers=workers, **options
+    )
+    from uvicorn.supervisors import Multiprocess
+
+    with contextlib.suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def server_config(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    graceful_timeout_s: float = 30.0,
+    access_log: bool = False,
+    log_level: str = "info",
+    header_timeout_s: float = 10.0,
+    max_connections: int | None = None,
+    max_head_bytes: int = 64 * 1024,
+    **options: Any,
+) -> uvicorn.Config:
+    """The uvicorn Config ``rewardsmith serve`` runs ``app`` with: the connection limits of
+    ``serve.guard`` (``max_connections`` defaults to 1024, fewer under a low open-files
+    limit), idle kept-alive connections closed after uvicorn's 5 s; ``options`` are
+    uvicorn's.
+
+    Example:
+        >>> config = server_config(create_app("math-r1"), port=8000)
+        >>> uvicorn.Server(config).run()  # doctest: +SKIP
+    """
+    return GuardedConfig(
+        app,
+        host=host,
+        port=port,
+        timeout_graceful_shutdown=graceful_timeout_s,
+        access_log=access_log,
+        log_level=log_level,
+        header_timeout_s=header_timeout_s,
+        max_connections=max_connections,
+        max_head_bytes=max_head_bytes,
+        **options,
+    )
 
 
 def app_from_env() -> FastAPI:
@@ -92,6 +151,7 @@ def tune_process() -> None:
     mallopt(_M_MMAP_THRESHOLD, 32 << 20)
 
 
+_STARTUP_FAILURE = 3  # uvicorn's exit code when it could not start
 _SWITCH_INTERVAL_S = 0.02
 _M_TRIM_THRESHOLD = -1  # from glibc's malloc.h
 _M_MMAP_THRESHOLD = -3

@@ -1,22 +1,31 @@
 """Turning a request body into the bytes of its answer, in the server's threads or in
 scoring processes.
 
-``Scoring.run(endpoint, body)`` parses the batch, scores it and serialises the answer,
-all in one place, and returns the answer with a small ``Tally`` for the metrics. The app
-runs it in one of two places (``create_app(score_processes=...)``):
+``Scoring.run(endpoint, body, last_step, deadline)`` parses the batch, scores it and
+serialises the answer, all in one place, and returns the answer with a small ``Tally``
+for the metrics. The app runs it in one of two places (``create_app(score_processes=...)``):
 
 - threads of the server process (``score_processes=0``, the default): the reward is
   shared, rewards that wait (judges, sandboxes) overlap, and a model is loaded once. The
   event loop and the scoring share one GIL, so reading the next body and writing the
   last answer take turns with a pure-Python reward.
-- ``score_processes`` child processes (``process_pool``), each with its own copy of the
-  reward (pickled to it, as Ray does): the process that speaks HTTP keeps its GIL to
-  itself, and only bytes cross (the body, then the answer and its Tally). For CPU-bound
-  rule-based specs. Each child keeps its own copy of the reward's state: the server
-  sends every batch the last ``step`` it has seen, so schedules agree, but part names a
-  leaf reports beyond its tree's are learnt per child. A child that dies breaks the
-  pool: every batch it held, running or queued, gets a 500 (the client retries), and
-  the next batch starts new children.
+- ``score_processes`` child processes (``ChildPool``), each with its own copy of the
+  reward (pickled to it, as Ray does) and its own pipes: the process that speaks HTTP
+  keeps its GIL to itself, and only bytes cross (the body, then the answer and its
+  Tally). For CPU-bound rule-based specs. Each child keeps its own copy of the reward's
+  state: the server sends every batch the last ``step`` it has seen, so schedules agree,
+  but part names a leaf reports beyond its tree's are learnt per child.
+
+A batch whose request has been answered 504 is abandoned. Past its ``deadline`` the
+batch stops at its next item: the reward's next read of a sample raises ``Abandoned``
+(a BaseException, which the items' error guards do not catch), and a thread of the
+reward's own (``Threaded``) gets an empty stand-in instead, which scores at once. An
+item already running finishes, or ends at its own limit; a reward that reads the whole
+batch before scoring any of it runs to its end. In a child, a batch that has itself run
+``request_timeout_s`` is killed with its process and a new process takes its place. The
+pool knows which child runs which batch, so the other batches carry on; a batch that
+waited for a child is judged by its own run time, not its wait, and a child loading its
+reward is never killed over a deadline.
 
 Example:
     >>> from rewardsmith import load_spec
@@ -27,22 +36,31 @@ Example:
 
 from __future__ import annotations
 
+import atexit
+import collections
 import contextlib
 import ctypes
+import logging
 import multiprocessing
+import multiprocessing.util  # its exit hook first, so that ours runs before it
 import os
 import pickle
 import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from multiprocessing.synchronize import Barrier
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, overload
 
 import orjson
 
 from rewardsmith.core import Reward, Sample, Score, set_step, set_strict
 from rewardsmith.core.reward import is_strict
 from rewardsmith.integrations.openrlhf import END_TOKENS, PartNames, to_reply, to_samples
+from rewardsmith.serve.limits import DeadlineExceeded, WorkerDied
 from rewardsmith.serve.metrics import Tally
 from rewardsmith.serve.schemas import (
     BadRequest,
@@ -53,13 +71,23 @@ from rewardsmith.serve.schemas import (
 )
 
 __all__ = [
+    "Abandoned",
+    "ChildPool",
+    "ChildStartError",
     "Scoring",
-    "child_ready",
     "process_pool",
     "run_in_child",
     "scores_body",
-    "stop_children",
 ]
+
+log = logging.getLogger("rewardsmith.serve")
+
+
+class Abandoned(BaseException):
+    """The batch's request was already answered (504): stop scoring it.
+
+    A BaseException, so that the guards that turn an item's exception into an error
+    Score let it through, and the batch ends."""
 
 
 class Scoring:
@@ -74,15 +102,24 @@ class Scoring:
         self.parts = PartNames(reward)
         self._step: int | None = None  # the step the reward was last set to
 
-    def run(self, endpoint: str, body: bytes, last_step: int | None = None) -> tuple[bytes, Tally]:
+    def run(
+        self,
+        endpoint: str,
+        body: bytes,
+        last_step: int | None = None,
+        deadline: float | None = None,
+    ) -> tuple[bytes, Tally]:
         """The answer to ``body`` at ``endpoint`` and its Tally; BadRequest if the body is
-        not valid, RuntimeError if the reward breaks its contract.
+        not valid, RuntimeError if the reward breaks its contract, Abandoned once
+        ``deadline`` (``time.monotonic()``) has passed.
 
         ``last_step``: the latest step the server has seen, for a batch that names none
         (a scoring process may not have seen that batch). It only moves the reward's step
         forward: it was read when the batch arrived, and a batch that named a newer step
         may have been scored here since. A step a batch names is always taken.
         """
+        if deadline is not None and time.monotonic() >= deadline:
+            raise Abandoned()
         if endpoint == "score":
             samples, step = parse_score_request(body)
         else:
@@ -92,7 +129,10 @@ class Scoring:
         if now is not None and (step is not None or self._step is None or now > self._step):
             self._step = now
             set_step(self.reward, now)
-        scores = self.reward.score(samples) if samples else []
+        batch = samples if deadline is None else _Expiring(samples, deadline)
+        scores = self.reward.score(batch) if samples else []
+        if isinstance(batch, _Expiring) and batch.substituted:
+            raise Abandoned()  # stand-ins were scored: these scores are not the batch's
         seconds = time.perf_counter() - start
         if len(scores) != len(samples):  # a reward that broke the contract
             raise RuntimeError(f"reward returned {len(scores)} scores for {len(samples)} samples")
@@ -111,6 +151,49 @@ class Scoring:
             raise BadRequest(422, str(exc)) from None
 
 
+class _Expiring(Sequence[Sample]):
+    """The samples of a batch, until ``deadline``: past it, a read from the thread that
+    scores the batch raises Abandoned, and a read from any other thread (a reward's own
+    workers, which nobody may be waiting to re-raise from) gets an empty stand-in."""
+
+    def __init__(self, samples: Sequence[Sample], deadline: float) -> None:
+        self._samples = samples
+        self._deadline = deadline
+        self._thread = threading.get_ident()
+        self.substituted = False
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    def __reduce__(self) -> tuple[type[list[Sample]], tuple[list[Sample]]]:
+        return list, (list(self._samples),)  # a reward's worker process gets the samples
+
+    @overload
+    def __getitem__(self, i: int) -> Sample: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Sample]: ...
+
+    def __getitem__(self, i: int | slice) -> Sample | Sequence[Sample]:
+        if time.monotonic() < self._deadline:
+            return self._samples[i]
+        if threading.get_ident() == self._thread:
+            raise Abandoned()
+        self.substituted = True
+        if isinstance(i, slice):
+            return [_stand_in(s) for s in self._samples[i]]
+        return _stand_in(self._samples[i])
+
+    def __iter__(self) -> Iterator[Sample]:
+        deadline, clock = self._deadline, time.monotonic
+        for i, sample in enumerate(self._samples):
+            yield sample if clock() < deadline else self[i]
+
+
+def _stand_in(sample: Sample) -> Sample:
+    return Sample(group=sample.group)
+
+
 def scores_body(scores: Sequence[Score]) -> bytes:
     """``{"scores": [Score.to_dict(), ...]}``.
 
@@ -125,15 +208,21 @@ def scores_body(scores: Sequence[Score]) -> bytes:
         return dump_json({"scores": [s.to_dict() for s in scores]})
 
 
-def process_pool(scoring: Scoring, processes: int) -> Callable[[], ProcessPoolExecutor]:
-    """A maker of pools of ``processes`` spawned children, each holding a copy of
-    ``scoring``'s reward (pickled once, here, and loaded by every child); run batches in
-    them with ``run_in_child``.
+# --- scoring processes -------------------------------------------------------------------
+
+
+class ChildStartError(RuntimeError):
+    """A scoring process could not load its reward."""
+
+
+def process_pool(scoring: Scoring, processes: int, run_limit_s: float) -> Callable[[], ChildPool]:
+    """A maker of pools of ``processes`` children, each holding a copy of ``scoring``'s
+    reward (pickled once, here); a child whose batch has run ``run_limit_s`` is killed and
+    replaced. Batches are ``functools.partial(run_in_child, endpoint, body, last_step)``.
 
     Raises:
         ValueError: the reward does not pickle (a lock, an open handle).
     """
-    context = multiprocessing.get_context("spawn")  # fork is unsafe once threads exist
     try:
         payload = pickle.dumps((scoring.reward, scoring.on_error, scoring.end_tokens))
     except Exception as exc:
@@ -141,69 +230,375 @@ def process_pool(scoring: Scoring, processes: int) -> Callable[[], ProcessPoolEx
             f"score_processes needs a reward that pickles, and {scoring.reward!r} does not: "
             f"{type(exc).__name__}: {exc}"
         ) from None
+    return lambda: ChildPool(payload, processes, run_limit_s)
 
-    def make() -> ProcessPoolExecutor:
-        started = context.Barrier(processes)
-        pool = ProcessPoolExecutor(  # parent and strict mode as where the pool is made
-            processes,
-            context,
-            initializer=_start,
-            initargs=(payload, os.getpid(), is_strict(), started),
+
+@dataclass
+class _Job:
+    fn: Callable[[float], Any]
+    deadline: float
+    future: Future[Any]
+
+
+class _Child:
+    """One scoring process, its pipe for batches and its pipe for answers."""
+
+    def __init__(self, context: Any, payload: bytes, strict: bool) -> None:
+        calls, self.calls = context.Pipe(duplex=False)
+        self.answers, answers = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=_child_main,
+            args=(calls, answers, payload, os.getpid(), strict),
+            name="rewardsmith-scorer",
         )
-        _widen_pipe(pool)
-        return pool
+        self._lock = threading.Lock()
+        self._reaped = False
+        try:
+            self.process.start()
+        finally:
+            calls.close()
+            answers.close()
+        _widen_pipe(self.calls)
 
-    return make
+    @property
+    def pid(self) -> int | None:
+        pid: int | None = self.process.pid
+        return pid
+
+    def wait_loaded(self) -> None:
+        """Block until the child has loaded its reward (no deadline: a load may be slow).
+
+        Raises:
+            ChildStartError: it failed to load, or ended while loading.
+        """
+        try:
+            kind, value = pickle.loads(self.answers.recv_bytes())
+        except (EOFError, OSError):
+            raise ChildStartError(
+                f"a scoring process ended while loading its reward (exit code {self.reap()})"
+            ) from None
+        if kind != "ready":
+            self.reap()
+            raise ChildStartError(f"a scoring process could not load its reward: {value}")
+
+    def kill(self) -> None:
+        """SIGKILL, unless the process has been reaped already (its pid may be reused)."""
+        with self._lock:
+            if not self._reaped and self.process.exitcode is None:
+                with contextlib.suppress(OSError):
+                    self.process.kill()
+
+    def reap(self, wait_s: float = 5.0) -> int | None:
+        """Close its pipe for batches (an idle child then exits by itself), give it
+        ``wait_s`` to exit, kill it if it has not, close the pipes; the exit code."""
+        with contextlib.suppress(OSError):
+            self.calls.close()
+        self.process.join(wait_s)
+        self.kill()
+        self.process.join(5.0)
+        with self._lock:
+            self._reaped = True
+        with contextlib.suppress(OSError):
+            self.answers.close()
+        code: int | None = self.process.exitcode
+        return code
 
 
-def _widen_pipe(pool: ProcessPoolExecutor, size: int = 1 << 20) -> None:
-    """Let the pipe that carries batches to the children hold ``size`` bytes (Linux's
-    limit for a user).
+def _widen_pipe(conn: Connection, size: int = 1 << 20) -> None:
+    """Let the pipe that carries batches to a child hold ``size`` bytes (Linux's limit for
+    a user).
 
-    A pipe holds 64 KB by default, so a 400 KB body queued for a busy child crosses in
-    seven hand-offs once the child asks for it, and each waits for the server's writer
-    thread to get a CPU; in a wide pipe it is all there, and the child reads it at once
-    (0.47 -> 0.20 ms per batch of 256 under load, timed once in an instrumented copy).
-    Answers are a twentieth of their bodies, so the pipe back stays as it is. Only a
-    speed-up: skipped where the call is not there (not Linux), and kept at 64 KB where
-    the kernel refuses (past the user's pipe quota, ``/proc/sys/fs/pipe-user-pages-soft``:
-    64 MiB, 64 pools).
+    A pipe holds 64 KB by default, so a 400 KB body crosses in seven hand-offs, each
+    waiting for the child to get a CPU; in a wide pipe it is all there, and the child
+    reads it at once (0.47 -> 0.20 ms per batch of 256 under load, timed once in an
+    instrumented copy). Answers are a twentieth of their bodies, so the pipe back stays as
+    it is. Only a speed-up: skipped where the call is not there (not Linux), and kept at
+    64 KB where the kernel refuses (past the user's pipe quota,
+    ``/proc/sys/fs/pipe-user-pages-soft``: 64 MiB, 64 children).
     """
     try:
         from fcntl import F_SETPIPE_SZ, fcntl
     except ImportError:
         return
-    writer = getattr(getattr(pool, "_call_queue", None), "_writer", None)
-    with contextlib.suppress(AttributeError, OSError):  # no such pipe, or over the quota
-        fcntl(writer.fileno(), F_SETPIPE_SZ, size)  # type: ignore[union-attr]
+    with contextlib.suppress(OSError):
+        fcntl(conn.fileno(), F_SETPIPE_SZ, size)
 
 
-def stop_children(pool: Executor, grace_s: float) -> None:
-    """Shut ``pool`` down; kill the children still busy after ``grace_s`` (a runaway batch
-    must not hold the server's exit). Blocks up to ``grace_s``."""
-    children = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown
-    pool.shutdown(wait=False, cancel_futures=True)
-    deadline = time.monotonic() + grace_s
-    for child in children:
-        child.join(max(0.0, deadline - time.monotonic()))
-        if child.is_alive():
-            child.kill()
-            child.join(5)
+class ChildPool:
+    """``processes`` scoring processes, each run by a thread of this process that hands
+    it one batch at a time, so the pool knows which child runs which batch.
 
+    A batch waits in one queue for an idle child that has loaded its reward. Its future
+    fails with WorkerDied if its child dies, with DeadlineExceeded if it ran
+    ``run_limit_s`` (the child is then killed); either way a new child is started and
+    loads its reward before it takes a batch, and the other batches carry on. A batch
+    whose future was cancelled while it waited, or whose deadline passed, never starts.
+    Children are started on the first ``submit`` or by ``start``, and end with the
+    server's thread that runs them (Linux), so a server killed with SIGKILL leaves none.
+    """
+
+    def __init__(self, payload: bytes, processes: int, run_limit_s: float) -> None:
+        if processes < 1:
+            raise ValueError(f"processes must be >= 1, got {processes}")
+        self._payload = payload
+        self._strict = is_strict()  # as where the pool is made
+        self._context = multiprocessing.get_context("spawn")  # fork is unsafe with threads
+        self.processes = processes
+        self.run_limit_s = run_limit_s
+        self._jobs: collections.deque[_Job] = collections.deque()
+        self._cv = threading.Condition()
+        self._closed = threading.Event()
+        self._children: list[_Child | None] = [None] * processes
+        self._threads: list[threading.Thread] = []
+        self._loaded: list[threading.Event] = []
+        self._errors: list[BaseException | None] = [None] * processes
+        self._ready = 0  # children loaded and taking batches
+        self.started_children = 0
+        _POOLS.add(self)
+
+    # -- the server's side ------------------------------------------------------------------
+
+    def start(self, wait: bool = True) -> None:
+        """Start the children (once); with ``wait``, block until each has loaded its reward.
+
+        Raises:
+            ChildStartError: a child could not load its reward (the pool is then stopped).
+        """
+        with self._cv:
+            if self._closed.is_set():
+                raise RuntimeError("the scoring processes were stopped")
+            if not self._threads:
+                for slot in range(self.processes):
+                    loaded = threading.Event()
+                    self._loaded.append(loaded)
+                    thread = threading.Thread(
+                        target=self._manage,
+                        args=(slot, wait),
+                        name=f"rewardsmith-child-{slot}",
+                        daemon=True,
+                    )
+                    self._threads.append(thread)
+                    thread.start()
+        if not wait:
+            return
+        for loaded in self._loaded:
+            loaded.wait()
+        failed = [e for e in self._errors if e is not None]
+        if failed:
+            self.stop(0.0)
+            raise failed[0]
+
+    def submit(self, fn: Callable[[float], Any], deadline: float, /) -> Future[Any]:
+        """Run ``fn(deadline)`` (picklable) in the first idle child."""
+        if not self._threads:
+            self.start(wait=False)
+        future: Future[Any] = Future()
+        with self._cv:
+            if self._closed.is_set():
+                raise RuntimeError("the scoring processes were stopped")
+            self._jobs.append(_Job(fn, deadline, future))
+            self._cv.notify()
+        return future
+
+    def pids(self) -> list[int | None]:
+        """The pid of each slot's current child (None while none is started)."""
+        return [c.pid if c is not None else None for c in self._children]
+
+    def stop(self, grace_s: float) -> None:
+        """Stop taking batches, fail the waiting ones, let idle children exit, and kill
+        the ones still busy after ``grace_s``. Blocks up to ``grace_s`` (and a few seconds
+        to reap)."""
+        with self._cv:
+            self._closed.set()
+            waiting = list(self._jobs)
+            self._jobs.clear()
+            self._cv.notify_all()
+        for job in waiting:
+            if job.future.set_running_or_notify_cancel():
+                job.future.set_exception(WorkerDied("the server is shutting down"))
+        end = time.monotonic() + grace_s
+        for thread in self._threads:
+            thread.join(max(0.0, end - time.monotonic()))
+        for child in self._children:
+            if child is not None:
+                child.kill()
+        for thread in self._threads:
+            thread.join(10.0)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """``concurrent.futures.Executor.shutdown``: stop, killing busy children at once
+        unless ``wait``."""
+        self.stop(10.0 if wait else 0.0)
+
+    # -- the thread that runs one child -----------------------------------------------------
+
+    def _manage(self, slot: int, fail_fast: bool) -> None:
+        first = True
+        failures = 0
+        while not self._closed.is_set():
+            child = None
+            try:
+                child = _Child(self._context, self._payload, self._strict)
+                self._children[slot] = child
+                self.started_children += 1
+                child.wait_loaded()
+            except Exception as exc:  # (OSError: could not start a process at all)
+                if child is not None:
+                    child.reap()
+                if first and fail_fast:  # the app's startup fails with it
+                    self._errors[slot] = exc
+                    self._loaded[slot].set()
+                    return
+                failures += 1
+                self._load_failed(exc, failures)
+                self._closed.wait(min(30.0, 0.5 * 2**failures))
+                continue
+            if first:
+                self._loaded[slot].set()
+                first = False
+            failures = 0
+            with self._cv:
+                self._ready += 1
+            try:
+                while self._serve(child):
+                    pass
+            except Exception:  # a bug here must not leave the slot without a child
+                log.exception(
+                    "scoring process %s: unexpected error; a new one is started", child.pid
+                )
+            finally:
+                with self._cv:
+                    self._ready -= 1
+                child.reap()
+        if first:
+            self._loaded[slot].set()
+
+    def _load_failed(self, exc: BaseException, failures: int) -> None:
+        """A replacement child could not load: log it, and, if no child is taking batches,
+        fail the waiting ones rather than leave them to time out."""
+        log.error("%s (try %d; trying again)", exc, failures)
+        with self._cv:
+            if self._ready:
+                return
+            waiting = list(self._jobs)
+            self._jobs.clear()
+        for job in waiting:
+            if job.future.set_running_or_notify_cancel():
+                job.future.set_exception(WorkerDied(str(exc)))
+
+    def _next(self) -> _Job | None:
+        with self._cv:
+            while not self._jobs and not self._closed.is_set():
+                self._cv.wait()
+            return None if self._closed.is_set() else self._jobs.popleft()
+
+    def _serve(self, child: _Child) -> bool:
+        """Run the next batch in ``child``; False once the child is gone (or the pool)."""
+        job = self._next()
+        if job is None:
+            return False
+        if not child.process.is_alive():  # it died while idle: the batch waits for the next
+            with self._cv:
+                self._jobs.appendleft(job)
+                self._cv.notify()
+            return False
+        if not job.future.set_running_or_notify_cancel():
+            return True  # abandoned while it waited
+        if time.monotonic() >= job.deadline:
+            job.future.set_exception(DeadlineExceeded())
+            return True
+        try:
+            message = pickle.dumps((job.fn, job.deadline))
+        except Exception as exc:
+            job.future.set_exception(RuntimeError(f"{type(exc).__name__}: {exc}"))
+            return True
+        try:
+            child.calls.send_bytes(message)
+            if not child.answers.poll(self.run_limit_s):  # its own run time, not its wait
+                child.kill()
+                log.warning(
+                    "a batch ran past request_timeout_s=%g s in scoring process %s: "
+                    "killed, a new one is started",
+                    self.run_limit_s,
+                    child.pid,
+                )
+                job.future.set_exception(DeadlineExceeded())
+                return False
+            answer = child.answers.recv_bytes()
+        except (EOFError, OSError) as exc:
+            code = child.reap()
+            if self._closed.is_set():
+                job.future.set_exception(WorkerDied("the server is shutting down"))
+            else:
+                job.future.set_exception(
+                    WorkerDied(f"exit code {code}" if code is not None else type(exc).__name__)
+                )
+            return False
+        try:
+            kind, value = pickle.loads(answer)
+        except Exception as exc:  # an exception whose class cannot be rebuilt here
+            job.future.set_exception(RuntimeError(f"{type(exc).__name__}: {exc}"))
+            return True
+        if kind == "ok":
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(value)
+        return True
+
+
+_POOLS: weakref.WeakSet[ChildPool] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_pools() -> None:
+    """Kill the children of pools nobody stopped, before multiprocessing's own exit hook
+    waits for them (they are not daemons: a reward's own process pool must be allowed)."""
+    for pool in list(_POOLS):
+        pool.stop(0.0)
+
+
+# --- the child's side ----------------------------------------------------------------------
 
 _CHILD: list[Scoring] = []
-_STARTED: list[Barrier] = []
+_ANSWERS: list[Connection] = []
 
 
-def _start(payload: bytes, parent: int, strict: bool, started: Barrier) -> None:
+def _child_main(
+    calls: Connection, answers: Connection, payload: bytes, parent: int, strict: bool
+) -> None:
+    """A scoring process: load the reward, say so, then answer one batch at a time until
+    the server closes the pipe."""
     from rewardsmith.serve.run import tune_process
 
     _die_with_parent(parent)
     set_strict(strict)  # as the server's, when the pool was made
-    reward, on_error, end_tokens = pickle.loads(payload)
-    _CHILD.append(Scoring(reward, on_error, end_tokens))
-    _STARTED.append(started)
+    try:
+        reward, on_error, end_tokens = pickle.loads(payload)
+        scoring = Scoring(reward, on_error, end_tokens)
+    except BaseException as exc:
+        answers.send_bytes(pickle.dumps(("failed", f"{type(exc).__name__}: {exc}")))
+        return
+    _CHILD.append(scoring)
+    _ANSWERS.append(answers)
     tune_process()
+    answers.send_bytes(pickle.dumps(("ready", os.getpid())))
+    while True:
+        try:
+            fn, deadline = pickle.loads(calls.recv_bytes())
+        except EOFError:
+            return
+        outcome: tuple[str, Any]
+        try:
+            outcome = ("ok", fn(deadline))
+        except (Exception, Abandoned) as exc:  # (run_in_child names other errors itself)
+            outcome = ("error", exc)
+        except BaseException as exc:  # SystemExit from a reward: an error, not an exit
+            outcome = ("error", RuntimeError(f"{type(exc).__name__}: {exc}"))
+        try:
+            blob = pickle.dumps(outcome)
+        except Exception as exc:
+            blob = pickle.dumps(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        answers.send_bytes(blob)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -222,28 +617,18 @@ def _die_with_parent(parent: int) -> None:
 _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
 
 
-def run_in_child(endpoint: str, body: bytes, last_step: int | None = None) -> tuple[bytes, Tally]:
-    """``Scoring.run`` in a child of ``process_pool``.
+def run_in_child(
+    endpoint: str, body: bytes, last_step: int | None = None, deadline: float | None = None
+) -> tuple[bytes, Tally]:
+    """``Scoring.run`` in a child of ``ChildPool``.
 
     An exception goes back to the server pickled and rebuilt there; one whose class
-    cannot be rebuilt from its arguments would break the whole pool, so every error but
+    cannot be rebuilt from its arguments could not cross, so every error but
     ``BadRequest`` goes back as a RuntimeError that names it (the same 500 text).
     """
     try:
-        return _CHILD[0].run(endpoint, body, last_step)
+        return _CHILD[0].run(endpoint, body, last_step, deadline)
     except BadRequest:
         raise
     except Exception as exc:
         raise RuntimeError(f"{type(exc).__name__}: {exc}") from None
-
-
-def child_ready() -> bool:
-    """True once every child of the pool has loaded its reward: for the app's startup
-    only, one call per child (any further call waits for as many more).
-
-    The app sends one call per child at startup. A child runs it only once its reward is
-    loaded, and it returns only when every child has one, so no child can answer two
-    and the server answers no request while a child is still loading.
-    """
-    _STARTED[0].wait()
-    return bool(_CHILD)

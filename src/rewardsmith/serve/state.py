@@ -28,7 +28,7 @@ class ServeState:
     """One app's scoring, settings and counters."""
 
     scoring: Scoring
-    run: Callable[[str, bytes, int | None], tuple[bytes, Tally]]
+    run: Callable[[str, bytes, int | None, float | None], tuple[bytes, Tally]]
     """``scoring.run``, or ``serve.scoring.run_in_child`` with scoring processes."""
     spec: dict[str, Any]
     token: str | None
@@ -44,22 +44,25 @@ class ServeState:
     def __post_init__(self) -> None:
         self.metrics = Metrics(lambda: float(self.admission.admitted))
 
-    async def body(self, request: Request) -> bytes:
-        """The checked token, then the body under the size cap."""
-        check_token(request, self.token)
-        return await read_body(request, self.max_body_bytes)
+    async def handle(self, endpoint: str, request: Request) -> Response:
+        """Check the token, read the body, then parse, score and answer the batch off the
+        event loop, within the app's limits.
 
-    async def handle(self, endpoint: str, body: bytes) -> Response:
-        """Parse, score and answer one batch off the event loop, within the app's limits.
-
-        All three steps run in one worker (a thread, or a scoring process), one after the
-        other, so the event loop only moves bytes: a 400 KB body is parsed, scored and
-        serialised without holding up other connections. A body that does not parse
-        raises BadRequest from the worker, as it would on the loop (it takes a slot for
-        the time it takes to parse).
+        The body is charged to the memory budget while it is read, and its batch keeps
+        that charge until it ends. Parsing, scoring and serialising run in one worker (a
+        thread, or a scoring process), one after the other, so the event loop only moves
+        bytes: a 400 KB body is parsed, scored and serialised without holding up other
+        connections. A body that does not parse raises BadRequest from the worker, as it
+        would on the loop (it takes a slot for the time it takes to parse).
         """
-        work = partial(self.run, endpoint, body, self.last_step)
-        answer, tally = await self.admission.run(work, len(body))
+        check_token(request, self.token)
+        hold = self.admission.hold()
+        try:
+            body = await read_body(request, self.max_body_bytes, hold)
+            work = partial(self.run, endpoint, body, self.last_step)
+            answer, tally = await self.admission.run(work, hold)
+        finally:
+            hold.release()  # (nothing, once the batch has taken it over)
         if tally.step is not None:
             self.last_step = tally.step
         self.metrics.scored(endpoint, tally)

@@ -42,8 +42,8 @@ from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.verifiable.choice import ChoiceAnswer, ChoiceParams, read_letters
-from rewardsmith.verifiable.qa import normalize_answer as normalize_text
 from rewardsmith.verifiable.math_extract import extract_answer
+from rewardsmith.verifiable.qa import normalize_answer as normalize_text
 
 __all__ = ["PERMUTATION_KEY", "SECOND_KEY", "AcreParams", "shuffled_reprompt"]
 
