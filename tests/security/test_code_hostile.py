@@ -20,8 +20,10 @@ bubblewrap sandbox. The threat model these tests pin down:
 
 from __future__ import annotations
 
-import resource
+import contextlib
 import textwrap
+import tracemalloc
+from collections.abc import Iterator
 
 import pytest
 
@@ -277,28 +279,36 @@ def test_dangerous_system_calls_are_refused_and_ordinary_ones_work(reward):
 # --- item 5: values the program sends back are bounded before the scorer computes -------
 
 
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+@contextlib.contextmanager
+def _peak_mb() -> Iterator[list[float]]:
+    """The peak of what this process allocates inside the block, in MiB (tracemalloc:
+    unlike ru_maxrss it does not hide under a peak an earlier test reached)."""
+    out: list[float] = []
+    tracemalloc.start()
+    try:
+        yield out
+    finally:
+        out.append(tracemalloc.get_traced_memory()[1] / 2**20)
+        tracemalloc.stop()
 
 
 def test_a_value_that_formats_into_gigabytes_does_not_grow_the_scorer(reward):
-    before = _peak_rss_mb()
     ref = {"tests": ["assert f(1) % 7 == 3", "assert f(2) * 900000000 == 'x'"]}
-    score = run_one(reward, "def f(x):\n    return '%0900000000d' if x == 1 else 'ab'", ref)
-    grown = _peak_rss_mb() - before
+    with _peak_mb() as peak:
+        score = run_one(reward, "def f(x):\n    return '%0900000000d' if x == 1 else 'ab'", ref)
     assert score.value == 0.0
-    assert grown < 300, f"the scoring process grew by {grown:.0f} MiB"
+    assert peak[0] < 300, f"the scoring process allocated {peak[0]:.0f} MiB"
 
 
 def test_a_value_over_the_size_cap_is_a_failed_test(reward):
-    before = _peak_rss_mb()
     ref = {"fn_name": "f", "inputs": [[1], [2]], "outputs": ["x", [1]]}
     body = "def f(x):\n    return 'x' * (3 << 20) if x == 1 else [1]"
-    score = run_one(reward, body, ref)
+    with _peak_mb() as peak:
+        score = run_one(reward, body, ref)
     assert score.value == 0.5, score.info
     assert outcomes(score)[0] == "unencodable"
     assert "too large" in score.info["tests"][0]["detail"]
-    assert _peak_rss_mb() - before < 300
+    assert peak[0] < 300
 
 
 # --- item 7: whatever the program writes is its fault: 0, status ok --------------------

@@ -328,7 +328,11 @@ RUNAWAY_SCRIPT = textwrap.dedent(
     from rewardsmith.core import Sample
 
     def rss_mb():
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # the peak of this process's own memory (VmHWM starts afresh at exec; ru_maxrss
+        # would carry the parent's peak across fork and exec)
+        with open("/proc/self/status") as f:
+            line = next(x for x in f if x.startswith("VmHWM:"))
+        return int(line.split()[1]) / 1024
 
     cases = json.loads(sys.stdin.read())
     out = {"cases": []}
