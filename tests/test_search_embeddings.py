@@ -332,7 +332,7 @@ def test_o2_open_ended_by_hand():
         "<search>q one ## q two</search><information>x</information>"
         "<answer>- alpha\n- beta\n- gamma</answer>"
     )
-    score = o2(completion)
+    score = o2(completion, query_relevance=None)  # the code: every query counts
     r_fmt = (0.5 * 1 + 0.3 * 0.3 + 0.5 * 1) / 1.3  # 3 bullets, no shared words
     r_fact = 0.8  # 2 of 3 findings match (0.9, 0.8 ≥ 0.75): P 2/3, R 1
     r_div = 0.5 * 0.5 * (4 / 8)  # spread 1 − 0.5, w(2) 0.5, 2 words + 2 special tokens
@@ -340,6 +340,9 @@ def test_o2_open_ended_by_hand():
     assert score.parts == pytest.approx({"format": r_fmt, "fact": r_fact, "diversity": r_div})
     assert score.value == pytest.approx(0.5 * (r_fmt + r_fact + 0.5 * r_div) / 2.5)
     assert bullet_format_score("- alpha\n- beta\n- gamma")[0] == pytest.approx(r_fmt)
+    # by default a query must be near a reference finding to count: these two are not
+    guarded = o2(completion)
+    assert (guarded.parts["diversity"], guarded.info["unrelated_queries"]) == (0.0, 2)
     # The server's threshold 0.85: one match, P 1/3, R 1/2.
     assert o2(completion, threshold=0.85).parts["fact"] == pytest.approx(0.4)
     assert o2(completion, weights=(0, 1, 0), open_scale=1.0).value == pytest.approx(0.8)

@@ -237,18 +237,23 @@ def bullets(lines):
 @pytest.fixture(scope="module")
 def o2_scores():
     reward = rewardsmith.load("search.o2_searcher")
-    paper = rewardsmith.load("search.o2_searcher", shape_fact_floor=None, split_query_lines=True)
+    paper = rewardsmith.load(
+        "search.o2_searcher", shape_fact_floor=None, split_query_lines=True, query_relevance=None
+    )
     attack = f"<search>{chr(10).join(QUERIES)}</search><information>x</information><answer>{bullets(UNRELATED)}</answer>"
     exact = f"<search>multimodal fusion diagnosis</search><information>x</information><answer>{bullets(FINDINGS)}</answer>"
     padded = f"<search>multimodal fusion diagnosis</search><information>x</information><answer>{bullets(FINDINGS[:1] + UNRELATED[:9])}</answer>"
+    junk = " ## ".join(["multimodal fusion diagnosis", *QUERIES])
+    queried = f"<search>{junk}</search><information>x</information><answer>{bullets(FINDINGS)}</answer>"
     batch = [
-        Sample(completion=c, reference={"findings": FINDINGS}) for c in (attack, exact, padded)
+        Sample(completion=c, reference={"findings": FINDINGS})
+        for c in (attack, exact, padded, queried)
     ]
-    return reward.score(batch), paper.score(batch[:2])
+    return reward.score(batch), paper.score([batch[0], batch[1], batch[3]])
 
 
 def test_o2_unrelated_bullets_and_queries_earn_nothing(o2_scores):
-    (attack, exact, padded), (paper_attack, paper_exact) = o2_scores
+    (attack, exact, padded, _), (paper_attack, paper_exact, _) = o2_scores
     # Before (the code, reproduced with the guards off): 0.29 against 0.37.
     assert paper_attack.value == pytest.approx(0.29, abs=0.02)
     assert paper_attack.info["queries"] == 15
@@ -259,6 +264,14 @@ def test_o2_unrelated_bullets_and_queries_earn_nothing(o2_scores):
     assert exact.value == pytest.approx(0.37, abs=0.01)
     # One right finding padded with nine unrelated bullets earns less than the findings.
     assert 0 < padded.value < exact.value
+
+
+def test_o2_unrelated_queries_beside_the_right_findings_earn_nothing_more(o2_scores):
+    (_, exact, _, queried), (_, paper_exact, paper_queried) = o2_scores
+    # the code pays fifteen unrelated queries for their diversity: more than the findings
+    assert paper_queried.value > paper_exact.value + 0.05
+    assert queried.value <= exact.value + 1e-9
+    assert queried.info["unrelated_queries"] == len(QUERIES)
 
 
 # --- MASH: queries, not rounds ------------------------------------------------------------

@@ -55,7 +55,7 @@ count as unmatched, and an open-ended answer over 20,000 characters earns 0 unpa
 all scores 0 R_fmt (its duplicate ratio is 1 − 0 / max(1, 0) = 1).
 
 How it can be gamed, and the guards (each on by default; the code is
-``shape_fact_floor=None, split_query_lines=True``): R_fmt checks shape, not content (ten
+``shape_fact_floor=None, split_query_lines=True, query_relevance=None``): R_fmt checks shape, not content (ten
 distinct, dissimilar bullets of anything earn it in full), and R_div pays for queries
 that differ from each other, related to the question or not, up to 15 of them. In the
 code both pay whatever the facts: ten unrelated bullets plus fifteen unrelated queries
@@ -63,10 +63,12 @@ packed as lines into one ``<search>`` earned 0.29-0.30 against 0.37 for the exac
 reference findings. Guards: ``shape_fact_floor`` (0): R_fmt and R_div count only when
 R_fact is above it, so an answer with no matching finding earns 0 (the unpaid values
 are in ``info["unpaid"]``); queries are counted as issued (per call, ``<query>`` or
-``##`` part), never one per line. Still open: around one matching finding, padding with
-dissimilar bullets still earns R_fmt (P falls, so it earns less than the exact
-findings), and with the right findings, fifteen unrelated queries still add R_div
-(0.46 against 0.37); ``search.o2_format`` alone is a format reward and pays for
+``##`` part), never one per line; ``query_relevance`` (0.3): a query counts toward R_div
+only if its cosine with some reference finding reaches it, so the right findings padded
+with fifteen unrelated queries earn no more than the findings alone (the code: 0.46
+against 0.37). Still open: around one matching finding, padding with dissimilar bullets
+still earns R_fmt (P falls, so it earns less than the exact findings);
+``search.o2_format`` alone is a format reward and pays for
 shape by design, so compose it with a content reward. With ``findings_split="hyphen"``
 a hyphenated word ("state-of-the-art") splits one finding into several, which lowers P;
 a model can learn to avoid hyphens. Open-ended items earn at most about half of a
@@ -187,6 +189,10 @@ class O2SearcherParams(Params):
     """R_fmt and R_div count only when R_fact is above this; None: always (the code)."""
     split_query_lines: bool = False
     """Count each line of a query as a query (the code)."""
+    query_relevance: float | None = Field(0.3, ge=-1.0, le=1.0)
+    """A query counts toward R_div only if its cosine with some reference finding reaches
+    this: unrelated queries are diverse, and padding with them paid. None: every query
+    counts (the code)."""
     model: str = DEFAULT_EMBEDDING_MODEL
     device: str = "cpu"
     search_tools: frozenset[str] = DEFAULT_SEARCH_TOOLS
@@ -254,10 +260,13 @@ class O2Searcher(ItemReward):
 
         def finish(vec: Vectors) -> Score:
             _, _, r_fact = fact_f1(vec(kept), vec(refs), p.threshold, len(found))
-            tokens = self.embedder.count_tokens(queries) if len(queries) >= 2 else []
-            r_div = query_diversity(queries, vec(queries), tokens)
+            relevant = _relevant(queries, vec, refs, p.query_relevance)
+            tokens = self.embedder.count_tokens(relevant) if len(relevant) >= 2 else []
+            r_div = query_diversity(relevant, vec(relevant), tokens)
             info: dict[str, object] = {"findings": len(found), "reference_findings": len(refs)}
             info["queries"] = len(queries)
+            if len(relevant) < len(queries):
+                info["unrelated_queries"] = len(queries) - len(relevant)
             fmt, div, floor = r_fmt, r_div, p.shape_fact_floor
             if floor is not None and r_fact <= floor and (fmt or div):
                 info["unpaid"] = {"format": fmt, "diversity": div}
@@ -269,6 +278,16 @@ class O2Searcher(ItemReward):
             return Score(value, parts=parts, info=info)
 
         return [*kept, *refs, *queries], finish
+
+
+def _relevant(
+    queries: list[str], vec: Vectors, refs: list[str], threshold: float | None
+) -> list[str]:
+    """The queries close enough to some reference finding to count toward diversity."""
+    if threshold is None or not queries or not refs:
+        return queries
+    closest = (vec(queries) @ vec(refs).T).max(axis=1)
+    return [q for q, c in zip(queries, closest, strict=True) if float(c) >= threshold]
 
 
 def _reference_findings(refs: Any) -> list[str]:
