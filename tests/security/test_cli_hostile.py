@@ -122,3 +122,25 @@ def test_a_line_over_the_byte_cap_is_an_error_row_in_bounded_memory(tmp_path):
     assert [r["status"] for r in rows] == ["ok", "error", "ok"]
     assert "bytes" in rows[1]["error"]["message"]
     assert seconds < 60  # hang guard
+
+
+def test_a_run_killed_part_way_leaves_the_old_output_whole(tmp_path):
+    _rollouts(tmp_path / "in.jsonl", 40_000)
+    out = tmp_path / "out.jsonl"
+    out.write_text("old\n")
+    proc = subprocess.Popen(
+        [*CLI, "score", "in.jsonl", "--out", "out.jsonl", "--chunk-size", "64"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_limit,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:  # scoring has started
+            partial = [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+            if partial and partial[0].stat().st_size > 0:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        proc.kill()
+    finally:
+        proc.wait(timeout=30)
+    assert out.read_text() == "old\n"  # before: truncated, then half written
