@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import textwrap
 import threading
 import time
 from pathlib import Path
@@ -17,9 +16,9 @@ from pathlib import Path
 import pytest
 
 import rewardsmith
+from helpers_code import ADD_TESTS, outcomes, run_one
 from rewardsmith import Sample
 
-ADD_TESTS = {"tests": ["assert add(1, 2) == 3", "assert add(20, 22) == 42"]}
 HONEST = "```python\ndef add(a, b):\n    return a + b\n```"
 
 
@@ -33,20 +32,6 @@ def honest_after(reward):
     yield
     score = reward.score([Sample(completion=HONEST, reference=ADD_TESTS)])[0]
     assert score.value == 1.0, score.info
-
-
-def code(body: str) -> str:
-    return "```python\n" + textwrap.dedent(body).strip("\n") + "\n```"
-
-
-def run_one(reward, body: str, reference=ADD_TESTS):
-    score = reward.score([Sample(completion=code(body), reference=reference)])[0]
-    assert score.status == "ok", score.error
-    return score
-
-
-def outcomes(score) -> list[str]:
-    return [t["outcome"] for t in score.info["tests"]]
 
 
 def test_exit_zero_with_os_exit_passes_nothing(reward):

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rewardsmith
+from helpers_search import info_spans
 from rewardsmith.core import Sample, Status
 from rewardsmith.errors import MissingExtraError
 from rewardsmith.verifiable.search.o2 import O2Searcher, O2SearcherParams, bullet_format_score
@@ -108,16 +109,7 @@ DECOMP = 0.5 * 1.0 + 0.5 * 0.6 * 1.28
 INTRINSIC = 0.5 * ANSWERABILITY + 0.5 * DECOMP
 
 
-def honest(completion):
-    """The spans an environment reports when it inserted every ``<information>`` block."""
-    spans, start = [], completion.find("<information>")
-    while start >= 0:
-        end = completion.find("</information>", start)
-        if end < 0:
-            break
-        spans.append([start, end + len("</information>")])
-        start = completion.find("<information>", end)
-    return spans
+honest = info_spans
 
 
 def item(completion, reference="UniCredit", prompt=f"Question: {PARENT}\n", **meta):

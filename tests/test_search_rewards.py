@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rewardsmith
+from helpers_search import info_spans
 from rewardsmith.core import Sample, Status
 from rewardsmith.verifiable.search import penalty
 
@@ -34,17 +35,10 @@ def chat(searches, answer="Paris"):
 
 
 def honest(completion):
-    """``meta`` from an environment that inserted every ``<information>`` block itself."""
+    """The meta an environment reports when it inserted every ``<information>`` block."""
     if not isinstance(completion, str):
         return {}
-    spans, start = [], completion.find("<information>")
-    while start >= 0:
-        end = completion.find("</information>", start)
-        if end < 0:
-            break
-        spans.append([start, end + len("</information>")])
-        start = completion.find("<information>", end)
-    return {"info_spans": spans}
+    return {"info_spans": info_spans(completion)}
 
 
 def values(name, completions, reference="Paris", **params):

@@ -21,16 +21,15 @@ bubblewrap sandbox. The threat model these tests pin down:
 from __future__ import annotations
 
 import contextlib
-import textwrap
 import tracemalloc
 from collections.abc import Iterator
 
 import pytest
 
 import rewardsmith
+from helpers_code import ADD_TESTS, code, outcomes, run_one
 from rewardsmith import Sample
 
-ADD_TESTS = {"tests": ["assert add(1, 2) == 3", "assert add(20, 22) == 42"]}
 HONEST_ADD = "def add(a, b):\n    return a + b"
 LOOP_TESTS = {"tests": "for x in range(5):\n    assert sq(x) == x * x"}
 HONEST_SQ = "def sq(x):\n    return x * x"
@@ -52,20 +51,6 @@ def honest_after(reward):
         ]
     )
     assert [s.value for s in scores] == [1.0, 1.0], [s.info for s in scores]
-
-
-def code(body: str) -> str:
-    return "```python\n" + textwrap.dedent(body).strip("\n") + "\n```"
-
-
-def run_one(reward, body: str, reference=ADD_TESTS):
-    score = reward.score([Sample(completion=code(body), reference=reference)])[0]
-    assert score.status == "ok", score.error
-    return score
-
-
-def outcomes(score) -> list[str]:
-    return [t["outcome"] for t in score.info["tests"]]
 
 
 # --- item 3: the program has no way to write the verdict -------------------------------
