@@ -58,3 +58,36 @@ def test_public_namespace_is_curated():
     assert rewardsmith.__all__ == sorted(rewardsmith.__all__)
     for name in rewardsmith.__all__:
         assert hasattr(rewardsmith, name)
+
+
+_NO_METADATA = """
+import importlib.metadata as md
+from rewardsmith.core import registry
+
+class EP:
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+registry.entry_points = lambda group: {plugins}
+import rewardsmith
+print(rewardsmith.load("math.answer").name, len(registry.catalog()) > 40)
+print(sorted(registry.broken_plugins()))
+"""
+
+
+@pytest.mark.parametrize(
+    "plugins,broken",
+    [("[]", "[]"), ("[EP('mine', 'no_such_plugin_module'), EP('x', 'json')]", "['mine']")],
+    ids=["no package metadata", "a broken plugin"],
+)
+def test_built_ins_load_without_metadata_and_past_a_broken_plugin(plugins, broken):
+    import subprocess
+    import sys
+
+    # plain PYTHONPATH or Ray py_modules: no entry points at all; or a plugin that breaks
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_METADATA.format(plugins=plugins)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["math.answer True", broken]

@@ -2,8 +2,11 @@
 
 Each entry carries a pydantic model of its parameters (``extra="forbid"``), a one-line
 summary, the declared score range and the paper it implements. Families register with
-the ``register`` decorator when their module is imported; the modules to import are
-listed as ``rewardsmith.rewards`` entry points, so another package can add its own.
+the ``register`` decorator when their module is imported. The built-in families are the
+modules in ``BUILTIN_MODULES``, imported on the first lookup whether or not the package's
+metadata is installed (plain ``PYTHONPATH``, Ray ``py_modules``); ``rewardsmith.rewards``
+entry points are for other packages' families only. A plugin that fails to import is
+skipped and named in ``broken_plugins()``; the built-ins still load.
 
 Example:
     >>> from rewardsmith import load
@@ -15,6 +18,8 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -25,10 +30,12 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from rewardsmith.errors import ConfigError, UnknownRewardError, brief
 
 __all__ = [
+    "BUILTIN_MODULES",
     "Entry",
     "NoParams",
     "Paper",
     "Params",
+    "broken_plugins",
     "build",
     "catalog",
     "format_validation_error",
@@ -96,6 +103,39 @@ class Entry:
 
 _REGISTRY: dict[str, Entry] = {}
 _loaded = False
+_load_lock = threading.RLock()
+_broken: dict[str, str] = {}
+_log = logging.getLogger("rewardsmith.registry")
+
+BUILTIN_MODULES = (
+    "rewardsmith.verifiable.format",
+    "rewardsmith.verifiable.qa",
+    "rewardsmith.verifiable.math",
+    "rewardsmith.verifiable.numeric",
+    "rewardsmith.verifiable.choice",
+    "rewardsmith.shaping.length",
+    "rewardsmith.shaping.transforms",
+    "rewardsmith.shaping.par",
+    "rewardsmith.shaping.step_rewards",
+    "rewardsmith.shaping.normalize",
+    "rewardsmith.shaping.noise",
+    "rewardsmith.shaping.length_group",
+    "rewardsmith.shaping.consensus",
+    "rewardsmith.shaping.crf",
+    "rewardsmith.shaping.pear",
+    "rewardsmith.shaping.reasoning_pattern",
+    "rewardsmith.shaping.gates",
+    "rewardsmith.shaping.hierarchy",
+    "rewardsmith.shaping.trust",
+    "rewardsmith.verifiable.sql",
+    "rewardsmith.verifiable.tools",
+    "rewardsmith.verifiable.structured",
+    "rewardsmith.verifiable.acre",
+    "rewardsmith.verifiable.code.reward",
+    "rewardsmith.verifiable.search",
+    "rewardsmith.verifiable.memory",
+)
+"""The modules whose import registers the built-in rewards and transforms."""
 
 
 def register(
@@ -119,12 +159,31 @@ def register(
 
 
 def _load_builtin() -> None:
+    """Import the built-in families, then the plugins; done once, and marked done only
+    when the built-ins are all in (a failed import is raised and tried again)."""
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    for ep in entry_points(group="rewardsmith.rewards"):
-        importlib.import_module(ep.value)
+    with _load_lock:
+        if _loaded:
+            return
+        for module in BUILTIN_MODULES:
+            importlib.import_module(module)
+        for ep in entry_points(group="rewardsmith.rewards"):
+            if ep.value in BUILTIN_MODULES:
+                continue  # an older install of this package still lists its own modules
+            try:
+                importlib.import_module(ep.value)
+            except Exception as exc:  # a broken plugin must not take the built-ins down
+                _broken[ep.name] = f"{ep.value}: {type(exc).__name__}: {exc}"[:300]
+                _log.warning("reward plugin %r skipped: %s", ep.name, _broken[ep.name])
+        _loaded = True
+
+
+def broken_plugins() -> dict[str, str]:
+    """Plugins (``rewardsmith.rewards`` entry points) that failed to import, and why."""
+    _load_builtin()
+    return dict(_broken)
 
 
 def get(name: str, kind: Kind | None = None) -> Entry:
