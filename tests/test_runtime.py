@@ -6,7 +6,7 @@ import time
 import pytest
 
 from helpers_rewards import Flag, Length, Runaway
-from rewardsmith.core import Sample, Status
+from rewardsmith.core import Sample, Score, Status
 from rewardsmith.runtime import Cached, Isolated, ProcessExecutor, Threaded
 
 
@@ -189,3 +189,27 @@ def test_a_reward_defined_in_a_guarded_script_still_runs_isolated(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["SCORE 1.0 ok"]
+
+
+def test_the_cache_keys_on_tokens_and_the_step():
+    from rewardsmith import load
+    from rewardsmith.core import Tokens
+    from rewardsmith.core.reward import set_step
+
+    cached = Cached(load("length.overlong", max_tokens=100, cache_tokens=20))
+    short = Sample(completion="x", tokens=Tokens(ids=list(range(10))))
+    long = Sample(completion="x", tokens=Tokens(ids=list(range(96))))
+    assert cached.score([short])[0].value == 0.0
+    assert cached.score([long])[0].value == pytest.approx(-0.8)  # was the cached 0.0
+
+    class Stepped(Length):
+        def on_step(self, step: int) -> None:
+            self.bonus = step
+
+        def score_one(self, sample):
+            return Score(float(getattr(self, "bonus", 0)))
+
+    stepped = Cached(Stepped())
+    assert stepped.score([Sample(completion="a")])[0].value == 0.0
+    set_step(stepped, 3)
+    assert stepped.score([Sample(completion="a")])[0].value == 3.0  # not step 0's score

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 
 from rewardsmith.core import ItemReward, Sample, Score, Status, score_item
-from rewardsmith.core.reward import Composable
+from rewardsmith.core.reward import Composable, iter_nodes
 from rewardsmith.runtime.executor import Outcome, ProcessExecutor, refers_to_main, shared_executor
 
 __all__ = ["Cached", "Isolated", "Threaded"]
@@ -153,7 +153,12 @@ class Threaded(_Wrapper):
 
 
 class Cached(_Wrapper):
-    """An LRU cache of ``maxsize`` scores keyed by a hash of the item and the reward."""
+    """An LRU cache of ``maxsize`` scores keyed by a hash of the item and the reward.
+
+    The key holds every field a reward reads: prompt, completion, reference, meta and the
+    policy's tokens (ids, log-probs, entropies), and the training step when a node under
+    it has a schedule (``on_step``), so a length reward over tokens or a scheduled weight
+    is never answered from another item's or another step's score."""
 
     accepts = (ItemReward, Isolated, Threaded)
 
@@ -164,12 +169,21 @@ class Cached(_Wrapper):
         self._store: OrderedDict[bytes, Score] = OrderedDict()
         self._init_runtime()
         self._salt = repr(inner).encode()
+        self.step = 0
+        self._stepped = any(
+            callable(getattr(n, "on_step", None)) for n in iter_nodes(inner)
+        )
+
+    def on_step(self, step: int) -> None:
+        self.step = int(step)
 
     def _init_runtime(self) -> None:
         self._lock = threading.Lock()
 
     def key(self, s: Sample) -> bytes:
-        item = [s.prompt, s.completion, s.reference, dict(s.meta)]
+        tokens = None if s.tokens is None else [s.tokens.ids, s.tokens.logprobs, s.tokens.entropies]
+        step = self.step if self._stepped else None
+        item = [s.prompt, s.completion, s.reference, dict(s.meta), tokens, step]
         blob = orjson.dumps(
             item, default=repr, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
         )
