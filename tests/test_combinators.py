@@ -132,3 +132,15 @@ def test_R_builds_combinators_and_registered_rewards():
     out = reward.score([Sample(completion="<answer>Paris France</answer>", reference="Paris")])
     assert out[0].value == pytest.approx(2 / 3)
     assert isinstance(R.min([Length(), 1.0]), Min)
+
+
+def test_a_node_keeps_each_childs_info_under_its_label():
+    import rewardsmith
+    from rewardsmith import Sample
+
+    tree = rewardsmith.load_spec("math-r1")  # a gate around math.answer
+    (s,) = tree.score([Sample(completion=r"<think>x</think><answer>\boxed{3}</answer>", reference="4")])
+    assert s.value == 0.0
+    assert s.info["math.answer"]["extracted"] == "3"  # why it said 0, from the root
+    (failed,) = tree.score([Sample(completion="no tags", reference="4")])
+    assert "format.think_answer" in failed.info and "math.answer" not in failed.info

@@ -99,7 +99,7 @@ def test_score_returns_one_score_per_sample_in_order(url: str) -> None:
         "value": 1.0,
         "status": "ok",
         "parts": {"format.think_answer": 1.0, "math.answer": 1.0},
-        "info": {},
+        "info": {"math.answer": {"extracted": "4", "source": "answer_block", "tier": "string"}},
         "error": None,
     }
 

@@ -237,7 +237,20 @@ def test_get_custom_reward_fn_loads_the_adapter_with_reward_kwargs(setup: dict[s
         assert [r["scored"] for r in got] == [float(v is not None) for v in setup["expected"]]
 
 
+@pytest.fixture
+def own_loop() -> Any:
+    """The event loop verl's reward loop takes as current, closed after the test: verl
+    never closes the loops it makes, and their sockets surface as ResourceWarnings in
+    whichever later test the garbage collector happens to run in."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
 @pytest.mark.parametrize("name", ["compute_score", "compute_score_async"])
+@pytest.mark.usefixtures("own_loop")
 def test_naive_reward_loop_manager(setup: dict[str, Any], name: str) -> None:
     from verl.trainer.ppo.reward import load_reward_manager
 
@@ -254,6 +267,7 @@ def test_naive_reward_loop_manager(setup: dict[str, Any], name: str) -> None:
     assert all(list(o["reward_extra_info"]) == keys for o in outs)
 
 
+@pytest.mark.usefixtures("own_loop")
 def test_reward_loop_worker_compute_score_batch(setup: dict[str, Any]) -> None:
     from verl.experimental.reward_loop.reward_loop import RewardLoopWorker
 

@@ -179,7 +179,8 @@ class Combinator(Composable):
         used = self._use(scores, self._weights())
         value = None if used.failed else aggregate(used)
         parts = collect_parts(labels, scores, self._constants)
-        return Score(value, used.status, parts, {}, used.error)
+        info = collect_info(labels, scores, self._constants)
+        return Score(value, used.status, parts, info, used.error)
 
 
 def _first(used: _Used) -> float:
@@ -202,6 +203,18 @@ def collect_parts(
         for key, v in s.parts.items():
             parts[f"{label}/{key}"] = v
     return parts
+
+
+def collect_info(
+    labels: Iterable[str], scores: Iterable[Score], skip: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    """Each child's ``info`` under its label (empty ones left out), so the root of a tree
+    still says why a leaf scored what it did (``info["correct"]["reason"]``)."""
+    return {
+        label: s.info
+        for label, s in zip(labels, scores, strict=False)
+        if s.info and label not in skip
+    }
 
 
 def _unique_labels(children: Sequence[Reward], labels: Sequence[str | None] | None) -> list[str]:
