@@ -48,6 +48,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Hashable, Sequence
+from fractions import Fraction
 from typing import Literal
 
 from pydantic import Field
@@ -87,17 +88,21 @@ def _usable(v: float | None) -> bool:
 def zscores(xs: Sequence[float], eps: float = 1e-6, ddof: int = 0) -> list[float]:
     """``(x − mean) / (std + eps)``; all 0.0 for fewer than two values or no spread.
 
-    Sums are ``math.fsum`` (exactly rounded), so the result does not depend on the order
-    of ``xs``; this is why ``advantages.grpo`` (numpy sums) is not reused here.
+    The deviations ``x − mean`` are taken exactly (``Fraction``) and then rounded, so they
+    sum to zero up to one rounding each, whatever the values' scale (1e6 and
+    999999.9999999999 once gave z-scores summing to 1e-4); the result does not depend on
+    the order of ``xs``, which is why ``advantages.grpo`` (numpy sums) is not reused here.
     """
     n = len(xs)
     if n < 2 or min(xs) == max(xs):
         return [0.0] * n
-    mean = math.fsum(xs) / n
-    std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - ddof))
+    exact = [Fraction(x) for x in xs]
+    mean = sum(exact, Fraction(0)) / n
+    devs = [float(x - mean) for x in exact]
+    std = math.sqrt(math.fsum(d * d for d in devs) / (n - ddof))
     if std + eps == 0:  # a spread so small its square underflows
         return [0.0] * n
-    return [(x - mean) / (std + eps) for x in xs]
+    return [d / (std + eps) for d in devs]
 
 
 def minmax(xs: Sequence[float]) -> list[float]:
