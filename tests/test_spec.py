@@ -111,7 +111,6 @@ def test_every_problem_is_reported_with_its_path(tmp_path):
         ({"gate": {"then": 1.0}}, "missing 'if'"),
         ("qa.f1", "expected a reward"),
         ({"use": "qa.f1", "timeout": -1}, "must be > 0"),
-        ({"use": "qa.f1", "timeout": 1, "threads": 2}, "not both"),
         (
             {"shape": {"reward": 1.0, "transform": "transform.nope"}},
             "unknown reward 'transform.nope'",
@@ -125,7 +124,6 @@ def test_every_problem_is_reported_with_its_path(tmp_path):
         "gate-without-if",
         "bare-string",
         "negative-timeout",
-        "timeout-and-threads",
         "unknown-transform",
         "unknown-schedule",
         "bad-on-error",
@@ -191,3 +189,19 @@ def test_shape_and_schedule_from_spec():
     out = tree.score([Sample(completion="<answer>Paris</answer>", reference="Paris")])[0]
     assert out.value == 2.0
     assert out.parts["shape"] == 1.0 and out.parts["shape/qa.f1"] == 1.0
+
+
+def test_threads_have_a_deadline_by_default_and_take_the_specs_timeout():
+    import time
+
+    from rewardsmith.runtime import Threaded
+    from rewardsmith.spec.build import THREAD_TIMEOUT_S
+
+    plain = parse_spec({"name": "t", "reward": {"use": "qa.f1", "threads": 2}})
+    assert isinstance(plain, Threaded) and plain.timeout == THREAD_TIMEOUT_S
+    given = parse_spec({"name": "t", "reward": {"use": "qa.f1", "threads": 2, "timeout": 0.5}})
+    assert isinstance(given, Threaded) and given.timeout == 0.5
+    given.inner.score_one = lambda sample: time.sleep(30)  # an item that never answers
+    start = time.monotonic()
+    (s,) = given.score([Sample(completion="<answer>x</answer>", reference="x")])
+    assert s.status.value == "timeout" and time.monotonic() - start < 10  # hang guard

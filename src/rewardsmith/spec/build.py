@@ -4,7 +4,8 @@ A node is a number (a constant) or a mapping with exactly one of these keys:
 
 - ``use: NAME`` with optional ``with: {params}``, ``timeout: SECONDS`` (run each item in a
   worker process killed after that long), ``threads: N`` (run items on N threads, for
-  I/O-bound rewards) and ``cache: true`` (a content-hash cache);
+  I/O-bound rewards; an item past ``timeout``, 60 s unless given, is reported as a
+  timeout, since a thread cannot be killed) and ``cache: true`` (a content-hash cache);
 - ``sum: [nodes]`` (children may carry ``weight``), ``min: [nodes]``, ``max: [nodes]``,
   ``product: [nodes]``;
 - ``gate: {if: node, then: node, otherwise: node, threshold: 1.0}``;
@@ -38,6 +39,9 @@ from rewardsmith.runtime import Cached, Isolated, Threaded
 from rewardsmith.shaping.gates import DELTA, GatedAggregate
 from rewardsmith.shaping.hierarchy import Combine, Hierarchy, Level
 from rewardsmith.shaping.schedules import parse_schedule
+
+THREAD_TIMEOUT_S = 60.0
+"""The per-item deadline of ``threads: N`` when the spec gives no ``timeout``."""
 
 __all__ = ["build_tree"]
 
@@ -146,12 +150,10 @@ class _Builder:
                 path, f"timeout, threads and cache apply to per-item rewards; {name} is not one"
             )
             return None
-        if timeout is not None and threads is not None:
-            self.fail(path, "choose timeout (worker processes) or threads, not both")
+        if threads is not None:  # nothing hangs: threads get a deadline too
+            reward = Threaded(reward, threads, THREAD_TIMEOUT_S if timeout is None else timeout)
         elif timeout is not None:
             reward = Isolated(reward, timeout)
-        elif threads is not None:
-            reward = Threaded(reward, threads)
         if cache:
             reward = Cached(reward)
         reward.label = self.scalar(raw, "name", path)
