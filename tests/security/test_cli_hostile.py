@@ -144,3 +144,22 @@ def test_a_run_killed_part_way_leaves_the_old_output_whole(tmp_path):
     finally:
         proc.wait(timeout=30)
     assert out.read_text() == "old\n"  # before: truncated, then half written
+
+
+def test_no_ray_cluster_at_the_address_is_a_one_line_usage_error(monkeypatch):
+    from rewardsmith.errors import InputError
+    from rewardsmith.integrations import ray as ray_engine
+
+    class NoCluster:
+        @staticmethod
+        def is_initialized() -> bool:
+            return False
+
+        @staticmethod
+        def init(**kwargs: object) -> None:
+            raise ConnectionError("Could not find any running Ray instance.\nPlease specify ...")
+
+    monkeypatch.setattr(ray_engine, "_ray", lambda: NoCluster)
+    with pytest.raises(InputError) as caught:  # printed by the CLI as one line, exit 2
+        ray_engine.init("auto")
+    assert str(caught.value) == "ray address 'auto': Could not find any running Ray instance."

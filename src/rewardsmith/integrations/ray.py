@@ -50,7 +50,11 @@ def init(address: str | None = None, num_cpus: int | None = None, **kwargs: Any)
         kwargs.setdefault("num_cpus", num_cpus)
     kwargs.setdefault("include_dashboard", False)
     kwargs.setdefault("log_to_driver", False)
-    ray.init(address=address, **kwargs)
+    try:
+        ray.init(address=address, **kwargs)
+    except ConnectionError as exc:  # no cluster at that address: a usage error, one line
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"ray address {address!r}: {first}") from None
 
 
 class _Scorer:
