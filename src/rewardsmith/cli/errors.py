@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -11,7 +12,20 @@ from rich.markup import escape
 
 from rewardsmith.errors import RewardsmithError
 
-__all__ = ["EXIT_ITEMS_FAILED", "EXIT_USAGE", "stderr", "usage_errors"]
+
+def sql_root_option(default: str) -> Any:
+    """The ``--sql-root DIR`` option (repeatable) of a command, its default said in help."""
+    return typer.Option(
+        "--sql-root",
+        metavar="DIR",
+        help="A directory whose database files SQL references may name ('db': PATH); "
+        f"repeatable. Default: {default} ($REWARDSMITH_SQL_ROOTS if set).",
+        exists=True,
+        file_okay=False,
+        show_default=False,
+    )
+
+__all__ = ["EXIT_ITEMS_FAILED", "EXIT_USAGE", "sql_root_option", "stderr", "usage_errors"]
 
 EXIT_ITEMS_FAILED = 1
 EXIT_USAGE = 2

@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from rewardsmith.cli.errors import EXIT_ITEMS_FAILED, stderr, usage_errors
+from rewardsmith.cli.errors import EXIT_ITEMS_FAILED, sql_root_option, stderr, usage_errors
 from rewardsmith.errors import InputError
 from rewardsmith.rollouts import (
     Block,
@@ -114,17 +114,7 @@ def score_cmd(
         str | None,
         typer.Option(help="With --engine ray: the cluster to join (default: start a local Ray)."),
     ] = None,
-    sql_root: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--sql-root",
-            metavar="DIR",
-            help="A directory whose database files SQL references may name ('db': PATH); repeatable. Default: the working directory ($REWARDSMITH_SQL_ROOTS if set).",
-            exists=True,
-            file_okay=False,
-            show_default=False,
-        ),
-    ] = None,
+    sql_root: Annotated[list[Path] | None, sql_root_option("the working directory")] = None,
 ) -> None:
     """Score rollouts with a reward spec and print a summary.
 

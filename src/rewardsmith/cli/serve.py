@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rewardsmith.cli.errors import usage_errors
+from rewardsmith.cli.errors import sql_root_option, usage_errors
 from rewardsmith.errors import InputError
 
 __all__ = ["serve_cmd"]
@@ -86,17 +86,7 @@ def serve_cmd(
     ray_address: Annotated[
         str | None, typer.Option(help="With --ray: the cluster to join (default: a local Ray).")
     ] = None,
-    sql_root: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--sql-root",
-            metavar="DIR",
-            help="A directory whose database files SQL references may name ('db': PATH); repeatable. Default: none, every 'db' path is refused ($REWARDSMITH_SQL_ROOTS if set).",
-            exists=True,
-            file_okay=False,
-            show_default=False,
-        ),
-    ] = None,
+    sql_root: Annotated[list[Path] | None, sql_root_option("none, every 'db' path is refused")] = None,
 ) -> None:
     r"""Serve a reward spec over HTTP until SIGTERM or Ctrl-C.
 

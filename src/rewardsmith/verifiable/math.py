@@ -98,6 +98,7 @@ from rewardsmith.verifiable.math_symbolic import verify
 from rewardsmith.verifiable.math_text import (
     normalize_answer,
     parse_number,
+    plain,
     split_unit,
     unit_dimension,
 )
@@ -145,8 +146,6 @@ def reference_answer(reference: Any) -> str:
     return text
 
 
-def _plain(s: str) -> str:
-    return "".join(s.split())
 
 
 _EMPTY_SIDE = re.compile(r"[A-Za-z]\s*=|=\s*[A-Za-z]?")  # "x =": a label with no value
@@ -288,7 +287,8 @@ class MathAnswer(ItemReward):
         ref = references.get(raw)
         if ref is None:
             ref = references[raw] = _read_reference(raw)
-        if _restates_prompt(sample):
+        prompt = _prompt_text(sample)
+        if _restates_prompt(sample.text, prompt):
             return Score(0.0, info={"reason": "restates the question"})
         found = extract_answer(sample.text, fallback_last_number=self.params.fallback_last_number)
         if found.text is None:
@@ -303,17 +303,16 @@ class MathAnswer(ItemReward):
             return Score(0.0, info={**info, "reason": "empty answer"})
         if _EMPTY_SIDE.fullmatch(answer):
             return Score(0.0, info={**info, "reason": "empty answer"})
-        if restates(text, ref.key, _prompt_text(sample)):
+        if restates(text, ref.key, prompt) or restates(answer, ref.key, prompt):
             return Score(0.0, info={**info, "reason": "restates an expression from the prompt"})
-        group = tuple(_plain(normalize_answer(g)) for g in found.final_group)
-        return self._compare(answer, unit, ref, sample, info, found.hedged, group)
+        group = tuple(plain(normalize_answer(g)) for g in found.final_group)
+        return self._compare(answer, unit, ref, info, found.hedged, group)
 
     def _compare(
         self,
         answer: str,
         unit: str | None,
         ref: _Reference,
-        sample: Sample,
         info: dict[str, Any],
         hedged: bool = False,
         group: tuple[str, ...] = (),
@@ -325,15 +324,13 @@ class MathAnswer(ItemReward):
         hedges = hedges or (ref.parts == 1 and len(set(group) - {""}) > 1)  # \boxed{1} \boxed{2} ...
         if self.params.strict and hedges:
             return Score(0.0, info={**info, "reason": "several final answers"})
-        if _plain(answer) == _plain(ref.key):
+        if plain(answer) == plain(ref.key):
             return Score(1.0, info={**info, "tier": "string"})
         gap = evaluated_gap(answer, ref.key)
         if self.params.require_simplest_form:
             gap = gap or simplest_form_gap(answer, ref.key)
         if gap:
             return Score(0.0, info={**info, "reason": f"not evaluated: {gap}"})
-        if restates(answer, ref.key, _prompt_text(sample)):
-            return Score(0.0, info={**info, "reason": "restates an expression from the prompt"})
         number = numbers_equal(answer, ref.key, self.params.rel_tol)
         if number is not None:
             return Score(float(number), info={**info, "tier": "number"})
@@ -341,8 +338,9 @@ class MathAnswer(ItemReward):
         cached = self._recall(key)
         if cached is not None:
             return Score(float(cached), info={**info, "tier": "symbolic"})
-        if parse_limit(answer) is not None or ref.tree is None:
-            limit = parse_limit(answer) or ref.limit
+        too_big = parse_limit(answer)
+        if too_big is not None or ref.tree is None:
+            limit = too_big or ref.limit
             return Score(0.0, info={**info, "tier": "string", "limit": limit})
         tree = parse_structure(answer)
         verdict = compare(tree, ref.tree, CheapOracle(self.params.rel_tol))
@@ -389,13 +387,13 @@ def _prompt_text(sample: Sample) -> str:
     )
 
 
-def _restates_prompt(sample: Sample) -> bool:
+def _restates_prompt(completion: str, prompt: str) -> bool:
     """The completion is a stretch of the prompt (20+ characters): it repeats the question,
     whose numbers (and, with the last-number fallback, its last one) are not an answer."""
-    text = " ".join(sample.text.split())
+    text = " ".join(completion.split())
     if len(text) < _RESTATE_MIN_CHARS:
         return False
-    return text in " ".join(_prompt_text(sample).split())
+    return text in " ".join(prompt.split())
 
 
 def _inline(answer: Node, reference: Node, rel_tol: float) -> Outcome:

@@ -27,6 +27,7 @@ from rewardsmith.verifiable.math_arith import evaluate
 from rewardsmith.verifiable.math_text import (
     Number,
     parse_number,
+    plain,
     split_unit,
     unit_dimension,
     within_precision,
@@ -566,10 +567,6 @@ _MATHISH = re.compile(r"[A-Za-z0-9\s\\{}()\[\]^_+\-*/=<>.,!|&':]*")
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 
 
-def _plain(s: str) -> str:
-    return "".join(s.split())
-
-
 class CheapOracle:
     """Tiers 1 and 2 on leaves: text equality and exact rationals; never algebra."""
 
@@ -577,7 +574,7 @@ class CheapOracle:
         self.rel_tol = rel_tol
 
     def expr(self, a: str, b: str) -> bool | None:
-        if _plain(a) == _plain(b):
+        if plain(a) == plain(b):
             return True
         (a, unit_a), (b, unit_b) = split_unit(a), split_unit(b)  # d = 5 cm against 5
         if unit_a and unit_b and unit_dimension(unit_a) != unit_dimension(unit_b):
@@ -599,7 +596,7 @@ class CheapOracle:
         return None
 
     def relation(self, a: Rel, b: Rel) -> bool | None:
-        if a.op == "=" and _lone(a.lhs) and _lone(b.lhs) and _plain(a.lhs.text) == _plain(b.lhs.text):
+        if a.op == "=" and _lone(a.lhs) and _lone(b.lhs) and plain(a.lhs.text) == plain(b.lhs.text):
             # y = f against y = g: the same equation exactly when f = g
             return compare(a.rhs, b.rhs, self)
         same = _all((compare(a.lhs, b.lhs, self), compare(a.rhs, b.rhs, self)))
@@ -628,7 +625,7 @@ def numbers_equal(a: str, b: str, rel_tol: float = 0.0) -> bool | None:
     na, nb = parse_number(a), parse_number(b)
     if na is not None and nb is not None:
         return within_precision(na, nb, rel_tol)
-    pa, pb = _plain(a), _plain(b)
+    pa, pb = plain(a), plain(b)
     if _PLAIN_DECIMAL.fullmatch(pa) is None or _PLAIN_DECIMAL.fullmatch(pb) is None:
         return None
     da, db = Decimal(pa), Decimal(pb)

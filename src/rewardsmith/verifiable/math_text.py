@@ -21,6 +21,7 @@ __all__ = [
     "normalize_answer",
     "normalize_unicode",
     "parse_number",
+    "plain",
     "split_unit",
     "unit_dimension",
     "within_precision",
@@ -189,6 +190,11 @@ def unit_dimension(unit: str) -> tuple[str, float]:
     dimension, scale = _UNITS[words[-1]]
     power = 2 if any(w in ("sq", "square") for w in words) else 3 if "cubic" in words or "cu" in words else 1
     return (f"{dimension}^{power}" if power > 1 else dimension), scale**power
+
+
+def plain(s: str) -> str:
+    """``s`` without white space: how two normalised answers are compared as text."""
+    return "".join(s.split())
 
 
 def _unwrap_braces(s: str) -> str:
