@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import time
+import zlib
 
-from rewardsmith.core import GroupReward, ItemReward, Sample, Score
+from rewardsmith.core import GroupReward, ItemError, ItemReward, Sample, Score, Status
 
 
 class Length(ItemReward):
@@ -63,3 +64,72 @@ class GroupMean(GroupReward):
         lengths = [len(s.text) for s in samples]
         mean = sum(lengths) / len(lengths)
         return [n - mean for n in lengths]
+
+
+class Ranged(ItemReward):
+    """A value within a declared ``[lo, hi]`` (negative ranges too), or a failure, chosen by
+    a hash of ``seed`` and the completion: the same completion always gets the same result.
+
+    About ``fail_rate`` of completions fail, each in one of the ways of ``Broken``. The
+    others get ``lo``, ``hi`` or a point between, with that point's fraction in
+    ``parts["u"]``.
+    """
+
+    name = "test.ranged"
+    max_chars = None
+
+    def __init__(self, lo: float, hi: float, seed: int = 0, fail_rate: float = 0.0) -> None:
+        if lo > hi:
+            raise ValueError(f"lo {lo} > hi {hi}")
+        self.lo, self.hi, self.seed, self.fail_rate = lo, hi, seed, fail_rate
+
+    @property
+    def range(self) -> tuple[float, float]:
+        return (self.lo, self.hi)
+
+    def part_names(self) -> list[str]:
+        return ["u"]
+
+    def score_one(self, sample: Sample) -> Score | float:
+        u = zlib.crc32(f"{self.seed}:{sample.text}".encode()) / 2**32
+        if u < self.fail_rate:
+            return fail(Broken.WAYS[int(u / self.fail_rate * len(Broken.WAYS))], self.lo)
+        u = (u - self.fail_rate) / (1 - self.fail_rate)
+        if u < 0.25:
+            return self.lo
+        if u < 0.5:
+            return self.hi
+        return Score.ok(min(self.hi, self.lo + (self.hi - self.lo) * u), u=u)
+
+
+class Broken(ItemReward):
+    """Declares ``[lo, hi]`` and fails every item one way (see ``fail``)."""
+
+    name = "test.broken"
+    max_chars = None
+    WAYS = ("raise", "timeout", "timeout_floor", "skipped")
+
+    def __init__(self, lo: float = 0.0, hi: float = 1.0, how: str = "raise") -> None:
+        self.lo, self.hi, self.how = lo, hi, how
+
+    @property
+    def range(self) -> tuple[float, float]:
+        return (self.lo, self.hi)
+
+    def score_one(self, sample: Sample) -> Score | float:
+        return fail(self.how, self.lo)
+
+
+def fail(how: str, floor: float) -> Score:
+    """``raise``: an exception (status error, no value); ``timeout``: status timeout with a
+    ``TimeoutError`` and no value; ``timeout_floor``: status timeout with ``floor`` as the
+    value; ``skipped``: status skipped, no value, no error."""
+    if how == "raise":
+        raise RuntimeError("checker exploded")
+    if how == "timeout":
+        return Score(None, Status.TIMEOUT, error=ItemError("TimeoutError", "too slow"))
+    if how == "timeout_floor":
+        return Score.timed_out(floor, "too slow")
+    if how == "skipped":
+        return Score.skipped("nothing to score")
+    raise ValueError(f"unknown failure {how!r}")

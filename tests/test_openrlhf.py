@@ -10,9 +10,8 @@ import pytest
 
 import rewardsmith.integrations.openrlhf as rs_openrlhf
 from rewardsmith import Sample, Score, Status, load_spec
-from rewardsmith.integrations._common import part_paths
+from rewardsmith.core.tree import part_names
 from rewardsmith.integrations.openrlhf import (
-    PartNames,
     split_response,
     to_reply,
     to_samples,
@@ -67,23 +66,28 @@ def test_to_samples_checks_lengths_and_keeps_labels() -> None:
 
 def test_reply_has_a_number_for_every_item_and_the_same_keys_for_all() -> None:
     reward = load_spec("math-r1")
-    names = PartNames(reward)
+    names = part_names(reward)
     scores = [
         Score(1.0, parts={"format.think_answer": 1.0, "math.answer": 1.0}),
         Score(0.0, parts={"format.think_answer": 0.0}),  # the gate's otherwise branch
         Score(None, Status.ERROR, {"format.think_answer": 1.0}),
+        Score(None, Status.SKIPPED),
     ]
-    reply = to_reply(scores, on_error=-1.0, parts=names.update(scores))
-    assert reply["rewards"] == [1.0, 0.0, -1.0] == reply["scores"]
+    reply = to_reply(scores, on_error=-1.0, parts=names)
+    assert reply["rewards"] == [1.0, 0.0, -1.0, -1.0] == reply["scores"]
     assert reply["extra_logs"] == {
-        "rewardsmith/scored": [1.0, 1.0, 0.0],
-        "rewardsmith/format.think_answer": [1.0, 0.0, 1.0],
-        "rewardsmith/math.answer": [1.0, 0.0, 0.0],
+        "rewardsmith/scored": [1.0, 1.0, 0.0, 0.0],
+        "rewardsmith/skipped": [0.0, 0.0, 0.0, 1.0],
+        "rewardsmith/format.think_answer": [1.0, 0.0, 1.0, 0.0],
+        "rewardsmith/math.answer": [1.0, 0.0, 0.0, 0.0],
+        # a part the item did not compute is 0.0 above and 0.0 here: the means divide
+        "rewardsmith/computed/format.think_answer": [1.0, 1.0, 1.0, 0.0],
+        "rewardsmith/computed/math.answer": [1.0, 0.0, 0.0, 0.0],
     }
     # the keys are known from the tree before any item is seen (OpenRLHF batches by the
     # first experience's keys, so a later item must never lack one)
-    assert part_paths(reward) == ["format.think_answer", "math.answer"]
-    first = to_reply([scores[1]], parts=PartNames(reward).update([scores[1]]))
+    assert names == ["format.think_answer", "math.answer"]
+    first = to_reply([scores[1]], parts=names)
     assert first["extra_logs"].keys() == reply["extra_logs"].keys()
 
 

@@ -5,7 +5,7 @@ import pytest
 import rewardsmith
 from rewardsmith.core import Sample, Status
 from rewardsmith.verifiable.extract import last_tag_block
-from rewardsmith.verifiable.qa import normalize_answer
+from rewardsmith.verifiable.qa import squad_normalize
 
 
 @pytest.mark.parametrize(
@@ -49,4 +49,4 @@ def test_unusable_reference_is_an_error_not_a_wrong_answer(reference):
     ],
 )
 def test_squad_normalisation(raw, normalised):
-    assert normalize_answer(raw) == normalised
+    assert squad_normalize(raw) == normalised

@@ -325,3 +325,27 @@ def test_a_forwarded_step_never_moves_a_schedule_back() -> None:
     assert value({**yes, "step": 7}) == pytest.approx(0.3)
     assert value(yes, last_step=5) == pytest.approx(0.3)  # stale: kept at 7
     assert value({**yes, "step": 1}) == pytest.approx(0.9)  # a named step always applies
+
+
+class _Waits(ItemReward):
+    name = "test.waits"
+    work = "io"
+
+    def score_one(self, sample: Sample) -> float:
+        return 1.0
+
+
+def test_auto_picks_processes_only_for_all_cpu_trees() -> None:
+    from rewardsmith import load_spec
+    from rewardsmith.serve.scoring import auto_processes
+
+    assert auto_processes(load_spec("math-r1"), cpus=2) == 2
+    assert auto_processes(load_spec("math-r1"), cpus=64) == 8
+    assert auto_processes(load_spec("math-r1") + _Waits(), cpus=2) == 0
+    with running(create_app("math-r1", score_processes="auto")) as url:
+        health = httpx.get(url + "/health").json()
+    assert health["score_processes"] == auto_processes(load_spec("math-r1"))
+    with running(create_app(_Waits(), score_processes="auto")) as url:
+        assert httpx.get(url + "/health").json()["score_processes"] == 0
+    with pytest.raises(ValueError, match="auto"):
+        create_app("math-r1", score_processes="many")  # type: ignore[arg-type]

@@ -29,16 +29,19 @@ POINTWISE = {
         ("affine", {"scale": 0.0, "offset": 7.0}, [1e300, -4.0], [7.0, 7.0]),
     ],
     "clamp": [
-        ("clamp", {"low": -1.0, "high": 1.0}, [-5.0, -1.0, 0.3, 1.0, 9.0],
-         [-1.0, -1.0, 0.3, 1.0, 1.0]),
+        (
+            "clamp",
+            {"low": -1.0, "high": 1.0},
+            [-5.0, -1.0, 0.3, 1.0, 9.0],
+            [-1.0, -1.0, 0.3, 1.0, 1.0],
+        ),
         ("clamp", {"low": 0.5, "high": 0.5}, [0.0, 1.0], [0.5, 0.5]),
         ("clamp", {"low": 0.0, "high": 1.0}, [-math.inf, math.inf], [0.0, 1.0]),
     ],
     "sigmoid": [
         ("sigmoid", {}, [0.0], [0.5]),
         ("sigmoid", {}, [2.0, -2.0], [0.8807970779778823, 0.11920292202211755]),
-        ("sigmoid", {"center": 1.0, "temperature": 0.5}, [1.0, 2.0],
-         [0.5, 0.8807970779778823]),
+        ("sigmoid", {"center": 1.0, "temperature": 0.5}, [1.0, 2.0], [0.5, 0.8807970779778823]),
         ("sigmoid", {}, [1e308, -1e308, 800.0, -800.0], [1.0, 0.0, 1.0, 0.0]),
         ("sigmoid", {"temperature": 1e-300}, [1.0, -1.0], [1.0, 0.0]),
         ("sigmoid", {}, [math.inf, -math.inf], [1.0, 0.0]),
@@ -51,16 +54,25 @@ POINTWISE = {
 PW_CASES = [(g, *c) for g, cs in POINTWISE.items() for c in cs]
 
 
-@pytest.mark.parametrize("group,name,params,inputs,outputs", PW_CASES,
-                         ids=[f"{c[0]}: {c[2]} on {c[3]}" for c in PW_CASES])
+@pytest.mark.parametrize(
+    "group,name,params,inputs,outputs",
+    PW_CASES,
+    ids=[f"{c[0]}: {c[2]} on {c[3]}" for c in PW_CASES],
+)
 def test_pointwise_values(group, name, params, inputs, outputs):
     assert apply(transform(name, **params), inputs) == pytest.approx(outputs, abs=1e-15)
 
 
-@pytest.mark.parametrize("name,params", [
-    ("affine", {"scale": 3.0}), ("clamp", {"low": 0.0, "high": 1.0}), ("sigmoid", {}),
-    ("threshold", {}),
-], ids=["affine", "clamp", "sigmoid", "threshold"])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("affine", {"scale": 3.0}),
+        ("clamp", {"low": 0.0, "high": 1.0}),
+        ("sigmoid", {}),
+        ("threshold", {}),
+    ],
+    ids=["affine", "clamp", "sigmoid", "threshold"],
+)
 def test_none_passes_through(name, params):
     out = apply(transform(name, **params), [None, 0.75, None])
     assert out[0] is None and out[2] is None and out[1] is not None
@@ -81,8 +93,9 @@ RANGES = [
 ]
 
 
-@pytest.mark.parametrize("name,params,child,expected", RANGES,
-                         ids=[f"{r[0]} {r[1]} on {r[2]}" for r in RANGES])
+@pytest.mark.parametrize(
+    "name,params,child,expected", RANGES, ids=[f"{r[0]} {r[1]} on {r[2]}" for r in RANGES]
+)
 def test_out_range(name, params, child, expected):
     assert transform(name, **params).out_range(child) == pytest.approx(expected)
 
@@ -98,8 +111,15 @@ def test_out_range(name, params, child, expected):
         ("threshold", {"at": math.inf}, "at"),
         ("affine", {"shift": 1.0}, "shift"),
     ],
-    ids=["clamp low above high", "clamp missing high", "zero temperature",
-         "negative temperature", "nan scale", "infinite threshold", "unknown key"],
+    ids=[
+        "clamp low above high",
+        "clamp missing high",
+        "zero temperature",
+        "negative temperature",
+        "nan scale",
+        "infinite threshold",
+        "unknown key",
+    ],
 )
 def test_bad_params(name, params, key):
     with pytest.raises(ConfigError, match=rf"transform\.{name}: {key}"):
@@ -111,7 +131,7 @@ def test_registered_as_transforms_with_meaningful_ranges():
     assert entries["transform.sigmoid"].range == (0.0, 1.0)
     assert entries["transform.threshold"].range == (0.0, 1.0)
     assert entries["transform.affine"].range == (-math.inf, math.inf)
-    assert entries["transform.clamp"].range == (-math.inf, math.inf)
+    assert entries["transform.clamp"].range is None  # low and high are required
 
 
 def test_shape_node_uses_the_transform_and_its_range():
@@ -137,10 +157,16 @@ def test_a_spec_can_shape_with_a_transform():
     assert reward.score([Sample(completion="x" * 28)])[0].value == pytest.approx(0.5)
 
 
-@pytest.mark.parametrize("name,params", [
-    ("affine", {"scale": 2.0}), ("clamp", {"low": 0.0, "high": 1.0}),
-    ("sigmoid", {"center": 0.5}), ("threshold", {"at": 0.2}),
-], ids=["affine", "clamp", "sigmoid", "threshold"])
+@pytest.mark.parametrize(
+    "name,params",
+    [
+        ("affine", {"scale": 2.0}),
+        ("clamp", {"low": 0.0, "high": 1.0}),
+        ("sigmoid", {"center": 0.5}),
+        ("threshold", {"at": 0.2}),
+    ],
+    ids=["affine", "clamp", "sigmoid", "threshold"],
+)
 def test_transforms_pickle(name, params):
     t = transform(name, **params)
     again = pickle.loads(pickle.dumps(t))
@@ -150,8 +176,12 @@ def test_transforms_pickle(name, params):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    lo=st.floats(-1e6, 1e6), width=st.floats(0, 1e6), frac=st.floats(0, 1),
-    scale=st.floats(-100, 100), center=st.floats(-10, 10), temp=st.floats(1e-3, 100),
+    lo=st.floats(-1e6, 1e6),
+    width=st.floats(0, 1e6),
+    frac=st.floats(0, 1),
+    scale=st.floats(-100, 100),
+    center=st.floats(-10, 10),
+    temp=st.floats(1e-3, 100),
 )
 def test_values_of_a_child_range_land_in_the_out_range(lo, width, frac, scale, center, temp):
     hi = lo + width

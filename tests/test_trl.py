@@ -172,7 +172,15 @@ def test_unscored_share_and_statuses_are_logged_once_per_batch() -> None:
             log_metric=logged.__setitem__,
             log_extra=lambda column, values: extra.append((column, values)),
         )
-    assert logged == {"rewardsmith/unscored": 0.25}
+    assert logged == {
+        "rewardsmith/unscored": 0.25,
+        "rewardsmith/skipped": 0.0,
+        "rewardsmith/error": 0.25,
+        "rewardsmith/timeout": 0.0,
+        # each part's mean over the items that computed it: the failed one is left out
+        "rewardsmith/test.digits": 0.75,
+        "rewardsmith/test.flaky": pytest.approx(0.5),
+    }
     assert extra == [("rewardsmith/status", ["error", "ok", "ok", "ok"])]
 
 

@@ -155,7 +155,8 @@ def last_token_scores(dp: Any, tensor: Any) -> list[float]:
 
 def test_keys_are_the_same_for_every_item_and_data_source(setup: dict[str, Any]) -> None:
     keys = result_keys(specs=setup["specs"])
-    assert keys == ["score", "scored", "correct", "format", "format.think_answer", "math.answer"]
+    parts = ["correct", "format", "format.think_answer", "math.answer"]
+    assert keys == ["score", "scored", *parts, *(f"computed/{p}" for p in parts)]
     results = [compute_score(*row, specs=setup["specs"]) for row in ROWS]
     assert all(list(r) == keys for r in results)
 
@@ -170,11 +171,19 @@ def test_unscored_item_gets_on_error_and_scored_zero(setup: dict[str, Any]) -> N
 def test_explicit_parts_pass_leaf_parts_with_fixed_keys() -> None:
     call = {"spec": "qa-f1", "parts": ["precision", "recall"]}
     partial = compute_score("hotpot", "<answer>paris france</answer>", "Paris", **call)
-    assert partial == {"score": 2 / 3, "scored": 1.0, "precision": 0.5, "recall": 1.0}
+    assert partial == {
+        "score": 2 / 3,
+        "scored": 1.0,
+        "precision": 0.5,
+        "recall": 1.0,
+        "computed/precision": 1.0,
+        "computed/recall": 1.0,
+    }
     unscored = compute_score("hotpot", "<answer>paris</answer>", None, **call, missing=-9.0)
     assert list(unscored) == list(partial) and unscored["scored"] == 0.0
-    assert unscored["precision"] == -9.0
-    assert compute_score("hotpot", "x", "y", spec="qa-f1") == {"score": 0.0, "scored": 1.0}
+    assert unscored["precision"] == -9.0 and unscored["computed/precision"] == 0.0
+    only = compute_score("hotpot", "x", "y", spec="qa-f1", parts=[])
+    assert only == {"score": 0.0, "scored": 1.0}
 
 
 def test_spec_choice_kwargs_env_default(
@@ -314,3 +323,24 @@ def test_reward_loop_manager_under_ray(setup: dict[str, Any]) -> None:
     assert out.non_tensor_batch["scored"].tolist() == [
         float(v is not None) for v in setup["expected"]
     ]
+
+
+@pytest.mark.usefixtures("own_loop")
+def test_verl_loads_the_step_carrying_manager_by_its_file(setup: dict[str, Any]) -> None:
+    from verl.trainer.ppo.reward import load_reward_manager
+
+    import rewardsmith.integrations.verl_manager as step_manager
+
+    cfg = verl_config(setup, "compute_score")
+    cfg.reward.reward_manager.source = "importlib"
+    cfg.reward.reward_manager.name = "RewardsmithRewardManager"
+    cfg.reward.reward_manager.module.path = step_manager.__file__
+    manager = load_reward_manager(cfg, setup["tokenizer"])
+    assert type(manager).__name__ == "RewardsmithRewardManager"
+    dp = data_proto(setup["tokenizer"])
+    dp.meta_info["global_steps"] = 3
+    outs = [
+        manager.loop.run_until_complete(manager.run_single(dp[i : i + 1])) for i in range(len(dp))
+    ]
+    assert [o["reward_score"] for o in outs] == expected_scores(setup)
+    assert all(row["global_step"] == 3 for row in dp.non_tensor_batch["extra_info"])

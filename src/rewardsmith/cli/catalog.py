@@ -7,6 +7,7 @@ from typing import Annotated
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from rewardsmith.core import catalog
@@ -14,14 +15,17 @@ from rewardsmith.core import catalog
 __all__ = ["list_cmd"]
 
 
-def _range(r: tuple[float, float]) -> str:
-    return f"[{r[0]:g}, {r[1]:g}]"
+def _range(r: tuple[float, float] | None) -> str:
+    return "set by parameters" if r is None else f"[{r[0]:g}, {r[1]:g}]"
 
 
 def list_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print the catalog as JSON.")] = False,
 ) -> None:
-    """List every registered reward and transform with its range, summary and paper."""
+    """List every registered reward and transform with its range, summary and paper.
+
+    The range is what the default parameters build, else "set by parameters" (JSON: null).
+    """
     entries = catalog()
     if as_json:
         rows = [e.describe() for e in entries]
@@ -39,6 +43,7 @@ def list_cmd(
         table.add_column("paper", overflow="fold", ratio=1)
     for e in entries:
         arxiv = e.paper.arxiv if e.paper and e.paper.arxiv else ""
-        row = [e.name, e.kind, _range(e.range), arxiv, e.summary]
-        table.add_row(*row, *([e.paper.title if e.paper else ""] if titles else []))
+        # summaries hold brackets ("[low, high]", "meta['key']") that rich reads as markup
+        row = [e.name, e.kind, escape(_range(e.range)), arxiv, escape(e.summary)]
+        table.add_row(*row, *([escape(e.paper.title) if e.paper else ""] if titles else []))
     console.print(table)

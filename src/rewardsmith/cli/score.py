@@ -24,6 +24,7 @@ from rich.progress import (
 from rich.table import Table
 
 from rewardsmith.cli.errors import EXIT_ITEMS_FAILED, sql_root_option, stderr, usage_errors
+from rewardsmith.core.tree import set_step
 from rewardsmith.errors import InputError
 from rewardsmith.rollouts import (
     Block,
@@ -115,6 +116,13 @@ def score_cmd(
         typer.Option(help="With --engine ray: the cluster to join (default: start a local Ray)."),
     ] = None,
     sql_root: Annotated[list[Path] | None, sql_root_option("the working directory")] = None,
+    step: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="The training step to score at: schedule nodes and scheduled rewards follow it (default 0).",
+        ),
+    ] = None,
 ) -> None:
     """Score rollouts with a reward spec and print a summary.
 
@@ -130,6 +138,8 @@ def score_cmd(
         path = input if input is not None else bundled_rollouts()
         fields = FieldMap(_parse_map(mapping or []))
         reward = load_spec(spec)  # a bad spec fails here, before anything is read
+        if step is not None:
+            set_step(reward, step)  # the step travels with the reward to every worker
         blocks = read_blocks(path, chunk_size, split)
         schema = arrow_schema(path, split) if out and out.endswith((".parquet", ".pq")) else None
         writer = RolloutWriter(out, schema, source=path) if out else None

@@ -36,12 +36,25 @@ def serve_cmd(
         int, typer.Option(min=1, help="Batches scored at once per process.")
     ] = 4,
     score_processes: Annotated[
-        int,
+        str,
         typer.Option(
-            min=0,
-            help="Score in N child processes, each with its own copy of the reward, instead of the server's threads (0). For CPU-bound rule-based specs: scoring then no longer shares a GIL with the HTTP side.",
+            help="Score in N child processes, each with its own copy of the reward, instead of the server's threads (0); auto: one per CPU (at most 8) when every reward in the spec is CPU-bound, else threads.",
         ),
-    ] = 0,
+    ] = "auto",
+    group_window: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            help="For /get_reward (OpenRLHF sends one rollout per request): hold each rollout up to this many seconds for the rest of its prompt's group, so group rewards see whole groups. 0: off.",
+        ),
+    ] = 0.0,
+    group_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="With --group-window: rollouts per prompt (OpenRLHF's n_samples_per_prompt); a group is scored as soon as it is complete.",
+        ),
+    ] = None,
     max_queue: Annotated[
         int,
         typer.Option(
@@ -104,12 +117,19 @@ def serve_cmd(
             "token": token or None,
             "max_body_bytes": int(max_body_mb * 1024 * 1024),
             "max_concurrency": max_concurrency,
-            "score_processes": score_processes,
+            "score_processes": _processes(score_processes),
+            "group_window_s": group_window,
+            "group_size": group_size,
             "max_queue": max_queue,
             "request_timeout_s": request_timeout,
             "on_error": on_error,
             "allowed_hosts": list(allowed_host or ()),
         }
+        if group_window > 0 and (workers != 1 or replicas != 1):
+            raise InputError(
+                "--group-window needs one server process (--workers 1, --replicas 1): "
+                "every rollout of a prompt must reach the process that holds its group"
+            )
         if ray:
             if workers != 1:
                 raise InputError("--workers is for uvicorn; with --ray use --replicas")
@@ -131,3 +151,13 @@ def serve_cmd(
             max_connections=max_connections,
             **settings,
         )
+
+
+def _processes(raw: str) -> int | str:
+    """``--score-processes``: ``auto`` or a whole number >= 0."""
+    text = raw.strip().lower()
+    if text == "auto":
+        return "auto"
+    if not text.isdigit():
+        raise InputError(f"--score-processes must be 'auto' or a whole number >= 0, got {raw!r}")
+    return int(text)

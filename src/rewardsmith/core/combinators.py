@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
 from rewardsmith.core.reward import Composable, Reward
+from rewardsmith.core.tree import part_names
 from rewardsmith.core.types import ItemError, Sample, Score, Status
 
 __all__ = [
@@ -43,8 +44,12 @@ __all__ = [
     "Shape",
     "Sum",
     "Transform",
+    "Used",
     "WeightFn",
     "as_reward",
+    "child_part_names",
+    "collect_info",
+    "collect_parts",
 ]
 
 OnError = Literal["propagate", "skip", "value"]
@@ -94,7 +99,7 @@ def as_reward(x: Reward | float) -> Reward:
 
 
 @dataclass(slots=True)
-class _Used:
+class Used:
     """The child scores one item actually used, after the on_error policy."""
 
     values: list[float]
@@ -132,6 +137,18 @@ class Combinator(Composable):
     def range(self) -> Range:
         raise NotImplementedError
 
+    def _child_range(self, child: Reward) -> Range:
+        """``child``'s range as this node uses it: under ``on_error: value`` a failed child
+        counts as ``error_value``, which may lie outside the child's own range."""
+        lo, hi = child.range
+        if self.on_error == "value" and not isinstance(child, Constant):
+            return (min(lo, self.error_value), max(hi, self.error_value))
+        return (lo, hi)
+
+    def part_names(self) -> list[str]:
+        """Each non-constant child's label, then the child's own part names under it."""
+        return child_part_names(self.labels, self.children)
+
     def score(self, samples: Sequence[Sample]) -> list[Score]:
         return self._combine(samples, [c.score(samples) for c in self.children])
 
@@ -143,11 +160,11 @@ class Combinator(Composable):
         rows = list(zip(*columns, strict=True)) if columns else [() for _ in samples]
         return [self._merge(self._aggregate, list(row), self.labels) for row in rows]
 
-    def _aggregate(self, used: _Used) -> float:
+    def _aggregate(self, used: Used) -> float:
         raise NotImplementedError
 
-    def _use(self, scores: Sequence[Score], weights: Sequence[float]) -> _Used:
-        used = _Used([], [], Status.OK, None, False)
+    def _use(self, scores: Sequence[Score], weights: Sequence[float]) -> Used:
+        used = Used([], [], Status.OK, None, False)
         for label, s, w in zip(self.labels, scores, weights, strict=False):
             if s.status.rank > used.status.rank:
                 used.status = s.status
@@ -172,7 +189,7 @@ class Combinator(Composable):
 
     def _merge(
         self,
-        aggregate: Callable[[_Used], float],
+        aggregate: Callable[[Used], float],
         scores: list[Score],
         labels: Sequence[str],
     ) -> Score:
@@ -183,8 +200,19 @@ class Combinator(Composable):
         return Score(value, used.status, parts, info, used.error)
 
 
-def _first(used: _Used) -> float:
+def _first(used: Used) -> float:
     return used.values[0]
+
+
+def child_part_names(labels: Iterable[str], nodes: Iterable[Reward]) -> list[str]:
+    """The part names ``collect_parts`` can write for these children, in order."""
+    out: list[str] = []
+    for label, child in zip(labels, nodes, strict=True):
+        if isinstance(child, Constant):
+            continue
+        out.append(label)
+        out += [f"{label}/{p}" for p in part_names(child)]
+    return out
 
 
 def collect_parts(
@@ -247,7 +275,8 @@ class Sum(Combinator):
         **kw: Any,
     ) -> None:
         super().__init__(children, **kw)
-        self.weights = [float(w) for w in (weights or [1.0] * len(self.children))]
+        given = [1.0] * len(self.children) if weights is None else weights
+        self.weights = [float(w) for w in given]
         if len(self.weights) != len(self.children):
             raise ValueError("sum: one weight per child")
 
@@ -268,16 +297,24 @@ class Sum(Combinator):
     def _weights(self) -> Sequence[float]:
         return self.weights
 
-    def _aggregate(self, used: _Used) -> float:
+    def _aggregate(self, used: Used) -> float:
         return math.fsum(w * v for w, v in zip(used.weights, used.values, strict=True))
 
     @property
     def range(self) -> Range:
-        lo = hi = 0.0
+        los, his = [], []
         for w, c in zip(self.weights, self.children, strict=True):
-            a, b = w * c.range[0], w * c.range[1]
-            lo, hi = lo + min(a, b), hi + max(a, b)
-        return (lo, hi)
+            ends = _products((w, w), self._child_range(c))
+            los.append(min(ends))
+            his.append(max(ends))
+        if self.on_error != "skip":
+            return (math.fsum(los), math.fsum(his))
+        # a skipped child adds nothing, and one child at least is left (else None)
+        neg, pos = [x for x in los if x < 0], [x for x in his if x > 0]
+        return (
+            math.fsum(neg) if neg else min(los, default=0.0),
+            math.fsum(pos) if pos else max(his, default=0.0),
+        )
 
 
 class Min(Combinator):
@@ -285,12 +322,14 @@ class Min(Combinator):
 
     kind = "min"
 
-    def _aggregate(self, used: _Used) -> float:
+    def _aggregate(self, used: Used) -> float:
         return min(used.values)
 
     @property
     def range(self) -> Range:
-        return (min(c.range[0] for c in self.children), min(c.range[1] for c in self.children))
+        ranges = [self._child_range(c) for c in self.children]
+        hi = max if self.on_error == "skip" else min  # skip: the min of any one child alone
+        return (min(r[0] for r in ranges), hi(r[1] for r in ranges))
 
 
 class Max(Combinator):
@@ -298,12 +337,14 @@ class Max(Combinator):
 
     kind = "max"
 
-    def _aggregate(self, used: _Used) -> float:
+    def _aggregate(self, used: Used) -> float:
         return max(used.values)
 
     @property
     def range(self) -> Range:
-        return (max(c.range[0] for c in self.children), max(c.range[1] for c in self.children))
+        ranges = [self._child_range(c) for c in self.children]
+        lo = min if self.on_error == "skip" else max  # skip: the max of any one child alone
+        return (lo(r[0] for r in ranges), max(r[1] for r in ranges))
 
 
 class Product(Combinator):
@@ -311,16 +352,24 @@ class Product(Combinator):
 
     kind = "product"
 
-    def _aggregate(self, used: _Used) -> float:
+    def _aggregate(self, used: Used) -> float:
         return math.prod(used.values)
 
     @property
     def range(self) -> Range:
-        lo, hi = 1.0, 1.0
-        for c in self.children:
-            ends = [lo * c.range[0], lo * c.range[1], hi * c.range[0], hi * c.range[1]]
+        ranges = [self._child_range(c) for c in self.children]
+        lo, hi = ranges[0] if ranges else (1.0, 1.0)
+        for r in ranges[1:]:
+            ends = _products((lo, hi), r)
+            if self.on_error == "skip":  # either factor may be left out, not both
+                ends += [lo, hi, *r]
             lo, hi = min(ends), max(ends)
         return (lo, hi)
+
+
+def _products(a: Range, b: Range) -> list[float]:
+    """The corner products of two ranges, with 0 · inf as 0 (a zero factor is exact)."""
+    return [0.0 if x == 0 or y == 0 else x * y for x in a for y in b]
 
 
 class Gate(Combinator):
@@ -381,7 +430,7 @@ class Gate(Combinator):
             out.append(self._merge(lambda u: u.values[-1], [c, branch[i]], labels))
         return out
 
-    def _use(self, scores: Sequence[Score], weights: Sequence[float]) -> _Used:
+    def _use(self, scores: Sequence[Score], weights: Sequence[float]) -> Used:
         used = super()._use(scores, weights)
         if self.on_error == "skip" and len(scores) == 2 and scores[1].value is None:
             used.failed = True  # nothing to fall back on but the condition's value
@@ -389,8 +438,11 @@ class Gate(Combinator):
 
     @property
     def range(self) -> Range:
-        _, then, other = self.children
-        return (min(then.range[0], other.range[0]), max(then.range[1], other.range[1]))
+        then, other = (self._child_range(c) for c in self.children[1:])
+        lo, hi = min(then[0], other[0]), max(then[1], other[1])
+        if self.on_error == "value":  # a failed condition gives error_value too
+            return (min(lo, self.error_value), max(hi, self.error_value))
+        return (lo, hi)
 
 
 class Shape(Combinator):
@@ -402,6 +454,10 @@ class Shape(Combinator):
         super().__init__([child], **kw)
         self.transform = transform
         self.name = f"shape[{transform.name}]({child.name})"
+
+    @property
+    def needs_group(self) -> bool:  # type: ignore[override]
+        return bool(getattr(self.transform, "needs_group", False))
 
     def _combine(self, samples: Sequence[Sample], columns: list[list[Score]]) -> list[Score]:
         merged = [self._merge(_first, [s], self.labels) for s in columns[0]]
@@ -419,7 +475,7 @@ class Shape(Combinator):
 
     @property
     def range(self) -> Range:
-        return self.transform.out_range(self.children[0].range)
+        return self.transform.out_range(self._child_range(self.children[0]))
 
 
 class Schedule(Combinator):
@@ -435,6 +491,9 @@ class Schedule(Combinator):
     def on_step(self, step: int) -> None:
         self.step = int(step)
 
+    def part_names(self) -> list[str]:
+        return [*super().part_names(), "weight"]
+
     def _combine(self, samples: Sequence[Sample], columns: list[list[Score]]) -> list[Score]:
         w = self.weight(self.step)
         out = []
@@ -445,7 +504,5 @@ class Schedule(Combinator):
 
     @property
     def range(self) -> Range:
-        lo_w, hi_w = self.weight.bounds()
-        c = self.children[0].range
-        ends = [lo_w * c[0], lo_w * c[1], hi_w * c[0], hi_w * c[1]]
+        ends = _products(self.weight.bounds(), self._child_range(self.children[0]))
         return (min(ends), max(ends))

@@ -1,25 +1,48 @@
 """The registry: every reward and transform under a dotted name, with its parameters.
 
-Each entry carries a pydantic model of its parameters (``extra="forbid"``), a one-line
-summary, the declared score range and the paper it implements. Families register with
-the ``register`` decorator when their module is imported. The built-in families are the
-modules in ``BUILTIN_MODULES``, imported on the first lookup whether or not the package's
-metadata is installed (plain ``PYTHONPATH``, Ray ``py_modules``); ``rewardsmith.rewards``
-entry points are for other packages' families only. A plugin that fails to import is
-skipped and named in ``broken_plugins()``; the built-ins still load.
+A family registers its classes with the ``register`` decorator when its module is
+imported. Everything else is read from the class: the name from its ``name``, the
+parameter model (pydantic, ``extra="forbid"``) from the type of ``__init__``'s first
+argument, and the range from the object built with default parameters, so the catalog
+cannot disagree with what ``load`` builds::
+
+    class ShoutParams(Params):
+        min_ratio: float = 0.5
+
+    @register(summary="1 if the completion is mostly capitals", paper=Paper("none"))
+    class Shouting(ItemReward):
+        name = "demo.shouting"
+
+        def __init__(self, params: ShoutParams) -> None:
+            self.params = params
+
+A plain factory function ``f(params) -> obj`` registers under an explicit name (and
+``params=``); that is for one class serving several names, or a factory that does more
+than ``Cls(params)``.
+
+The built-in families are the modules in ``BUILTIN_MODULES``, imported on the first
+lookup whether or not the package's metadata is installed (plain ``PYTHONPATH``, Ray
+``py_modules``); ``rewardsmith.rewards`` entry points are for other packages' families
+only. A plugin that fails to import is skipped and named in ``broken_plugins()``; the
+built-ins still load.
 
 Example:
     >>> from rewardsmith import load
     >>> load("qa.f1").name
     'qa.f1'
+    >>> get("length.overlong").range, get("length.cosine").range  # cosine needs max_tokens
+    ((-1.0, 0.0), None)
 """
 
 from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import logging
+import math
 import threading
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
@@ -44,6 +67,7 @@ __all__ = [
 ]
 
 Kind = Literal["reward", "transform"]
+Range = tuple[float, float]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -70,15 +94,19 @@ class Paper:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One registered reward or transform."""
+    """One registered reward or transform.
+
+    ``factory`` is the registered class or function; it is called with the validated
+    parameter model, or with nothing when ``takes_params`` is false.
+    """
 
     name: str
     kind: Kind
     factory: Callable[..., Any]
     params: type[Params]
     summary: str
-    range: tuple[float, float]
     paper: Paper | None
+    takes_params: bool = True
 
     def build(self, params: Mapping[str, Any] | None = None) -> Any:
         """Validate ``params`` and build the object. Raises ConfigError naming bad keys."""
@@ -86,22 +114,52 @@ class Entry:
             model = self.params.model_validate(dict(params or {}))
         except ValidationError as exc:
             raise ConfigError(f"{self.name}: " + "; ".join(format_validation_error(exc))) from None
-        return self.factory(model)
+        return self.factory(model) if self.takes_params else self.factory()
+
+    @property
+    def range(self) -> Range | None:
+        """The range of the object built with default parameters (for a transform, what
+        comes out of an unbounded input); None when the defaults do not build, so the
+        range is set by the parameters."""
+        if self not in _RANGES:
+            _RANGES[self] = _default_range(self)
+        return _RANGES[self]
 
     def describe(self) -> dict[str, Any]:
-        """The entry as plain data (``rewardsmith list --json``, ``GET /rewards``)."""
-        paper = self.paper
+        """The entry as plain data (``rewardsmith list --json``, ``GET /rewards``): the
+        range is None when the parameters set it, an unbounded end is ``"inf"`` or
+        ``"-inf"`` (JSON has no infinity), and ``work`` is what the reward spends its time
+        on (``core.tree``)."""
+        paper, range_ = self.paper, self.range
         return {
             "name": self.name,
             "kind": self.kind,
-            "range": list(self.range),
+            "range": None if range_ is None else [_json_number(x) for x in range_],
+            "work": getattr(self.factory, "work", "cpu") if self.kind == "reward" else None,
             "summary": self.summary,
             "paper": None if paper is None else {"title": paper.title, "arxiv": paper.arxiv},
             "params": self.params.model_json_schema(),
         }
 
 
+def _json_number(x: float) -> float | str:
+    return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
+
+
+def _default_range(entry: Entry) -> Range | None:
+    try:
+        obj = entry.build()
+    except ConfigError:  # a required parameter (or a build check, e.g. no sandbox here)
+        return None
+    if entry.kind == "transform":
+        lo, hi = obj.out_range((-math.inf, math.inf))
+    else:
+        lo, hi = obj.range
+    return (float(lo), float(hi))
+
+
 _REGISTRY: dict[str, Entry] = {}
+_RANGES: dict[Entry, Range | None] = {}
 _loaded = False
 _load_lock = threading.RLock()
 _broken: dict[str, str] = {}
@@ -139,23 +197,76 @@ BUILTIN_MODULES = (
 
 
 def register(
-    name: str,
+    name: str | None = None,
+    /,
     *,
     summary: str,
-    range: tuple[float, float] = (0.0, 1.0),
     paper: Paper | None = None,
-    params: type[Params] = NoParams,
+    params: type[Params] | None = None,
     kind: Kind = "reward",
 ) -> Callable[[F], F]:
-    """Register a factory ``f(params) -> Reward`` under ``name``."""
+    """Register a reward or transform class, or a factory function.
 
-    def decorate(factory: F) -> F:
-        if name in _REGISTRY and _REGISTRY[name].factory is not factory:
-            raise ConfigError(f"{name!r} is registered twice")
-        _REGISTRY[name] = Entry(name, kind, factory, params, summary, range, paper)
-        return factory
+    Above a class, give no name and no ``params``: the name is the class's ``name`` and
+    the parameter model is the type of ``__init__``'s first argument after ``self``
+    (``X | None`` counts as ``X``); a class whose ``__init__`` takes no argument gets
+    ``NoParams`` and is built with none. Above a function ``f(params) -> obj``, give the
+    name and the parameter model (``NoParams`` if left out).
+
+    Args:
+        name: the dotted name, for a factory function only.
+        summary: one line for the catalog.
+        paper: the paper it implements.
+        params: the parameter model, for a factory function only.
+        kind: ``reward`` or ``transform``.
+
+    Raises:
+        ConfigError: the name is already registered to something else.
+        TypeError: a class given a name or ``params``, a class without a ``name``, an
+            ``__init__`` whose first argument is not typed as a ``Params`` model, or a
+            function without a name.
+    """
+
+    def decorate(obj: F) -> F:
+        if isinstance(obj, type):
+            if name is not None or params is not None:
+                raise TypeError(f"{obj.__qualname__}: a class declares its name and parameters")
+            entry_name = getattr(obj, "name", None)
+            if not isinstance(entry_name, str) or not entry_name:
+                raise TypeError(f"{obj.__qualname__}: a registered class needs a 'name'")
+            model = _init_params(obj)
+            entry = Entry(
+                entry_name, kind, obj, model or NoParams, summary, paper, model is not None
+            )
+        else:
+            if name is None:
+                raise TypeError(f"{obj.__qualname__}: a factory function needs a name")
+            entry = Entry(name, kind, obj, params or NoParams, summary, paper)
+        known = _REGISTRY.get(entry.name)
+        if known is not None and known.factory is not obj:
+            raise ConfigError(f"{entry.name!r} is registered twice")
+        _REGISTRY[entry.name] = entry
+        return obj
 
     return decorate
+
+
+def _init_params(cls: type) -> type[Params] | None:
+    """The Params model ``cls.__init__`` takes first after ``self``; None if it takes none."""
+    init = cls.__init__  # type: ignore[misc]  # the class's own: no instance exists yet
+    if init is object.__init__:
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    args = [p for p in inspect.signature(init).parameters.values() if p.kind in positional]
+    if len(args) < 2:
+        return None
+    hint = typing.get_type_hints(init).get(args[1].name)
+    types = [t for t in (typing.get_args(hint) or (hint,)) if t is not type(None)]
+    if len(types) == 1 and isinstance(types[0], type) and issubclass(types[0], Params):
+        return types[0]
+    raise TypeError(
+        f"{cls.__qualname__}.__init__: type {args[1].name!r} as a Params model, not {hint!r}"
+    )
 
 
 def _load_builtin() -> None:

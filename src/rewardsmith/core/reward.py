@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
+from rewardsmith.core.tree import Work, set_step
 from rewardsmith.core.types import Sample, Score
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "Reward",
     "guarded",
     "is_strict",
-    "iter_nodes",
     "score_item",
     "set_step",
     "set_strict",
@@ -73,7 +73,17 @@ class Reward(Protocol):
 
 
 class Composable:
-    """``+``, ``-`` and scalar ``*`` on a reward build a weighted ``Sum``."""
+    """The base of every built-in node: ``+``, ``-`` and scalar ``*`` build a weighted
+    ``Sum``; ``part_names`` and ``work`` are what the node declares to ``core.tree``."""
+
+    work: ClassVar[Work] = "cpu"
+    """What the node spends its time on: ``cpu``, ``io`` or ``model`` (see ``core.tree``)."""
+    needs_group: ClassVar[bool] = False
+    """Whether the node reads the other rollouts of an item's group (see ``core.tree``)."""
+
+    def part_names(self) -> Sequence[str]:
+        """Every key this node's Scores can hold in ``parts`` (a leaf: none by default)."""
+        return ()
 
     def __add__(self, other: Any) -> Any:
         from rewardsmith.core.combinators import Sum
@@ -166,6 +176,7 @@ class GroupReward(Composable):
     """
 
     name: ClassVar[str] = ""
+    needs_group: ClassVar[bool] = True
 
     @property
     def range(self) -> tuple[float, float]:
@@ -208,18 +219,3 @@ def _groups(samples: Sequence[Sample]) -> list[list[int]]:
             out.append(by_key[s.group])
         by_key[s.group].append(i)
     return out
-
-
-def iter_nodes(reward: object) -> Iterator[object]:
-    """Walk a reward tree depth first, the reward itself included."""
-    yield reward
-    for child in getattr(reward, "children", ()):
-        yield from iter_nodes(child)
-
-
-def set_step(reward: object, step: int) -> None:
-    """Tell every node of a reward tree the current training step (drives schedules)."""
-    for node in iter_nodes(reward):
-        hook = getattr(node, "on_step", None)
-        if callable(hook):
-            hook(step)

@@ -145,8 +145,16 @@ class Score:
         return cls(None, Status.ERROR, {}, dict(info or {}), ItemError.of(exc))
 
     @classmethod
-    def timed_out(cls, floor: float | None, reason: str) -> Score:
-        return cls(floor, Status.TIMEOUT, {}, {"reason": reason})
+    def timed_out(
+        cls,
+        floor: float | None,
+        reason: str,
+        info: Mapping[str, Any] | None = None,
+        error: ItemError | None = None,
+    ) -> Score:
+        """Work that ran past its limit: ``floor`` (the reward's value for an item it
+        cannot check), status timeout, ``info["reason"]`` saying which limit."""
+        return cls(floor, Status.TIMEOUT, {}, {**(info or {}), "reason": reason}, error)
 
     @classmethod
     def skipped(cls, reason: str) -> Score:

@@ -4,22 +4,33 @@
 - ``top_parts``: the pieces a trainer can weigh itself. A top-level weighted ``sum`` splits
   into one part per child (its weight and label); any other top node is one part, the
   whole spec, with weight 1.
-- ``part_paths``: every ``Score.parts`` key the combinators of a tree can produce, in a
-  fixed order, for trainers that need the same keys on every item (verl).
+- ``part_columns``, ``part_means``, ``status_shares``: what a trainer logs of a batch's
+  parts and statuses. The part names come from ``rewardsmith.core.tree.part_names``, the
+  tree's own declaration; no adapter works them out itself.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from rewardsmith.core import Reward, Score
-from rewardsmith.core.combinators import Combinator, Constant, Schedule, Sum
+from rewardsmith.core import Reward, Score, Status
+from rewardsmith.core.combinators import Combinator, Constant, Sum
 
-__all__ = ["Part", "identifier", "part_paths", "resolve_reward", "spec_label", "top_parts"]
+__all__ = [
+    "Part",
+    "identifier",
+    "part_columns",
+    "part_means",
+    "resolve_reward",
+    "spec_label",
+    "status_shares",
+    "top_parts",
+]
 
 _loaded: dict[str, Reward] = {}
 _load_lock = threading.Lock()
@@ -122,26 +133,41 @@ def _unique(names: Sequence[str]) -> list[str]:
     return out
 
 
-def part_paths(reward: object) -> list[str]:
-    """Every part key the combinators of ``reward`` can write, depth first, in order.
+def part_columns(
+    scores: Sequence[Score], names: Sequence[str], missing: float = 0.0
+) -> dict[str, list[float]]:
+    """Per-item columns for trainers that need the same keys on every item (verl, OpenRLHF).
 
-    A leaf reward's own parts (``qa.f1``'s precision and recall, ...) are not known before
-    it runs and are not listed, unless the leaf declares them in a ``part_names`` tuple.
+    For each part name: the item's value, or ``missing`` where the item did not compute
+    it (a gate branch not taken, a failed child); and ``computed/<name>``, 1.0 or 0.0. A
+    trainer's mean of ``<name>`` divided by the mean of ``computed/<name>`` is the part's
+    mean over the items that computed it (with ``missing`` 0.0).
     """
-    if isinstance(reward, Combinator):
-        out: list[str] = []
-        for label, child in zip(reward.labels, reward.children, strict=True):
-            if isinstance(child, Constant):
-                continue
-            out.append(label)
-            out += [f"{label}/{p}" for p in part_paths(child)]
-        if isinstance(reward, Schedule):
-            out.append("weight")
-        if getattr(reward, "kind", None) == "gated":
-            out += ["gate", "utility"]
-        return out
-    children: Sequence[object] = getattr(reward, "children", ())
-    if len(children) == 1:  # runtime wrappers (Cached, Isolated, Threaded) pass parts through
-        return part_paths(children[0])
-    declared = getattr(reward, "part_names", ())
-    return [str(p) for p in declared]
+    columns: dict[str, list[float]] = {}
+    for name in names:
+        columns[name] = [float(s.parts.get(name, missing)) for s in scores]
+    for name in names:
+        columns[f"computed/{name}"] = [1.0 if name in s.parts else 0.0 for s in scores]
+    return columns
+
+
+def part_means(scores: Sequence[Score], names: Sequence[str]) -> dict[str, float]:
+    """Each part's mean over the items that computed it (parts no item computed left out)."""
+    means: dict[str, float] = {}
+    for name in names:
+        got = [s.parts[name] for s in scores if name in s.parts]
+        if got:
+            means[name] = math.fsum(got) / len(got)
+    return means
+
+
+def status_shares(scores: Sequence[Score]) -> dict[str, float]:
+    """The share of items per outcome: ``unscored`` (no value), ``skipped``, ``error``,
+    ``timeout`` (a timeout may still carry its floor value)."""
+    n = len(scores) or 1
+    return {
+        "unscored": sum(s.value is None for s in scores) / n,
+        "skipped": sum(s.status is Status.SKIPPED for s in scores) / n,
+        "error": sum(s.status is Status.ERROR for s in scores) / n,
+        "timeout": sum(s.status is Status.TIMEOUT for s in scores) / n,
+    }

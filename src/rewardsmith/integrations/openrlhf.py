@@ -16,7 +16,12 @@ Both give ``{"rewards": [...], "scores": [...], "extra_logs": {name: [...]}}`` w
 float for every item: OpenRLHF cannot use ``None``, so an item that could not be scored
 (status ``error``/``skipped``, value None) gets ``on_error`` instead, and
 ``extra_logs["rewardsmith/scored"]`` is 0.0 for it so the failure still shows in the
-trainer's logs. Every reward part lands in ``extra_logs`` under ``rewardsmith/<part>``.
+trainer's logs (``rewardsmith/skipped`` is 1.0 for a skipped item). Every part the spec
+declares (``rewardsmith.core.tree.part_names``, at every depth) lands in ``extra_logs``
+under ``rewardsmith/<part>`` for every item, 0.0 where the item did not compute it, with
+``rewardsmith/computed/<part>`` 1.0 or 0.0 beside it: OpenRLHF averages each key over
+the batch, so the part's mean over the items that computed it is the first mean divided
+by the second. Parts a third-party reward writes without declaring them are not logged.
 
 Known issues: the response is what follows the prompt in the query. When the query does
 not start with the prompt (a tokenizer that does not round-trip the prompt exactly), the
@@ -33,16 +38,16 @@ Example:
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rewardsmith.core import Reward, Sample, Score
-from rewardsmith.integrations._common import part_paths, resolve_reward
+from rewardsmith.core import Sample, Score, Status
+from rewardsmith.core.tree import part_names
+from rewardsmith.integrations._common import part_columns, resolve_reward
+from rewardsmith.rollouts.fields import build_sample
 
 __all__ = [
     "END_TOKENS",
-    "PartNames",
     "reward_func",
     "split_response",
     "strip_end_tokens",
@@ -66,6 +71,7 @@ END_TOKENS: tuple[str, ...] = (
 
 _START_TOKENS = ("<s>", "<|begin_of_text|>", "<bos>", "<｜begin▁of▁sentence｜>")
 _SCORED = "rewardsmith/scored"
+_SKIPPED = "rewardsmith/skipped"
 
 
 def split_response(query: str, prompt: str, end_tokens: Iterable[str] = END_TOKENS) -> str:
@@ -105,6 +111,10 @@ def to_samples(
 ) -> list[Sample]:
     """One Sample per query: the response split off its prompt, the label as reference.
 
+    The fields are filled by their canonical names through the one field table's
+    ``build_sample`` (OpenRLHF's ``query`` is prompt plus response, not the table's
+    ``query``); rollouts of one prompt share a group.
+
     Raises ValueError when the lists differ in length.
     """
     labels = list(labels) if labels is not None else [None] * len(queries)
@@ -115,59 +125,27 @@ def to_samples(
         )
     tokens = tuple(end_tokens)
     return [
-        Sample(prompt=p, completion=split_response(q, p, tokens), reference=label, group=p)
+        build_sample({"prompt": p, "completion": split_response(q, p, tokens), "reference": label})
         for q, p, label in zip(queries, prompts, labels, strict=True)
     ]
 
 
-class PartNames:
-    """The reward parts reported in ``extra_logs``: the same names for every item.
-
-    OpenRLHF batches experiences by the keys of the first one, so an item that lacks a
-    key another has fails the batch. The names come from the reward tree's labels
-    (known before the first item) plus any part a leaf reports later (grow-only); an
-    item without a part gets 0.0 for it.
-    """
-
-    def __init__(self, reward: object) -> None:
-        self._lock = threading.Lock()
-        self._names: dict[str, None] = dict.fromkeys(part_paths(reward))
-
-    def update(self, scores: Sequence[Score]) -> list[str]:
-        with self._lock:
-            for s in scores:
-                for name in s.parts:
-                    if name not in self._names:
-                        self._names[name] = None
-            return list(self._names)
-
-
 def to_reply(
-    scores: Sequence[Score], on_error: float = 0.0, parts: Sequence[str] | None = None
+    scores: Sequence[Score], on_error: float = 0.0, parts: Sequence[str] = ()
 ) -> dict[str, Any]:
     """OpenRLHF's reply: a float for every item (``on_error`` for unscored ones).
 
-    ``parts``: the part names to log (see ``PartNames``); by default those present.
+    ``parts``: the part names to log, the spec's ``core.tree.part_names``: the same keys
+    for every item, whatever each item computed (see ``integrations._common.part_columns``).
     """
     values = [on_error if s.value is None else float(s.value) for s in scores]
-    if parts is None:
-        parts = list(dict.fromkeys(name for s in scores for name in s.parts))
-    logs: dict[str, list[float]] = {_SCORED: [0.0 if s.value is None else 1.0 for s in scores]}
-    for name in parts:
-        logs[f"rewardsmith/{name}"] = [float(s.parts.get(name, 0.0)) for s in scores]
+    logs: dict[str, list[float]] = {
+        _SCORED: [0.0 if s.value is None else 1.0 for s in scores],
+        _SKIPPED: [1.0 if s.status is Status.SKIPPED else 0.0 for s in scores],
+    }
+    for name, column in part_columns(scores, parts).items():
+        logs[f"rewardsmith/{name}"] = column
     return {"rewards": values, "scores": list(values), "extra_logs": logs}
-
-
-_lock = threading.Lock()
-_part_names: dict[str, PartNames] = {}
-
-
-def _reward(spec: str) -> tuple[Reward, PartNames]:
-    reward = resolve_reward(spec)  # loaded once per process
-    with _lock:  # OpenRLHF calls reward_func from several threads at once
-        if spec not in _part_names:
-            _part_names[spec] = PartNames(reward)
-        return reward, _part_names[spec]
 
 
 def reward_func(
@@ -183,7 +161,7 @@ def reward_func(
         >>> reply["rewards"]
         [1.0]
     """
-    reward, names = _reward(os.environ.get("REWARDSMITH_SPEC", "math-r1"))
+    reward = resolve_reward(os.environ.get("REWARDSMITH_SPEC", "math-r1"))  # once a process
     on_error = float(os.environ.get("REWARDSMITH_ON_ERROR", "0.0"))
     scores = reward.score(to_samples(queries, prompts, labels))
-    return to_reply(scores, on_error, names.update(scores))
+    return to_reply(scores, on_error, part_names(reward))

@@ -25,7 +25,8 @@ from typing import Any
 
 from rewardsmith.core import Reward
 from rewardsmith.errors import InputError, MissingExtraError
-from rewardsmith.rollouts.read import Block, FieldMap, detect_format
+from rewardsmith.rollouts.fields import FieldMap
+from rewardsmith.rollouts.read import Block, detect_format
 from rewardsmith.rollouts.stream import Processed, process_block
 from rewardsmith.rollouts.write import Renderer
 

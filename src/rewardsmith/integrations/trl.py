@@ -15,19 +15,27 @@ training step). ``async_reward_funcs`` gives ``async def`` functions, which TRL 
 concurrently with other async reward functions on its event loop thread.
 
 How TRL's arguments become ``Sample``s: ``prompts`` and ``completions`` as given (strings,
-or chat messages for conversational datasets); ``completion_ids`` as ``Sample.tokens``; the
-reference from the first dataset column present among ``reference``, ``ground_truth``,
-``answer``, ``label``, ``solution`` (or ``reference_column=``); every other column in
-``Sample.meta``; rollouts of the same prompt share a group (or ``group_size=``: TRL's
-``num_generations``). ``trainer_state.global_step`` is passed to ``rewardsmith.set_step``
-before scoring, so ``schedule`` nodes follow training.
+or chat messages for conversational datasets), ``completion_ids`` as ``Sample.tokens``; the
+dataset columns are read as a rollout file's fields are (the one field table,
+``rewardsmith.rollouts.fields``): the reference from the first of ``reference``,
+``ground_truth``, ``answer``, ``label``, ``solution``, ... present (or
+``reference_column=``), the group from a ``group``/``group_id``/``prompt_id``/``uid``
+column, every other column in ``Sample.meta``. Without a group column rollouts of the
+same prompt share a group; ``group_size=`` (TRL's ``num_generations``) groups by position
+and wins over a group column. ``trainer_state.global_step`` is passed to
+``rewardsmith.set_step`` before scoring, so ``schedule`` nodes follow training.
 
 Unscored items (``Score.value`` None) come back as ``None``, which TRL leaves out of that
 function's mean; when the whole spec is unscored every part is None for that item, so an
-infrastructure failure never reads as a wrong answer. The fraction of unscored items is
-logged through ``log_metric`` as ``rewardsmith/unscored``, and each item's status
-(``ok``, ``error``, ``timeout``, ``skipped``) through ``log_extra`` as the
-``rewardsmith/status`` column of TRL's completions table.
+infrastructure failure never reads as a wrong answer. Through ``log_metric``, once per
+batch: the share of items ``rewardsmith/unscored`` (no value), ``rewardsmith/skipped``,
+``rewardsmith/error`` and ``rewardsmith/timeout``, and every part the spec declares, at
+every depth (``rewardsmith.core.tree.part_names``: ``format.think_answer``,
+``math.answer``, ``fmt/format.think_answer``, ``qa.f1/precision``, ...), as
+``rewardsmith/<part>``, its mean over the items that computed it (a gate's branch counts
+only the items routed to it). Each item's status (``ok``, ``error``, ``timeout``,
+``skipped``) goes through ``log_extra`` as the ``rewardsmith/status`` column of TRL's
+completions table.
 
 Example:
     >>> from rewardsmith.integrations.trl import reward_funcs, reward_weights
@@ -63,9 +71,16 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.core import Reward, Sample, Score, Tokens, set_step
-from rewardsmith.core.types import prompt_group
+from rewardsmith.core.tree import part_names
 from rewardsmith.errors import ConfigError
-from rewardsmith.integrations._common import Part, resolve_reward, top_parts
+from rewardsmith.integrations._common import (
+    Part,
+    part_means,
+    resolve_reward,
+    status_shares,
+    top_parts,
+)
+from rewardsmith.rollouts.fields import ALIASES, FieldMap
 
 __all__ = [
     "REFERENCE_COLUMNS",
@@ -76,11 +91,12 @@ __all__ = [
     "reward_weights",
 ]
 
-REFERENCE_COLUMNS = ("reference", "ground_truth", "answer", "label", "solution")
-"""Dataset columns tried for ``Sample.reference``, first present wins."""
+REFERENCE_COLUMNS = ALIASES["reference"]
+"""Dataset columns tried for ``Sample.reference``, first present wins (the field table's)."""
 
 Completion = str | Sequence[Mapping[str, Any]]
 SpecLike = Reward | str | Path
+_COLUMNS = FieldMap()
 
 
 class _BatchScorer:
@@ -94,6 +110,7 @@ class _BatchScorer:
         self.reward = reward
         self.reference_column = reference_column
         self.group_size = group_size
+        self.part_names = part_names(reward)
         self._init_runtime()
 
     def _init_runtime(self) -> None:
@@ -103,7 +120,8 @@ class _BatchScorer:
         self._task: asyncio.Task[list[Score]] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        return {k: self.__dict__[k] for k in ("reward", "reference_column", "group_size")}
+        keep = ("reward", "reference_column", "group_size", "part_names")
+        return {k: self.__dict__[k] for k in keep}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -116,7 +134,7 @@ class _BatchScorer:
                 self._prepare(call)
                 self._scores = self.reward.score(self.samples(call))
                 self._key = key
-                call.report(self._scores)
+                call.report(self._scores, self.part_names)
             return self._scores
 
     async def ascore(self, call: _Call) -> list[Score]:
@@ -136,7 +154,7 @@ class _BatchScorer:
             with self._lock:
                 if self._key == key:
                     self._scores = scores
-            call.report(scores)
+            call.report(scores, self.part_names)
         return scores
 
     def _prepare(self, call: _Call) -> None:
@@ -144,39 +162,31 @@ class _BatchScorer:
             set_step(self.reward, call.step)
 
     def samples(self, call: _Call) -> list[Sample]:
-        """The rollouts of a TRL call as ``Sample``s."""
+        """The rollouts of a TRL call as ``Sample``s: each row's dataset columns read through
+        the field table, TRL's own arguments by their canonical names."""
         n = len(call.completions)
-        ref_col = self._reference_column(call.columns)
-        meta_cols = {k: v for k, v in call.columns.items() if k != ref_col and _per_row(v, n)}
+        fields = self._fields(call.columns)
+        columns = {k: v for k, v in call.columns.items() if _per_row(v, n)}
         out = []
         for i, (prompt, completion) in enumerate(zip(call.prompts, call.completions, strict=True)):
-            ids = call.completion_ids[i] if call.completion_ids is not None else None
-            out.append(
-                Sample(
-                    prompt=prompt,
-                    completion=completion,
-                    reference=call.columns[ref_col][i] if ref_col is not None else None,
-                    group=self._group(i, prompt),
-                    meta={k: v[i] for k, v in meta_cols.items()},
-                    tokens=Tokens(ids=tuple(int(t) for t in ids)) if ids is not None else None,
-                )
-            )
+            record = {k: v[i] for k, v in columns.items()}
+            record["prompt"], record["completion"] = prompt, completion
+            if call.completion_ids is not None:
+                record["tokens"] = Tokens(ids=tuple(int(t) for t in call.completion_ids[i]))
+            if self.group_size is not None:
+                record["group"] = i // self.group_size
+            out.append(fields.sample(record))
         return out
 
-    def _reference_column(self, columns: Mapping[str, Any]) -> str | None:
-        if self.reference_column is not None:
-            if self.reference_column not in columns:
-                raise ConfigError(
-                    f"reference column {self.reference_column!r} is not among the dataset "
-                    f"columns TRL passed: {sorted(columns)}"
-                )
-            return self.reference_column
-        return next((c for c in REFERENCE_COLUMNS if c in columns), None)
-
-    def _group(self, i: int, prompt: Completion) -> str | int:
-        if self.group_size is not None:
-            return i // self.group_size
-        return prompt_group(prompt)
+    def _fields(self, columns: Mapping[str, Any]) -> FieldMap:
+        if self.reference_column is None:
+            return _COLUMNS
+        if self.reference_column not in columns:
+            raise ConfigError(
+                f"reference column {self.reference_column!r} is not among the dataset "
+                f"columns TRL passed: {sorted(columns)}"
+            )
+        return FieldMap({"reference": self.reference_column})
 
 
 def _per_row(values: Any, n: int) -> bool:
@@ -210,11 +220,14 @@ class _Call:
         content = (self.step, self.prompts, self.completions, sorted(self.columns.items()))
         return hashlib.blake2b(repr(content).encode(), digest_size=16).digest()
 
-    def report(self, scores: Sequence[Score]) -> None:
-        """Log once per batch (the call that scored it): the unscored share, the statuses."""
+    def report(self, scores: Sequence[Score], names: Sequence[str]) -> None:
+        """Log once per batch (the call that scored it): the share of items per outcome,
+        each part's mean over the items that computed it, the statuses."""
         if self.log_metric is not None and scores:
-            unscored = sum(s.value is None for s in scores) / len(scores)
-            self.log_metric("rewardsmith/unscored", unscored)
+            for outcome, share in status_shares(scores).items():
+                self.log_metric(f"rewardsmith/{outcome}", share)
+            for name, mean in part_means(scores, names).items():
+                self.log_metric(f"rewardsmith/{name}", mean)
         if self.log_extra is not None:
             self.log_extra("rewardsmith/status", [str(s.status) for s in scores])
 
@@ -281,7 +294,7 @@ def reward_funcs(
     Args:
         spec: a Reward, a spec file, or a built-in spec name.
         reference_column: the dataset column holding the ground truth (default: the first
-            of ``REFERENCE_COLUMNS`` present).
+            of ``REFERENCE_COLUMNS``, the field table's reference names, present).
         group_size: rollouts ``i`` and ``j`` share a group when ``i // group_size ==
             j // group_size`` (TRL's ``num_generations``); default: the same prompt.
         split: False gives one function for the whole spec even when it is a sum.

@@ -14,13 +14,14 @@ Three entry points, one per way verl calls a reward function:
 Each returns ``{"score": ..., "scored": ..., <part>: ...}`` per item with ALWAYS the same
 keys (verl takes the keys from the first item and indexes every other item with them):
 ``score`` is the spec's value, or ``on_error`` (default 0.0) when the item could not be
-scored; ``scored`` is 1.0 or 0.0, so failures show in verl's metrics; then every part path
-the spec's combinators can write (``part_paths``), with ``missing`` (default 0.0) where an
-item has no value for it (the gate branch not taken, a failed child). The union of the parts
-of every configured spec is used, so mixed data sources still share one key set. Parts that
-a leaf reward writes itself (``qa.f1``'s ``precision``, ...) are not known before it runs;
-list the part keys explicitly with ``parts=[...]`` to pass those (then exactly those follow
-``score`` and ``scored``).
+scored; ``scored`` is 1.0 or 0.0, so failures show in verl's metrics; then every part the
+spec declares (``rewardsmith.core.tree.part_names``: every depth of the tree, leaves' own
+parts such as ``qa.f1/precision`` included), with ``missing`` (default 0.0) where the item
+did not compute it (the gate branch not taken, a failed child, a part of another data
+source's spec), and beside each ``computed/<part>``, 1.0 or 0.0: verl averages each key,
+so a part's mean over the items that computed it is ``mean(<part>) / mean(computed/<part>)``.
+The union of the parts of every configured spec is used, so mixed data sources still share
+one key set; ``parts=[...]`` reports only the parts listed.
 
 Which spec scores an item, first match wins:
 
@@ -36,11 +37,17 @@ A data source missing from a mapping that has no ``default`` raises ``ConfigErro
 configuration mistake stops training instead of quietly scoring zeros. ``on_error`` and
 ``missing`` come from keyword arguments too, else ``REWARDSMITH_ON_ERROR`` for ``on_error``.
 
-Sample fields: ``solution_str`` is the completion, ``ground_truth`` the reference, the prompt
-is ``extra_info["prompt"]`` or ``extra_info["question"]`` when present (verl's example data
-sets keep the question there), and ``data_source`` with the rest of ``extra_info`` lands in
-``Sample.meta``. verl does not tell a reward function the training step; an
-``extra_info["global_step"]`` is passed to ``rewardsmith.set_step`` when present.
+Sample fields: ``solution_str`` is the completion, ``ground_truth`` the reference,
+``data_source`` goes to ``Sample.meta``, and the keys of ``extra_info`` are read as a rollout
+file's fields are (the one field table, ``rewardsmith.rollouts.fields``): the prompt from
+``prompt``, ``query`` or ``question`` (verl's example data sets keep the question there),
+the group from ``group``, ``group_id``, ``prompt_id`` or ``uid`` (else the prompt), the rest
+into ``Sample.meta``. verl's own arguments win over ``extra_info`` keys of the same
+field. verl does not pass the training step to a reward function: the step is
+read from ``extra_info`` (``STEP_KEYS``), where ``rewardsmith.integrations.verl_manager
+.RewardsmithRewardManager`` puts the trainer's ``global_steps``; without it, schedules
+follow the rollout servers' weight version when the agent loop scores, and stay at the
+last step seen otherwise.
 
 Example (verl config)::
 
@@ -59,9 +66,10 @@ from pathlib import Path
 from typing import Any
 
 from rewardsmith.core import Reward, Sample, Score, set_step
-from rewardsmith.core.types import prompt_group
+from rewardsmith.core.tree import part_names
 from rewardsmith.errors import ConfigError, InputError
-from rewardsmith.integrations._common import part_paths, resolve_reward
+from rewardsmith.integrations._common import part_columns, resolve_reward
+from rewardsmith.rollouts.fields import to_sample
 
 __all__ = [
     "DEFAULT_SPEC",
@@ -112,14 +120,20 @@ class _Setup:
             )
         return resolve_reward(spec)
 
-    def keys(self) -> list[str]:
-        specs = [*self.by_source.values(), *([self.default] if self.default is not None else [])]
-        keys = ["score", "scored"]
+    def part_names(self) -> list[str]:
+        """The parts reported for every item: ``parts`` as given, else the union of the
+        configured specs' declared parts (``core.tree.part_names``)."""
         if self.parts is not None:
-            return keys + [p for p in self.parts if p not in keys]
+            return list(dict.fromkeys(self.parts))
+        specs = [*self.by_source.values(), *([self.default] if self.default is not None else [])]
+        names: dict[str, None] = {}
         for spec in specs:
-            keys += [p for p in part_paths(resolve_reward(spec)) if p not in keys]
-        return keys
+            names.update(dict.fromkeys(part_names(resolve_reward(spec))))
+        return list(names)
+
+    def keys(self) -> list[str]:
+        names = self.part_names()
+        return ["score", "scored", *names, *(f"computed/{n}" for n in names)]
 
 
 def _setup(
@@ -157,34 +171,37 @@ def result_keys(
 def _sample(
     data_source: str, solution_str: str, ground_truth: Any, extra_info: Mapping[str, Any] | None
 ) -> Sample:
-    extra = dict(extra_info or {})  # verl changes extra_info in place after the call
-    raw = extra.get("prompt", extra.get("question", ""))
-    prompt = raw if isinstance(raw, str | list) else str(raw)
-    group = extra.get("uid", extra.get("group"))
-    if group is None and prompt:
-        group = prompt_group(prompt)
-    return Sample(
-        prompt=prompt,
-        completion=solution_str,
-        reference=ground_truth,
-        group=group if isinstance(group, str | int) else None,
-        meta={"data_source": data_source, **extra},
-    )
+    # extra_info is read as a rollout record (copied: verl changes it in place after the
+    # call); verl's own arguments, by their canonical names, win over its keys
+    record = {
+        **(extra_info or {}),
+        "completion": solution_str,
+        "reference": ground_truth,
+        "data_source": data_source,
+    }
+    return to_sample(record)
+
+
+STEP_KEYS = ("global_step", "global_steps", "max_global_steps")
+"""``extra_info`` keys read for the training step, first present wins: rewardsmith's own
+(set by ``RewardsmithRewardManager`` or by the data), then the weights' step verl's
+rollout servers tag outputs with (merged into ``extra_info`` by the naive manager)."""
 
 
 def _step(extra_infos: Sequence[Mapping[str, Any] | None]) -> int | None:
     for extra in extra_infos:
-        if extra and extra.get("global_step") is not None:
-            return int(extra["global_step"])
+        for key in STEP_KEYS:
+            value = extra.get(key) if extra else None
+            if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+                return int(value)
     return None
 
 
-def _result(score: Score, keys: Sequence[str], setup: _Setup) -> dict[str, float]:
+def _result(score: Score, names: Sequence[str], setup: _Setup) -> dict[str, float]:
     out = {"score": setup.on_error if score.value is None else float(score.value)}
     out["scored"] = 0.0 if score.value is None else 1.0
-    for key in keys[2:]:
-        value = score.parts.get(key)
-        out[key] = setup.missing if value is None else float(value)
+    for name, column in part_columns([score], names, setup.missing).items():
+        out[name] = column[0]
     return out
 
 
@@ -230,7 +247,7 @@ def compute_score(
     setup, reward, sample = _one(
         data_source, solution_str, ground_truth, extra_info, spec, specs, on_error, missing, parts
     )
-    return _result(reward.score([sample])[0], setup.keys(), setup)
+    return _result(reward.score([sample])[0], setup.part_names(), setup)
 
 
 async def compute_score_async(
@@ -250,7 +267,7 @@ async def compute_score_async(
     setup, reward, sample = _one(
         data_source, solution_str, ground_truth, extra_info, spec, specs, on_error, missing, parts
     )
-    return _result((await reward.ascore([sample]))[0], setup.keys(), setup)
+    return _result((await reward.ascore([sample]))[0], setup.part_names(), setup)
 
 
 def compute_score_batch(
@@ -288,5 +305,5 @@ def compute_score_batch(
             set_step(reward, step)
         samples = [_sample(ds, solution_strs[i], ground_truths[i], extras[i]) for i in indices]
         scores.update(zip(indices, reward.score(samples), strict=True))
-    keys = setup.keys()
-    return [_result(scores[i], keys, setup) for i in range(n)]
+    names = setup.part_names()
+    return [_result(scores[i], names, setup) for i in range(n)]

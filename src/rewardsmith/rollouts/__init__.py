@@ -1,15 +1,13 @@
 """Rollout files in and out: JSONL, Parquet and saved Hugging Face datasets."""
 
+from rewardsmith.rollouts.fields import ALIASES, FieldMap, build_sample, to_sample
 from rewardsmith.rollouts.read import (
-    ALIASES,
     Block,
-    FieldMap,
     Row,
     arrow_schema,
     detect_format,
     read_blocks,
     read_rollouts,
-    to_sample,
 )
 from rewardsmith.rollouts.stream import Processed, process_block, score_blocks, score_chunk
 from rewardsmith.rollouts.summary import Summary
@@ -26,6 +24,7 @@ __all__ = [
     "Row",
     "Summary",
     "arrow_schema",
+    "build_sample",
     "detect_format",
     "process_block",
     "read_blocks",

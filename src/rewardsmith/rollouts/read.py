@@ -1,62 +1,26 @@
 """Reading rollout files in chunks: JSONL, Parquet, or a saved Hugging Face dataset.
 
-Field names follow the trainers. The first field present wins:
-
-- ``prompt``: ``prompt``, ``query``, ``question``;
-- ``completion``: ``completion``, ``response``, ``solution_str``;
-- ``reference``: ``reference``, ``ground_truth``, ``answer``, ``label``, ``solution``,
-  ``reward_model.ground_truth`` (verl's data files);
-- ``group``: ``group``, ``group_id``, ``prompt_id``, ``uid``; without one, rollouts with
-  the same prompt share a group (the prompt itself is the group id);
-- ``tokens``: ``tokens`` (a mapping with ``ids``, ``logprobs``, ``entropies``).
-
-Every other field lands in ``Sample.meta`` (``data_source`` among them). A ``FieldMap``'s ``mapping``
-overrides any of these (``{"completion": "my_field"}``; dotted paths reach into nested
-records). Files are read ``chunk_size`` rows at a time (a JSONL chunk also ends at
-``MAX_CHUNK_BYTES``), so memory stays flat however long the file is; a JSONL line over
-``MAX_LINE_BYTES`` is skipped unread and its row is an error. A record that cannot be read (a malformed JSON line, or not an object)
-becomes a ``Row`` with a ``problem``; one without a completion fails when it is turned
-into a Sample. Either way the rest are read as usual.
+Each record becomes a ``Sample`` through the one field table, ``FieldMap`` in
+``rewardsmith.rollouts.fields`` (the names each field is read from, ``--map`` overrides,
+every other field into ``Sample.meta``). Files are read ``chunk_size`` rows at a time (a
+JSONL chunk also ends at ``MAX_CHUNK_BYTES``), so memory stays flat however long the file
+is; a JSONL line over ``MAX_LINE_BYTES`` is skipped unread and its row is an error. A
+record that cannot be read (a malformed JSON line, or not an object) becomes a ``Row``
+with a ``problem``; one without a completion fails when it is turned into a Sample. Either way the rest are read as usual.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from rewardsmith.core import Sample, Tokens
-from rewardsmith.core.types import prompt_group
 from rewardsmith.errors import InputError, MissingExtraError
 
-__all__ = [
-    "ALIASES",
-    "FieldMap",
-    "Row",
-    "arrow_schema",
-    "detect_format",
-    "read_rollouts",
-    "to_sample",
-]
-
-ALIASES: dict[str, tuple[str, ...]] = {
-    "prompt": ("prompt", "query", "question"),
-    "completion": ("completion", "response", "solution_str"),
-    "reference": (
-        "reference",
-        "ground_truth",
-        "answer",
-        "label",
-        "solution",
-        "reward_model.ground_truth",
-    ),
-    "group": ("group", "group_id", "prompt_id", "uid"),
-    "tokens": ("tokens",),
-}
-_MISSING = object()
+__all__ = ["Row", "arrow_schema", "detect_format", "read_rollouts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,88 +70,6 @@ def detect_format(path: Path) -> str:
         return "parquet"
     raise InputError(
         f"{path}: unknown file type {suffix!r} (expected .jsonl, .parquet or a dataset folder)"
-    )
-
-
-class FieldMap:
-    """Where each Sample field is read from: the aliases, or the user's ``mapping``."""
-
-    def __init__(self, mapping: Mapping[str, str] | None = None) -> None:
-        mapping = dict(mapping or {})
-        unknown = set(mapping) - set(ALIASES)
-        if unknown:
-            raise InputError(
-                f"--map: unknown field {', '.join(sorted(unknown))} (known: {', '.join(ALIASES)})"
-            )
-        self.paths = {
-            name: [tuple(p.split(".")) for p in ((mapping[name],) if name in mapping else aliases)]
-            for name, aliases in ALIASES.items()
-        }
-
-        # Records of one file share their keys: which aliases can match is decided once
-        # per distinct key set, not once per record.
-        self._plans: dict[tuple[str, ...], list[tuple[str, list[tuple[str, ...]]]]] = {}
-
-    def _plan(self, keys: tuple[str, ...]) -> list[tuple[str, list[tuple[str, ...]]]]:
-        plan = self._plans.get(keys)
-        if plan is None:
-            present = set(keys)
-            plan = [(n, [p for p in paths if p[0] in present]) for n, paths in self.paths.items()]
-            if len(self._plans) < 1024:
-                self._plans[keys] = plan
-        return plan
-
-    def sample(self, record: Any) -> Sample:
-        """The Sample for one record; InputError with the reason if it cannot be read."""
-        if not isinstance(record, dict):
-            raise InputError(f"expected a JSON object, got {type(record).__name__}")
-        got: dict[str, Any] = {}
-        used: set[str] = set()
-        for name, paths in self._plan(tuple(record)):
-            for path in paths:
-                value: Any = record[path[0]]
-                for part in path[1:]:
-                    value = value.get(part, _MISSING) if isinstance(value, dict) else _MISSING
-                if value is not _MISSING:
-                    got[name] = value
-                    used.add(path[0])
-                    break
-        completion = got.get("completion", _MISSING)
-        if completion is _MISSING:
-            looked = ", ".join(".".join(p) for p in self.paths["completion"])
-            raise InputError(
-                f"no completion field (looked for {looked}; use --map completion=FIELD)"
-            )
-        if not isinstance(completion, str | list):
-            raise InputError(
-                f"completion must be text or a list of messages, got {type(completion).__name__}"
-            )
-        prompt = got.get("prompt") or ""
-        group = got.get("group")
-        if group is None:
-            group = prompt_group(prompt)
-        return Sample(
-            prompt=prompt,
-            completion=completion,
-            reference=got.get("reference"),
-            group=group if isinstance(group, str | int) else str(group),
-            meta={k: v for k, v in record.items() if k not in used},
-            tokens=_tokens(got.get("tokens")),
-        )
-
-
-def to_sample(record: Any, mapping: Mapping[str, str] | None = None) -> Sample:
-    """The Sample for one record (see ``FieldMap``)."""
-    return FieldMap(mapping).sample(dict(record) if isinstance(record, Mapping) else record)
-
-
-def _tokens(raw: Any) -> Tokens | None:
-    if not isinstance(raw, Mapping):
-        return None
-    return Tokens(
-        ids=list(raw.get("ids") or ()),
-        logprobs=raw.get("logprobs"),
-        entropies=raw.get("entropies"),
     )
 
 

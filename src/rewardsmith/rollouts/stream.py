@@ -19,7 +19,8 @@ from typing import Any
 
 from rewardsmith.core import ItemError, Reward, Sample, Score, Status
 from rewardsmith.errors import InputError
-from rewardsmith.rollouts.read import Block, FieldMap, Row
+from rewardsmith.rollouts.fields import FieldMap
+from rewardsmith.rollouts.read import Block, Row
 from rewardsmith.rollouts.summary import Summary
 from rewardsmith.rollouts.write import Renderer
 

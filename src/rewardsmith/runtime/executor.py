@@ -33,7 +33,7 @@ import multiprocessing.util
 import os
 import pickle
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -41,7 +41,7 @@ from typing import Any
 
 from pebble import ProcessExpired, ProcessPool
 
-from rewardsmith.core import ItemError, Status
+from rewardsmith.core import ItemError, Score, Status
 
 __all__ = [
     "Outcome",
@@ -136,6 +136,15 @@ class Outcome:
     status: Status
     value: Any = None
     error: ItemError | None = None
+
+    def unscored(
+        self, floor: float | None, info: Mapping[str, Any] | None = None, reason: str = ""
+    ) -> Score:
+        """The Score of a task that did not finish: a timeout earns ``floor`` (with
+        ``reason``, default the error), an error has no value."""
+        if self.status is Status.TIMEOUT:
+            return Score.timed_out(floor, reason or str(self.error), info, self.error)
+        return Score(None, self.status, {}, dict(info or {}), self.error)
 
 
 def default_workers() -> int:

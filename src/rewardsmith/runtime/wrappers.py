@@ -25,7 +25,8 @@ from typing import Any
 import orjson
 
 from rewardsmith.core import ItemReward, Sample, Score, Status, score_item
-from rewardsmith.core.reward import Composable, iter_nodes
+from rewardsmith.core.reward import Composable
+from rewardsmith.core.tree import part_names, walk
 from rewardsmith.runtime.executor import Outcome, ProcessExecutor, refers_to_main, shared_executor
 
 __all__ = ["Cached", "Isolated", "Threaded"]
@@ -49,6 +50,13 @@ class _Wrapper(Composable):
     @property
     def floor(self) -> float:
         return self.inner.floor  # type: ignore[no-any-return]
+
+    @property
+    def work(self) -> Any:  # type: ignore[override]
+        return getattr(self.inner, "work", "cpu")
+
+    def part_names(self) -> list[str]:
+        return part_names(self.inner)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -85,9 +93,7 @@ class Isolated(_Wrapper):
     def _to_score(self, o: Outcome) -> Score:
         if o.status is Status.OK:
             return o.value  # type: ignore[no-any-return]
-        if o.status is Status.TIMEOUT:
-            return Score(self.inner.floor, Status.TIMEOUT, {}, {"reason": str(o.error)}, o.error)
-        return Score(None, o.status, {}, {}, o.error)
+        return o.unscored(self.inner.floor)
 
     def score(self, samples: Sequence[Sample]) -> list[Score]:
         args = [(self.inner, s) for s in samples]
@@ -146,7 +152,7 @@ class Threaded(_Wrapper):
         for i, t in list(started.items()):
             if i not in results and now - t > self.timeout:
                 reason = f"over {self.timeout:g}s; thread left running"
-                results[i] = Score(self.inner.floor, Status.TIMEOUT, {}, {"reason": reason})
+                results[i] = Score.timed_out(self.inner.floor, reason)
 
     async def ascore(self, samples: Sequence[Sample]) -> list[Score]:
         return await asyncio.to_thread(self.score, list(samples))
@@ -170,9 +176,7 @@ class Cached(_Wrapper):
         self._init_runtime()
         self._salt = repr(inner).encode()
         self.step = 0
-        self._stepped = any(
-            callable(getattr(n, "on_step", None)) for n in iter_nodes(inner)
-        )
+        self._stepped = any(callable(getattr(n, "on_step", None)) for n in walk(inner))
 
     def on_step(self, step: int) -> None:
         self.step = int(step)

@@ -34,7 +34,7 @@ import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -45,13 +45,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import rewardsmith
 from rewardsmith.core import Reward
+from rewardsmith.core.tree import needs_groups
 from rewardsmith.integrations.openrlhf import END_TOKENS
 from rewardsmith.serve.guard import RequestGuard
 from rewardsmith.serve.limits import Admission, Busy, DeadlineExceeded, WorkerDied, check_token
 from rewardsmith.serve.metrics import CONTENT_TYPE
 from rewardsmith.serve.openrlhf import openrlhf_router
 from rewardsmith.serve.schemas import BadRequest, RewardRequest, ScoreRequest, dump_json
-from rewardsmith.serve.scoring import ChildPool, Scoring, process_pool, run_in_child
+from rewardsmith.serve.scoring import (
+    ChildPool,
+    Scoring,
+    auto_processes,
+    process_pool,
+    run_in_child,
+)
 from rewardsmith.serve.state import ServeState, json_response
 
 __all__ = ["create_app"]
@@ -74,9 +81,11 @@ def create_app(
     on_error: float = 0.0,
     end_tokens: Iterable[str] = END_TOKENS,
     retry_after_s: int = 1,
-    score_processes: int = 0,
+    score_processes: int | Literal["auto"] = 0,
     allowed_hosts: Iterable[str] = (),
     body_timeout_s: float = 60.0,
+    group_size: int | None = None,
+    group_window_s: float = 0.0,
 ) -> FastAPI:
     """The reward server for ``spec`` (a spec file, a built-in spec name, or a Reward).
 
@@ -103,18 +112,28 @@ def create_app(
             reward, instead of the server's threads (0): for CPU-bound rule-based specs,
             whose scoring then no longer shares a GIL with the HTTP side (see
             ``serve.scoring``). The app starts them, and waits for them, at startup.
+            ``"auto"``: ``auto_processes(reward)``, processes when every leaf of the tree
+            declares CPU-bound work, else threads.
         allowed_hosts: names (beyond IP addresses and ``localhost``) the ``Host`` header
             may carry; ``"*"`` for any (``serve.guard``).
         body_timeout_s: a body not received within this many seconds of its request's
             head gets 408.
+        group_size, group_window_s: with ``group_window_s`` > 0, ``/get_reward`` holds
+            each rollout until ``group_size`` rollouts of its prompt have arrived (or
+            ``group_window_s`` has passed since the first) and scores them together, so
+            group rewards see whole groups although OpenRLHF sends one rollout per
+            request (``serve.groups``). Off by default: a spec with group rewards then
+            logs a warning at startup.
 
     Raises:
         SpecError: the spec is invalid (raised here, before serving).
         ValueError: ``score_processes`` is negative.
     """
-    if score_processes < 0:
-        raise ValueError(f"score_processes must be >= 0, got {score_processes}")
     reward, info = _reward(spec)
+    if score_processes == "auto":
+        score_processes = auto_processes(reward)
+    if not isinstance(score_processes, int) or score_processes < 0:
+        raise ValueError(f"score_processes must be 'auto' or >= 0, got {score_processes!r}")
     scoring = Scoring(reward, on_error, tuple(end_tokens))
     pool = process_pool(scoring, score_processes, request_timeout_s) if score_processes else None
     admission = Admission(
@@ -122,8 +141,23 @@ def create_app(
     )
     run = run_in_child if score_processes else scoring.run
     state = ServeState(
-        scoring, run, info, token, max_body_bytes, admission, retry_after_s, score_processes
+        scoring,
+        run,
+        info,
+        token,
+        max_body_bytes,
+        admission,
+        retry_after_s,
+        score_processes,
+        group_size,
+        group_window_s,
     )
+    if group_window_s <= 0 and needs_groups(reward):
+        log.warning(
+            "the spec has group rewards, and /get_reward (OpenRLHF) sends one rollout per "
+            "request: they see groups of one unless the server holds groups "
+            "(--group-window SECONDS, --group-size N); /score batches are grouped as sent"
+        )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -196,6 +230,9 @@ def _routes(app: FastAPI, state: ServeState) -> None:
                 "max_queue": a.max_queue,
                 "pending_bytes": a.pending_bytes,
                 "score_processes": state.score_processes,
+                "group_window": None
+                if state.window is None
+                else {"size": state.group_size, "wait_s": state.group_wait_s},
             }
         )
 

@@ -1,5 +1,9 @@
 """The request bodies of the server, as pydantic models (``extra="forbid"``).
 
+A sample is the exception: it is read through the one field table
+(``rewardsmith.rollouts.fields``), as a rollout file's record is, so the trainers' field
+names are accepted and a key the table does not use lands in ``meta``.
+
 A body is parsed and validated in one step by pydantic's JSON parser
 (``parse_body``), so malformed JSON, text that is not UTF-8, a wrong type and a missing
 or unknown field all come back as one 4xx answer that lists every problem by its path
@@ -17,11 +21,11 @@ from typing import Annotated, Any, TypeVar
 
 import msgspec
 import orjson
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from rewardsmith.core import Sample, Tokens
 from rewardsmith.core.registry import format_validation_error
-from rewardsmith.core.types import prompt_group
+from rewardsmith.rollouts.fields import ALIASES, FieldMap, build_sample
 
 __all__ = [
     "BadRequest",
@@ -35,6 +39,7 @@ __all__ = [
 ]
 
 Message = dict[str, Any]
+_FIELDS = FieldMap()
 
 
 def dump_json(data: Any) -> bytes:
@@ -54,45 +59,50 @@ class TokensIn(_Model):
     entropies: list[float] | None = None
 
 
-class SampleIn(_Model):
-    """One rollout. Field names follow DESIGN.md; the trainers' names are accepted too."""
+def _also(field: str) -> str | None:
+    """The field's other accepted names, for the JSON schema (from the one field table)."""
+    others = ALIASES[field][1:]
+    return f"Also accepted as: {', '.join(others)}." if others else None
 
-    prompt: str | list[Message] = ""
-    completion: str | list[Message] = Field(
-        validation_alias=AliasChoices("completion", "response", "solution_str")
-    )
-    reference: Any = Field(
-        default=None, validation_alias=AliasChoices("reference", "ground_truth", "label", "answer")
-    )
-    group: str | int | None = Field(
-        default=None, validation_alias=AliasChoices("group", "group_id", "uid")
-    )
+
+class SampleIn(BaseModel):
+    """One rollout, read through the one field table (``rewardsmith.rollouts.fields``): each
+    field under its trainers' names too, every other key into ``meta``, a ``meta`` object
+    merged in; without a group, rollouts of one prompt share one."""
+
+    # The validator moves every key the table does not use into ``meta``, so no extra
+    # key is left to allow: "allow" only makes the schema say other keys are accepted.
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    prompt: str | list[Message] = Field(default="", description=_also("prompt"))
+    completion: str | list[Message] = Field(description=_also("completion"))
+    reference: Any = Field(default=None, description=_also("reference"))
+    group: str | int | None = Field(default=None, description=_also("group"))
     meta: dict[str, Any] = Field(
-        default_factory=dict, validation_alias=AliasChoices("meta", "metadata")
+        default_factory=dict,
+        description=f"{_also('meta')} Every key not named here lands in meta (data_source, ...).",
     )
-    data_source: str | None = None
-    tokens: TokensIn | None = None
+    tokens: TokensIn | None = Field(default=None, description=_also("tokens"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _read_fields(cls, data: Any) -> Any:
+        return _FIELDS.resolve(data) if isinstance(data, dict) else data
 
     def to_sample(self) -> Sample:
-        """The core Sample; without a group, rollouts of one prompt share one (as in files)."""
-        group = self.group
-        if group is None:
-            group = prompt_group(self.prompt)
-        meta = (
-            self.meta
-            if self.data_source is None
-            else {**self.meta, "data_source": self.data_source}
-        )
+        """The core Sample, built by the field table's ``build_sample``."""
         tokens = self.tokens
-        return Sample(
-            prompt=self.prompt,
-            completion=self.completion,
-            reference=self.reference,
-            group=group,
-            meta=meta,
-            tokens=None
-            if tokens is None
-            else Tokens(tokens.ids, tokens.logprobs, tokens.entropies),
+        return build_sample(
+            {
+                "prompt": self.prompt,
+                "completion": self.completion,
+                "reference": self.reference,
+                "group": self.group,
+                "meta": self.meta,
+                "tokens": None
+                if tokens is None
+                else Tokens(tokens.ids, tokens.logprobs, tokens.entropies),
+            }
         )
 
 
@@ -176,14 +186,15 @@ def _not_finite(exc: BaseException) -> BadRequest:
 
 
 class _WireSample(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """A sample as our client sends it: canonical names only (no aliases, no tokens)."""
+    """A sample as our client sends it: canonical names only (no aliases, no tokens), and
+    ``data_source``, the one meta key sent beside ``meta``."""
 
     completion: str | list[Message]
     prompt: str | list[Message] = ""
     reference: Any = None
     group: str | int | None = None
     meta: dict[str, Any] = {}
-    data_source: str | None = None
+    data_source: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class _WireRequest(msgspec.Struct, forbid_unknown_fields=True, gc=False):
@@ -198,9 +209,9 @@ def parse_score_request(body: bytes) -> tuple[list[Sample], int | None]:
     """The Samples and step of a ``POST /score`` body; BadRequest if it is not valid.
 
     Bodies in the canonical field names are decoded by msgspec straight into typed
-    structs, validated in C; a body it refuses (trainer aliases, ``tokens``, or anything
-    invalid) goes through ``ScoreRequest``, so the answer is the model's, with every
-    problem.
+    structs, validated in C; a body it refuses (trainer aliases, other keys, ``tokens``, or
+    anything invalid) goes through ``ScoreRequest``, so the answer is the model's, with every
+    problem. Both build each Sample with the field table's ``build_sample``.
     """
     try:
         wire = _WIRE.decode(body)
@@ -208,13 +219,16 @@ def parse_score_request(body: bytes) -> tuple[list[Sample], int | None]:
         req = parse_body(ScoreRequest, body)
         return [s.to_sample() for s in req.samples], req.step
     return [
-        Sample(
-            s.prompt,
-            s.completion,
-            s.reference,
-            prompt_group(s.prompt) if s.group is None else s.group,
-            s.meta if s.data_source is None else {**s.meta, "data_source": s.data_source},
-            None,
+        build_sample(
+            {
+                "prompt": s.prompt,
+                "completion": s.completion,
+                "reference": s.reference,
+                "group": s.group,
+                "meta": s.meta
+                if s.data_source is msgspec.UNSET
+                else {**s.meta, "data_source": s.data_source},
+            }
         )
         for s in wire.samples
     ], wire.step

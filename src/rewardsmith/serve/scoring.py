@@ -59,7 +59,8 @@ import orjson
 
 from rewardsmith.core import Reward, Sample, Score, set_step, set_strict
 from rewardsmith.core.reward import is_strict
-from rewardsmith.integrations.openrlhf import END_TOKENS, PartNames, to_reply, to_samples
+from rewardsmith.core.tree import part_names, work_kinds
+from rewardsmith.integrations.openrlhf import END_TOKENS, to_reply, to_samples
 from rewardsmith.serve.limits import DeadlineExceeded, WorkerDied
 from rewardsmith.serve.metrics import Tally
 from rewardsmith.serve.schemas import (
@@ -75,6 +76,7 @@ __all__ = [
     "ChildPool",
     "ChildStartError",
     "Scoring",
+    "auto_processes",
     "process_pool",
     "run_in_child",
     "scores_body",
@@ -90,6 +92,16 @@ class Abandoned(BaseException):
     Score let it through, and the batch ends."""
 
 
+def auto_processes(reward: object, cpus: int | None = None) -> int:
+    """How many scoring processes ``score_processes="auto"`` starts for ``reward``: one per
+    CPU (at most 8) when every leaf declares ``cpu`` work (``core.tree.work_kinds``), where
+    processes beat threads sharing the server's GIL; 0 (the server's threads) when any
+    leaf waits on I/O or runs a model, which threads overlap without copying the reward."""
+    if work_kinds(reward) != {"cpu"}:
+        return 0
+    return max(1, min(8, cpus if cpus is not None else os.cpu_count() or 1))
+
+
 class Scoring:
     """A reward and the settings of the routes that score with it."""
 
@@ -99,7 +111,7 @@ class Scoring:
         self.reward = reward
         self.on_error = on_error
         self.end_tokens = tuple(end_tokens)
-        self.parts = PartNames(reward)
+        self.parts = part_names(reward)
         self._step: int | None = None  # the step the reward was last set to
 
     def run(
@@ -108,6 +120,7 @@ class Scoring:
         body: bytes,
         last_step: int | None = None,
         deadline: float | None = None,
+        named_step: int | None = None,
     ) -> tuple[bytes, Tally]:
         """The answer to ``body`` at ``endpoint`` and its Tally; BadRequest if the body is
         not valid, RuntimeError if the reward breaks its contract, Abandoned once
@@ -116,14 +129,17 @@ class Scoring:
         ``last_step``: the latest step the server has seen, for a batch that names none
         (a scoring process may not have seen that batch). It only moves the reward's step
         forward: it was read when the batch arrived, and a batch that named a newer step
-        may have been scored here since. A step a batch names is always taken.
+        may have been scored here since. A step a batch names is always taken: the body's
+        ``step``, else ``named_step`` (the request's ``X-Rewardsmith-Step`` header).
         """
         if deadline is not None and time.monotonic() >= deadline:
             raise Abandoned()
         if endpoint == "score":
             samples, step = parse_score_request(body)
         else:
-            samples, step = self._openrlhf_samples(body), None
+            samples, step = self.openrlhf_samples(body), None
+        if step is None:
+            step = named_step
         start = time.perf_counter()
         now = step if step is not None else last_step
         if now is not None and (step is not None or self._step is None or now > self._step):
@@ -139,11 +155,12 @@ class Scoring:
         if endpoint == "score":
             answer = scores_body(scores)
         else:
-            reply = to_reply(scores, self.on_error, self.parts.update(scores))
+            reply = to_reply(scores, self.on_error, self.parts)
             answer = dump_json(reply)
         return answer, Tally.of(scores, seconds, step)
 
-    def _openrlhf_samples(self, body: bytes) -> list[Sample]:
+    def openrlhf_samples(self, body: bytes) -> list[Sample]:
+        """The Samples of a ``/get_reward`` body; BadRequest if it is not valid."""
         req = parse_body(RewardRequest, body)
         try:
             return to_samples(req.query, req.prompts, req.labels, self.end_tokens)
@@ -618,7 +635,11 @@ _PR_SET_PDEATHSIG = 1  # from linux/prctl.h
 
 
 def run_in_child(
-    endpoint: str, body: bytes, last_step: int | None = None, deadline: float | None = None
+    endpoint: str,
+    body: bytes,
+    last_step: int | None = None,
+    deadline: float | None = None,
+    named_step: int | None = None,
 ) -> tuple[bytes, Tally]:
     """``Scoring.run`` in a child of ``ChildPool``.
 
@@ -627,7 +648,7 @@ def run_in_child(
     ``BadRequest`` goes back as a RuntimeError that names it (the same 500 text).
     """
     try:
-        return _CHILD[0].run(endpoint, body, last_step, deadline)
+        return _CHILD[0].run(endpoint, body, last_step, deadline, named_step)
     except BadRequest:
         raise
     except Exception as exc:

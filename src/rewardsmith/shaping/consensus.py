@@ -116,9 +116,7 @@ def vote_of(sample: Sample, *, fallback_last_number: bool = False) -> str | None
     return normalize_answer(found.text) or None
 
 
-def majority_label(
-    answers: Sequence[str | None], ties: str = "none"
-) -> tuple[str | None, int]:
+def majority_label(answers: Sequence[str | None], ties: str = "none") -> tuple[str | None, int]:
     """The most frequent non-None answer and its vote count; a tie is no label (``none``)
     or goes to the smallest string (``smallest``)."""
     votes = Counter(a for a in answers if a is not None)
@@ -140,6 +138,10 @@ class MajorityVoteParams(Params):
     """A tie for the most votes: no pseudo-label (none), or the smallest answer."""
 
 
+@register(
+    paper=TTRL,
+    summary="1 if the rollout's answer is its group's majority answer (test-time RL pseudo-label)",
+)
 class MajorityVote(GroupReward):
     name = "consensus.majority_vote"
 
@@ -165,12 +167,6 @@ class MajorityVote(GroupReward):
         return f"MajorityVote({self.params!r})"
 
 
-@register("consensus.majority_vote", params=MajorityVoteParams, paper=TTRL, range=(0.0, 1.0),
-          summary="1 if the rollout's answer is its group's majority answer (test-time RL pseudo-label)")
-def majority_vote(params: MajorityVoteParams) -> MajorityVote:
-    return MajorityVote(params)
-
-
 # --- Co-rewarding-I: cross-question agreement ------------------------------------------
 
 CO_REWARDING = Paper(
@@ -188,6 +184,11 @@ class _Unpaired(Exception):
     """A group that has no usable pair in this batch: its items are skipped, not failed."""
 
 
+@register(
+    paper=CO_REWARDING,
+    summary="1 if the rollout's answer is the majority answer of its paired "
+    "(paraphrased) question's rollouts (Co-rewarding-I)",
+)
 class CoReward(GroupReward):
     """Cross-question agreement; see the module docstring. Scores a whole batch at once."""
 
@@ -201,8 +202,9 @@ class CoReward(GroupReward):
         return self.score(samples)
 
     def score(self, samples: Sequence[Sample]) -> list[Score]:
-        answers = [vote_of(s, fallback_last_number=self.params.fallback_last_number)
-                   for s in samples]
+        answers = [
+            vote_of(s, fallback_last_number=self.params.fallback_last_number) for s in samples
+        ]
         members: dict[object, list[int]] = {}
         for i, s in enumerate(samples):
             if s.group is not None:
@@ -262,10 +264,3 @@ def _pair_of(group: object, samples: Sequence[Sample], present: Mapping[object, 
     if pair not in present:
         raise _Unpaired(f"paired question {pair!r} of {group!r} is not in this batch")
     return pair
-
-
-@register("consensus.co_reward", params=CoRewardParams, paper=CO_REWARDING, range=(0.0, 1.0),
-          summary="1 if the rollout's answer is the majority answer of its paired "
-                  "(paraphrased) question's rollouts (Co-rewarding-I)")
-def co_reward(params: CoRewardParams) -> CoReward:
-    return CoReward(params)

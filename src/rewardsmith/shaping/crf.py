@@ -86,6 +86,10 @@ class CrfParams(Params):
         return self
 
 
+@register(
+    paper=CRF,
+    summary="R_o * [1 + alpha * c * (s + d_q)]: conciseness c from meta pays only when correct",
+)
 class Crf(ItemReward):
     name = "efficiency.crf"
     max_chars = None  # the text is never parsed
@@ -98,6 +102,9 @@ class Crf(ItemReward):
         p = self.params
         return (0.0, 1.0 + p.alpha * (p.s + (1.0 if p.difficulty_key is not None else 0.0)))
 
+    def part_names(self) -> list[str]:
+        return ["correct", "conciseness", "difficulty"]
+
     def score_one(self, sample: Sample) -> Score:
         p = self.params
         correct = meta_correct(sample, p.correct_key)
@@ -105,9 +112,3 @@ class Crf(ItemReward):
         d_q = meta_number(sample, p.difficulty_key) if p.difficulty_key is not None else 0.0
         value = crf_value(correct, c, p.alpha, p.s, d_q)
         return Score.ok(value, correct=float(correct), conciseness=c, difficulty=d_q)
-
-
-@register("efficiency.crf", params=CrfParams, paper=CRF, range=(0.0, math.inf),
-          summary="R_o * [1 + alpha * c * (s + d_q)]: conciseness c from meta pays only when correct")
-def crf(params: CrfParams) -> Crf:
-    return Crf(params)

@@ -49,7 +49,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from rewardsmith.core import ItemReward, Paper, Params, Reward, Sample, Score, register
-from rewardsmith.core.combinators import Combinator, _Used
+from rewardsmith.core.combinators import Combinator, Used
 from rewardsmith.errors import InputError
 from rewardsmith.shaping._meta import meta_numbers, usable_weights
 
@@ -138,7 +138,10 @@ class GatedAggregate(Combinator):
             if lo < 0.0 or hi > 1.0:
                 raise ValueError(f"gated: {child.name} has range {child.range}, not within [0, 1]")
 
-    def _aggregate(self, used: _Used) -> float:
+    def part_names(self) -> list[str]:
+        return [*super().part_names(), "gate", "utility"]
+
+    def _aggregate(self, used: Used) -> float:
         must, behaviour = used.values[: self.n_must], used.values[self.n_must :]
         return gated_value(must, behaviour, self.weights, self.delta)
 
@@ -172,12 +175,19 @@ class GatedParams(Params):
         return usable_weights(w)
 
 
+@register(
+    paper=SEARCHLLM,
+    summary="SearchLLM gate: delta-smoothed geometric mean of meta must-pass scores times weighted mean of behaviour scores",
+)
 class MetaGated(ItemReward):
     name = "aggregate.gated"
     max_chars = None  # the text is never parsed
 
     def __init__(self, params: GatedParams) -> None:
         self.params = params
+
+    def part_names(self) -> list[str]:
+        return ["gate", "utility"]
 
     def score_one(self, sample: Sample) -> Score:
         p = self.params
@@ -192,13 +202,3 @@ class MetaGated(ItemReward):
         return Score.ok(
             gated_value(must, behaviour, p.weights, p.delta), gate=gate, utility=utility
         )
-
-
-@register(
-    "aggregate.gated",
-    params=GatedParams,
-    paper=SEARCHLLM,
-    summary="SearchLLM gate: delta-smoothed geometric mean of meta must-pass scores times weighted mean of behaviour scores",
-)
-def gated(params: GatedParams) -> MetaGated:
-    return MetaGated(params)

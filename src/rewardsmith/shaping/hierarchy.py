@@ -42,8 +42,8 @@ Two forms:
         combine: sum
         floor: 0.0
 - ``aggregate.hierarchy`` (registered): reads the terms from ``meta["levels"]``, a
-  non-empty list of non-empty lists of numbers in [0, 1] (one list per level, plain
-  mean inside a level); ``thresholds``, ``weights``, ``floor`` (in [0, 1]) and
+  non-empty list of at most 16 non-empty lists of numbers in [0, 1] (one list per level,
+  plain mean inside a level); ``thresholds``, ``weights``, ``floor`` (in [0, 1]) and
   ``combine`` (default ``mean``, range [0, 1]) are parameters.
 
 Errors: ``on_error`` works per term as in every combinator. Under ``propagate`` a failed
@@ -75,7 +75,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator
 
 from rewardsmith.core import ItemReward, Paper, Params, Reward, Sample, Score, register
-from rewardsmith.core.combinators import Combinator, collect_parts
+from rewardsmith.core.combinators import Combinator, child_part_names, collect_parts
 from rewardsmith.core.types import ItemError, Status
 from rewardsmith.errors import InputError
 from rewardsmith.shaping._meta import usable_weights
@@ -92,6 +92,8 @@ __all__ = [
 ]
 
 CHATSHOPBUDDY = Paper("ChatShopBuddy (HRM: hierarchical reward modeling; DCPO)", "2603.06065")
+MAX_META_LEVELS = 16
+"""The most levels ``aggregate.hierarchy`` reads from meta, so its part names are known."""
 Combine = Literal["sum", "mean"]
 
 
@@ -254,6 +256,14 @@ class Hierarchy(Combinator):
         item.levels.append(mean)
         return mean >= self.thresholds[li]
 
+    def part_names(self) -> list[str]:
+        """Each level's term parts under ``level/``, the level scores, ``unlocked``."""
+        out: list[str] = []
+        for name, (lo, hi) in zip(self.level_names, self.bounds, strict=True):
+            terms = child_part_names(self.labels[lo:hi], self.children[lo:hi])
+            out += [f"{name}/{p}" for p in terms]
+        return [*out, *self.level_names, "unlocked"]
+
     def _finish(self, item: _Item) -> Score:
         parts: dict[str, float] = {}
         for name, (lo, hi) in zip(self.level_names, self.bounds, strict=True):
@@ -275,8 +285,12 @@ class Hierarchy(Combinator):
         for i, (a, b) in enumerate(self.bounds):
             tw = self.term_weights[a:b]
             ends = [self._term_range(c) for c in self.children[a:b]]
-            s_lo = math.fsum(w * e[0] for w, e in zip(tw, ends, strict=True)) / math.fsum(tw)
-            s_hi = math.fsum(w * e[1] for w, e in zip(tw, ends, strict=True)) / math.fsum(tw)
+            if self.on_error == "skip":  # the mean of the terms left: perhaps one alone
+                used = [e for w, e in zip(tw, ends, strict=True) if w > 0]
+                s_lo, s_hi = min(e[0] for e in used), max(e[1] for e in used)
+            else:
+                s_lo = math.fsum(w * e[0] for w, e in zip(tw, ends, strict=True)) / math.fsum(tw)
+                s_hi = math.fsum(w * e[1] for w, e in zip(tw, ends, strict=True)) / math.fsum(tw)
             if i > 0:
                 s_lo, s_hi = min(s_lo, self.floor), max(s_hi, self.floor)
             lo += self.level_weights[i] * s_lo
@@ -348,12 +362,27 @@ class HierarchyParams(Params):
         return t
 
 
+@register(
+    paper=CHATSHOPBUDDY,
+    summary="HRM-style hierarchy (our design): meta level scores, each level counts only once every lower level meets its threshold",
+)
 class MetaHierarchy(ItemReward):
     name = "aggregate.hierarchy"
     max_chars = None  # the text is never parsed
 
     def __init__(self, params: HierarchyParams) -> None:
         self.params = params
+
+    def part_names(self) -> list[str]:
+        """``L1``... up to the level count ``weights`` or a ``thresholds`` list fixes (else
+        ``MAX_META_LEVELS``), then ``unlocked``."""
+        p = self.params
+        n = MAX_META_LEVELS
+        if p.weights is not None:
+            n = len(p.weights)
+        elif isinstance(p.thresholds, list):
+            n = len(p.thresholds)
+        return [*(f"L{i + 1}" for i in range(n)), "unlocked"]
 
     @property
     def range(self) -> tuple[float, float]:
@@ -384,6 +413,8 @@ def _meta_levels(sample: Sample, key: str) -> list[list[float]]:
         raise InputError(
             f"needs Sample.meta[{key!r}], a non-empty list of levels (lists of numbers in [0, 1])"
         )
+    if len(raw) > MAX_META_LEVELS:
+        raise InputError(f"{key} has {len(raw)} levels, more than {MAX_META_LEVELS}")
     out = []
     for i, level in enumerate(raw):
         if not isinstance(level, list | tuple) or not level:
@@ -394,13 +425,3 @@ def _meta_levels(sample: Sample, key: str) -> list[list[float]]:
                 raise InputError(f"{key}[{i}][{j}] must be a number in [0, 1], got {x!r:.40}")
         out.append([float(x) for x in level])
     return out
-
-
-@register(
-    "aggregate.hierarchy",
-    params=HierarchyParams,
-    paper=CHATSHOPBUDDY,
-    summary="HRM-style hierarchy (our design): meta level scores, each level counts only once every lower level meets its threshold",
-)
-def hierarchy(params: HierarchyParams) -> MetaHierarchy:
-    return MetaHierarchy(params)

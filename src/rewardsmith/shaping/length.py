@@ -109,6 +109,10 @@ class OverlongParams(Params):
         return v
 
 
+@register(
+    paper=DAPO,
+    summary="DAPO soft overlong punishment: 0, a linear ramp to -1 over the cache, then -1",
+)
 class Overlong(_LengthReward):
     name = "length.overlong"
 
@@ -134,6 +138,10 @@ class CosineParams(Params):
     """The value past ``max_tokens``."""
 
 
+@register(
+    paper=YEO,
+    summary="cosine length scaling from short_value at 0 tokens to long_value at max_tokens",
+)
 class Cosine(_LengthReward):
     name = "length.cosine"
 
@@ -149,15 +157,3 @@ class Cosine(_LengthReward):
     def value(self, length: int) -> float:
         p = self.params
         return cosine_value(length, p.max_tokens, p.short_value, p.long_value, p.exceed_value)
-
-
-@register("length.overlong", params=OverlongParams, paper=DAPO, range=(-1.0, 0.0),
-          summary="DAPO soft overlong punishment: 0, a linear ramp to -1 over the cache, then -1")
-def overlong(params: OverlongParams) -> Overlong:
-    return Overlong(params)
-
-
-@register("length.cosine", params=CosineParams, paper=YEO, range=(0.0, 1.0),
-          summary="cosine length scaling from short_value at 0 tokens to long_value at max_tokens")
-def cosine(params: CosineParams) -> Cosine:
-    return Cosine(params)

@@ -72,6 +72,10 @@ def length_lambdas(lengths: Sequence[int]) -> list[float]:
     return [0.5 - (n - lo) / (hi - lo) for n in lengths]
 
 
+@register(
+    paper=KIMI,
+    summary="Kimi k1.5 length reward: 0.5 - (len - min)/(max - min) in the group; wrong answers min(0, .)",
+)
 class GroupRelativeLength(GroupReward):
     name = "length.group_relative"
 
@@ -98,9 +102,3 @@ class GroupRelativeLength(GroupReward):
 
     def __repr__(self) -> str:
         return "GroupRelativeLength()"
-
-
-@register("length.group_relative", paper=KIMI, range=(-0.5, 0.5),
-          summary="Kimi k1.5 length reward: 0.5 - (len - min)/(max - min) in the group; wrong answers min(0, .)")
-def group_relative(params: NoParams) -> GroupRelativeLength:
-    return GroupRelativeLength(params)

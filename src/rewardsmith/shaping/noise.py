@@ -96,6 +96,11 @@ class NoiseParams(Params):
         return self
 
 
+@register(
+    kind="transform",
+    paper=CLIMB,
+    summary="seeded reward noise: flip v -> 1 - v with probability p (per question), or add sigma * z",
+)
 class Noise:
     """The ``transform.noise`` transform (see the module docstring)."""
 
@@ -123,9 +128,7 @@ class Noise:
     def apply(
         self, values: Sequence[float | None], samples: Sequence[Sample]
     ) -> list[float | None]:
-        return [
-            None if v is None else self.one(v, s) for v, s in zip(values, samples, strict=True)
-        ]
+        return [None if v is None else self.one(v, s) for v, s in zip(values, samples, strict=True)]
 
     def out_range(self, child: Range) -> Range:
         lo, hi = child
@@ -139,10 +142,3 @@ class Noise:
 
     def __repr__(self) -> str:
         return f"Noise({self.params!r})"
-
-
-@register("transform.noise", kind="transform", params=NoiseParams, paper=CLIMB,
-          range=(-float("inf"), float("inf")),
-          summary="seeded reward noise: flip v -> 1 - v with probability p (per question), or add sigma * z")
-def noise(params: NoiseParams) -> Noise:
-    return Noise(params)

@@ -53,7 +53,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from rewardsmith.core import Paper, Params, Sample, register
+from rewardsmith.core import NoParams, Paper, Params, Sample, register
 from rewardsmith.shaping.transforms import GENERIC
 
 __all__ = [
@@ -128,6 +128,8 @@ def ranks(xs: Sequence[float]) -> list[float]:
 class _GroupWise:
     """Apply ``per_group`` to each group's usable values; the rest pass as None or NaN."""
 
+    needs_group = True
+
     name = ""
 
     def per_group(self, xs: Sequence[float]) -> list[float]:
@@ -175,10 +177,20 @@ class _ZScore(_GroupWise):
         return (0.0, 0.0) if child[0] == child[1] else (-math.inf, math.inf)
 
 
+@register(
+    kind="transform",
+    paper=GRPO,
+    summary="(v - group mean) / (group std + eps); 0.0 for constant groups",
+)
 class GroupZScore(_ZScore):
     name = "transform.group_zscore"
 
 
+@register(
+    kind="transform",
+    paper=GRPO,
+    summary="(v - batch mean) / (batch std + eps); 0.0 for a constant batch",
+)
 class BatchZScore(_ZScore):
     name = "transform.batch_zscore"
 
@@ -191,13 +203,18 @@ class _Fixed(_GroupWise):
 
     bounds: Range = (0.0, 0.0)
 
-    def __init__(self, params: Params | None = None) -> None:
+    def __init__(self, params: NoParams | None = None) -> None:
         self.params = params
 
     def out_range(self, child: Range) -> Range:
         return (0.0, 0.0) if child[0] == child[1] else self.bounds
 
 
+@register(
+    kind="transform",
+    paper=GENERIC,
+    summary="(v - group min) / (group max - group min); 0.0 for constant groups",
+)
 class GroupMinMax(_Fixed):
     name = "transform.group_minmax"
     bounds = (0.0, 1.0)
@@ -206,36 +223,14 @@ class GroupMinMax(_Fixed):
         return minmax(xs)
 
 
+@register(
+    kind="transform",
+    paper=GENERIC,
+    summary="centred average rank in the group, 2 * rank / (n - 1) - 1; ties share",
+)
 class GroupRank(_Fixed):
     name = "transform.group_rank"
     bounds = (-1.0, 1.0)
 
     def per_group(self, xs: Sequence[float]) -> list[float]:
         return ranks(xs)
-
-
-_INF: Range = (-math.inf, math.inf)
-
-
-@register("transform.group_zscore", kind="transform", params=ZScoreParams, paper=GRPO,
-          range=_INF, summary="(v - group mean) / (group std + eps); 0.0 for constant groups")
-def group_zscore(params: ZScoreParams) -> GroupZScore:
-    return GroupZScore(params)
-
-
-@register("transform.batch_zscore", kind="transform", params=ZScoreParams, paper=GRPO,
-          range=_INF, summary="(v - batch mean) / (batch std + eps); 0.0 for a constant batch")
-def batch_zscore(params: ZScoreParams) -> BatchZScore:
-    return BatchZScore(params)
-
-
-@register("transform.group_minmax", kind="transform", paper=GENERIC, range=(0.0, 1.0),
-          summary="(v - group min) / (group max - group min); 0.0 for constant groups")
-def group_minmax(params: Params) -> GroupMinMax:
-    return GroupMinMax(params)
-
-
-@register("transform.group_rank", kind="transform", paper=GENERIC, range=(-1.0, 1.0),
-          summary="centred average rank in the group, 2 * rank / (n - 1) - 1; ties share")
-def group_rank(params: Params) -> GroupRank:
-    return GroupRank(params)

@@ -107,6 +107,11 @@ class ParParams(Params):
     """Use the first this many references (``reward_maxref``); None for all."""
 
 
+@register(
+    kind="transform",
+    paper=PAR,
+    summary="mean sigmoid(k * (r - r_ref)) over meta['reference_rewards']: a win-rate in (0, 1)",
+)
 class Par:
     """The ``shape.par`` transform (see the module docstring)."""
 
@@ -142,9 +147,3 @@ class Par:
 
     def __repr__(self) -> str:
         return f"Par({self.params!r})"
-
-
-@register("shape.par", kind="transform", params=ParParams, paper=PAR, range=(0.0, 1.0),
-          summary="mean sigmoid(k * (r - r_ref)) over meta['reference_rewards']: a win-rate in (0, 1)")
-def par(params: ParParams) -> Par:
-    return Par(params)

@@ -120,6 +120,10 @@ class PearParams(Params):
     nor an empty thinking phase pays; False is the paper's formula."""
 
 
+@register(
+    paper=PEAR,
+    summary="min(1, s - max(0, H_think - alpha*H_answer)) from tokens.entropies if correct, else r_fmt",
+)
 class Pear(ItemReward):
     name = "efficiency.pear"
     max_chars = None  # the text is only searched for one tag
@@ -131,6 +135,9 @@ class Pear(ItemReward):
     def range(self) -> tuple[float, float]:
         p = self.params
         return (-math.inf, max(p.r_fmt, min(1.0, p.s)))
+
+    def part_names(self) -> list[str]:
+        return ["think_entropy", "answer_entropy", "penalty", "correct"]
 
     def score_one(self, sample: Sample) -> Score:
         p = self.params
@@ -184,9 +191,3 @@ def _entropies(sample: Sample) -> list[float]:
             raise InputError(f"tokens.entropies[{i}] must be a finite number >= 0, got {h!r:.40}")
         out.append(float(h))
     return out
-
-
-@register("efficiency.pear", params=PearParams, paper=PEAR, range=(-math.inf, 1.0),
-          summary="min(1, s - max(0, H_think - alpha*H_answer)) from tokens.entropies if correct, else r_fmt")
-def pear(params: PearParams) -> Pear:
-    return Pear(params)

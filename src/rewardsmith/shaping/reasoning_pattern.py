@@ -64,16 +64,52 @@ __all__ = [
     "think_text",
 ]
 
-RPR = Paper("The Climb Carves Wisdom Deeper Than the Summit: On the Noisy Rewards in Learning to Reason", "2505.22653")
+RPR = Paper(
+    "The Climb Carves Wisdom Deeper Than the Summit: On the Noisy Rewards in Learning to Reason",
+    "2505.22653",
+)
 
 PHRASES: tuple[str, ...] = (
-    "i need to", "we need to", "wait", "alternatively", "let me check", "let me see",
-    "let's focus on", "we know that", "we can observe ", "we can see ", "let me try",
-    "let's try", "let us try", "first, ", "firstly, ", "next, ", "finally, ", "let us first",
-    "let's first", "let me first", "try again", "still not", "not working", "not correct",
-    "does not work", "doesn't work", "makes sence", "since we ", "because we ",
-    "consequently", "as a result", "thus", "therefore", "hence", "so that", "thereby",
-    "if we", "given there ", "for instance ", "for example ",
+    "i need to",
+    "we need to",
+    "wait",
+    "alternatively",
+    "let me check",
+    "let me see",
+    "let's focus on",
+    "we know that",
+    "we can observe ",
+    "we can see ",
+    "let me try",
+    "let's try",
+    "let us try",
+    "first, ",
+    "firstly, ",
+    "next, ",
+    "finally, ",
+    "let us first",
+    "let's first",
+    "let me first",
+    "try again",
+    "still not",
+    "not working",
+    "not correct",
+    "does not work",
+    "doesn't work",
+    "makes sence",
+    "since we ",
+    "because we ",
+    "consequently",
+    "as a result",
+    "thus",
+    "therefore",
+    "hence",
+    "so that",
+    "thereby",
+    "if we",
+    "given there ",
+    "for instance ",
+    "for example ",
 )  # verbatim from the code, typo "makes sence" included
 Variant = Literal["paper", "code"]
 
@@ -119,11 +155,19 @@ class ReasoningPatternParams(Params):
     """α: the weight of RPR added to a low RM score."""
 
 
+@register(
+    paper=RPR,
+    summary="reasoning-phrase count in <think> / 40, clipped to 1, minus 20-gram repetition; optional RM calibration",
+)
 class ReasoningPattern(ItemReward):
     name = "process.reasoning_pattern"
 
     def __init__(self, params: ReasoningPatternParams) -> None:
         self.params = params
+
+    def part_names(self) -> list[str]:
+        rm = ["rm", "rpr"] if self.params.rm_key is not None else []
+        return [*rm, "patterns", "repetition"]
 
     def score_one(self, sample: Sample) -> Score:
         p = self.params
@@ -136,9 +180,3 @@ class ReasoningPattern(ItemReward):
             return Score.ok(rpr, patterns=patterns, repetition=repetition)
         value = min(1.0, rm + p.alpha * rpr) if rm < p.tau else rm
         return Score.ok(value, rm=rm, rpr=rpr, patterns=patterns, repetition=repetition)
-
-
-@register("process.reasoning_pattern", params=ReasoningPatternParams, paper=RPR,
-          summary="reasoning-phrase count in <think> / 40, clipped to 1, minus 20-gram repetition; optional RM calibration")
-def reasoning_pattern(params: ReasoningPatternParams) -> ReasoningPattern:
-    return ReasoningPattern(params)

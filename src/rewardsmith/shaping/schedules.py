@@ -81,7 +81,13 @@ class Exponential(Params):
         return max(decayed, self.end) if self.start >= self.end else min(decayed, self.end)
 
     def bounds(self) -> tuple[float, float]:
-        return (min(self.start, self.end), max(self.start, self.end))
+        # the weight decays from start towards 0 and stops at end only where end lies on
+        # that path on the side __call__ clips (start >= end: from above, else from below)
+        if self.start >= self.end:
+            limit = max(self.end, 0.0) if self.start >= 0 else 0.0
+        else:
+            limit = min(self.end, 0.0) if self.start < 0 else 0.0
+        return (min(self.start, limit), max(self.start, limit))
 
 
 class Piecewise(Params):

@@ -101,6 +101,9 @@ class _StepReward(ItemReward):
     def terms(self, steps: list[float]) -> list[float]:
         raise NotImplementedError
 
+    def part_names(self) -> list[str]:
+        return ["sum", "min"]
+
     def score_one(self, sample: Sample) -> Score:
         shaped = self.terms(step_rewards(sample))
         total = math.fsum(shaped)
@@ -115,6 +118,10 @@ class ClipParams(Params):
     """η: steps scored at or above it get 0, those below get ``r − η`` (not in the paper's text)."""
 
 
+@register(
+    paper=GAO,
+    summary="sum over PRM steps of min(r_k - eta, 0) from meta['step_rewards']: never positive",
+)
 class Clip(_StepReward):
     name = "shape.clip"
 
@@ -136,6 +143,10 @@ class DeltaParams(Params):
     """Keep the last step's score as its term (sum telescopes to r_1) instead of 0."""
 
 
+@register(
+    paper=GAO,
+    summary="sum over PRM steps of r_k - r_(k+1), last step 0: telescopes to r_1 - r_K; clip_eta for Clip-Delta",
+)
 class Delta(_StepReward):
     name = "shape.delta"
 
@@ -153,15 +164,3 @@ class Delta(_StepReward):
         if self.params.clip_eta is not None:
             steps = clip_steps(steps, self.params.clip_eta)
         return delta_steps(steps, self.params.keep_last)
-
-
-@register("shape.clip", params=ClipParams, paper=GAO, range=(-math.inf, 0.0),
-          summary="sum over PRM steps of min(r_k - eta, 0) from meta['step_rewards']: never positive")
-def clip(params: ClipParams) -> Clip:
-    return Clip(params)
-
-
-@register("shape.delta", params=DeltaParams, paper=GAO, range=(-1.0, 1.0),
-          summary="sum over PRM steps of r_k - r_(k+1), last step 0: telescopes to r_1 - r_K; clip_eta for Clip-Delta")
-def delta(params: DeltaParams) -> Delta:
-    return Delta(params)

@@ -49,7 +49,6 @@ __all__ = [
 
 GENERIC = Paper("Generic transform")
 Range = tuple[float, float]
-_UNBOUNDED: Range = (-math.inf, math.inf)
 
 
 def sigmoid(z: float) -> float:
@@ -87,6 +86,7 @@ class AffineParams(Params):
     offset: float = Field(default=0.0, allow_inf_nan=False)
 
 
+@register(kind="transform", paper=GENERIC, summary="v * scale + offset")
 class Affine(_Pointwise):
     name = "transform.affine"
 
@@ -115,6 +115,7 @@ class ClampParams(Params):
         return v
 
 
+@register(kind="transform", paper=GENERIC, summary="v limited to [low, high]")
 class Clamp(_Pointwise):
     name = "transform.clamp"
 
@@ -130,6 +131,7 @@ class SigmoidParams(Params):
     temperature: float = Field(default=1.0, gt=0, allow_inf_nan=False)
 
 
+@register(kind="transform", paper=GENERIC, summary="1 / (1 + exp(-(v - center) / temperature))")
 class Sigmoid(_Pointwise):
     name = "transform.sigmoid"
 
@@ -144,6 +146,7 @@ class ThresholdParams(Params):
     at: float = Field(default=0.5, allow_inf_nan=False)
 
 
+@register(kind="transform", paper=GENERIC, summary="1 if v >= at, else 0")
 class Threshold(_Pointwise):
     name = "transform.threshold"
 
@@ -154,29 +157,3 @@ class Threshold(_Pointwise):
         if math.isnan(v):
             return v
         return 1.0 if v >= self.params.at else 0.0
-
-
-# A transform's registered range is for a child in [0, 1] at default parameters where that
-# pins it down; affine and clamp depend on their parameters, so theirs is unbounded.
-@register("transform.affine", kind="transform", params=AffineParams, paper=GENERIC,
-          range=_UNBOUNDED, summary="v * scale + offset")
-def affine(params: AffineParams) -> Affine:
-    return Affine(params)
-
-
-@register("transform.clamp", kind="transform", params=ClampParams, paper=GENERIC,
-          range=_UNBOUNDED, summary="v limited to [low, high]")
-def clamp(params: ClampParams) -> Clamp:
-    return Clamp(params)
-
-
-@register("transform.sigmoid", kind="transform", params=SigmoidParams, paper=GENERIC,
-          range=(0.0, 1.0), summary="1 / (1 + exp(-(v - center) / temperature))")
-def sigmoid_transform(params: SigmoidParams) -> Sigmoid:
-    return Sigmoid(params)
-
-
-@register("transform.threshold", kind="transform", params=ThresholdParams, paper=GENERIC,
-          range=(0.0, 1.0), summary="1 if v >= at, else 0")
-def threshold(params: ThresholdParams) -> Threshold:
-    return Threshold(params)

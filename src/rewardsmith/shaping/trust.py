@@ -78,11 +78,18 @@ class TrustParams(Params):
     """The ``meta`` key of the thinking reward model's score in [0, 1]."""
 
 
+@register(
+    paper=SOPHIAVL,
+    summary="Trust-GRPO: thinking reward times gamma = exp(mu_c - mu_w) when the group's wrong answers think 'better'",
+)
 class TrustThink(GroupReward):
     name = "process.trust_think"
 
     def __init__(self, params: TrustParams) -> None:
         self.params = params
+
+    def part_names(self) -> list[str]:
+        return ["gamma", "think"]
 
     def score_group(self, samples: Sequence[Sample]) -> list[Score]:
         p = self.params
@@ -100,9 +107,3 @@ class TrustThink(GroupReward):
 
     def __repr__(self) -> str:
         return f"TrustThink({self.params!r})"
-
-
-@register("process.trust_think", params=TrustParams, paper=SOPHIAVL,
-          summary="Trust-GRPO: thinking reward times gamma = exp(mu_c - mu_w) when the group's wrong answers think 'better'")
-def trust_think(params: TrustParams) -> TrustThink:
-    return TrustThink(params)

@@ -43,7 +43,7 @@ from pydantic import Field
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.verifiable.choice import ChoiceAnswer, ChoiceParams, read_letters
 from rewardsmith.verifiable.math_extract import extract_answer
-from rewardsmith.verifiable.qa import normalize_answer as normalize_text
+from rewardsmith.verifiable.qa import squad_normalize as normalize_text
 
 __all__ = ["PERMUTATION_KEY", "SECOND_KEY", "AcreParams", "shuffled_reprompt"]
 
@@ -138,6 +138,10 @@ def _permutation(raw: Any, letters: str) -> list[int]:
     return list(raw)
 
 
+@register(
+    paper=ACRE,
+    summary="1 if the answer is right and survives an option shuffle; alpha1-3 otherwise",
+)
 class AcreConsistency(ItemReward):
     name = "acre.consistency"
 
@@ -150,6 +154,9 @@ class AcreConsistency(ItemReward):
         p = self.params
         values = (p.consistent_correct, p.alpha1, p.alpha2, p.alpha3)
         return (min(values), max(values))
+
+    def part_names(self) -> list[str]:
+        return ["correct", "consistent"]
 
     def score_one(self, sample: Sample) -> Score:
         letters = self.params.letters
@@ -175,13 +182,3 @@ class AcreConsistency(ItemReward):
             value = p.alpha2 if consistent else p.alpha3
         info = {"first": first, "second_shown": shown, "second": second}
         return Score.ok(value, info, correct=float(correct), consistent=float(consistent))
-
-
-@register(
-    "acre.consistency",
-    params=AcreParams,
-    paper=ACRE,
-    summary="1 if the answer is right and survives an option shuffle; alpha1-3 otherwise",
-)
-def acre_consistency(params: AcreParams) -> AcreConsistency:
-    return AcreConsistency(params)

@@ -33,7 +33,7 @@ from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.verifiable.math_extract import extract_answer
-from rewardsmith.verifiable.qa import normalize_answer as normalize_text
+from rewardsmith.verifiable.qa import squad_normalize as normalize_text
 
 __all__ = ["ChoiceParams", "read_letters"]
 
@@ -82,6 +82,10 @@ class ChoiceParams(Params):
     """Score 0 when the answer names several options."""
 
 
+@register(
+    paper=MMLU,
+    summary="1 if the final answer names the right option, by letter or by the option's text",
+)
 class ChoiceAnswer(ItemReward):
     name = "choice.answer"
 
@@ -123,13 +127,3 @@ class ChoiceAnswer(ItemReward):
         if len(matches) == 1:
             return matches[0], options
         raise ValueError(f"reference answer is not one option: {answer!r:.80}")
-
-
-@register(
-    "choice.answer",
-    params=ChoiceParams,
-    paper=MMLU,
-    summary="1 if the final answer names the right option, by letter or by the option's text",
-)
-def choice_answer(params: ChoiceParams) -> ChoiceAnswer:
-    return ChoiceAnswer(params)

@@ -40,7 +40,7 @@ from typing import Literal
 import regex
 from pydantic import Field, field_validator, model_validator
 
-from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, Status, register
+from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 
 __all__ = ["RegexParams", "ThinkAnswerParams", "check_think_answer"]
 
@@ -77,7 +77,6 @@ class ThinkAnswerParams(Params):
         return self
 
 
-
 # zero-width and other invisible characters (Unicode's Cf format class, and the blank
 # Hangul filler) that render as nothing: an answer of only these is empty
 _INVISIBLE = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u3164\u115f\u1160")
@@ -88,6 +87,7 @@ def _visible(text: str) -> bool:
     return any(
         not c.isspace() and c not in _INVISIBLE and unicodedata.category(c) != "Cf" for c in text
     )
+
 
 def check_think_answer(text: str, params: ThinkAnswerParams) -> str | None:
     """Why ``text`` breaks the think/answer format, or None when it keeps it.
@@ -124,6 +124,10 @@ def check_think_answer(text: str, params: ThinkAnswerParams) -> str | None:
     return None
 
 
+@register(
+    paper=DEEPSEEK_R1,
+    summary="1 if the completion is exactly <think>...</think><answer>...</answer>",
+)
 class ThinkAnswer(ItemReward):
     name = "format.think_answer"
 
@@ -162,6 +166,10 @@ class RegexParams(Params):
         return v
 
 
+@register(
+    paper=GENERIC_REGEX,
+    summary="1 if a user regex matches the completion (fullmatch or search), under a timeout",
+)
 class RegexFormat(ItemReward):
     name = "format.regex"
 
@@ -179,19 +187,7 @@ class RegexFormat(ItemReward):
             # concurrent=True releases the GIL: str is immutable, so this is safe
             found = match(sample.text, timeout=p.timeout_s, concurrent=True)
         except TimeoutError:
-            return Score(0.0, Status.TIMEOUT, info={"reason": f"regex ran over {p.timeout_s}s"})
+            return Score.timed_out(0.0, f"regex ran over {p.timeout_s}s")
         if found is None:
             return Score(0.0, info={"reason": _NO_MATCH[p.mode]})
         return Score(1.0)
-
-
-@register("format.think_answer", params=ThinkAnswerParams, paper=DEEPSEEK_R1, range=(0.0, 1.0),
-          summary="1 if the completion is exactly <think>...</think><answer>...</answer>")
-def think_answer(params: ThinkAnswerParams) -> ThinkAnswer:
-    return ThinkAnswer(params)
-
-
-@register("format.regex", params=RegexParams, paper=GENERIC_REGEX, range=(0.0, 1.0),
-          summary="1 if a user regex matches the completion (fullmatch or search), under a timeout")
-def regex_format(params: RegexParams) -> RegexFormat:
-    return RegexFormat(params)

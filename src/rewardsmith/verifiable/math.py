@@ -146,8 +146,6 @@ def reference_answer(reference: Any) -> str:
     return text
 
 
-
-
 _EMPTY_SIDE = re.compile(r"[A-Za-z]\s*=|=\s*[A-Za-z]?")  # "x =": a label with no value
 _LIST_SEP = re.compile(r"[,;]|\s+")
 _OR = re.compile(r"(?<![A-Za-z\\])or(?![A-Za-z])|\\vee(?![A-Za-z])|\\lor(?![A-Za-z])")
@@ -223,6 +221,11 @@ class _Pending:
 _CACHE_SIZE = 65_536
 
 
+@register(
+    paper=MATH,
+    summary="1 if the final answer equals the reference: as text, number, structure "
+    "(tuple, interval, set, matrix, relation) or by sympy under a hard timeout",
+)
 class MathAnswer(ItemReward):
     name = "math.answer"
 
@@ -280,7 +283,7 @@ class MathAnswer(ItemReward):
             return self._cheap(sample, references)
         except TimeoutError as exc:  # a regex's backstop timeout (none should ever fire)
             reason = "the cheap tiers ran past their deadline"
-            return Score(self.floor, Status.TIMEOUT, {}, {"reason": reason}, ItemError.of(exc))
+            return Score.timed_out(self.floor, reason, error=ItemError.of(exc))
 
     def _cheap(self, sample: Sample, references: dict[str, _Reference]) -> Score | _Pending:
         raw = reference_answer(sample.reference)
@@ -321,7 +324,8 @@ class MathAnswer(ItemReward):
         if unit and ref.unit and unit_dimension(unit) != unit_dimension(ref.unit):
             return Score(0.0, info={**info, "reason": f"unit {unit!r} is not {ref.unit!r}"})
         hedges = (hedged and ref.parts == 1) or several_answers(answer, ref.key, ref.parts)
-        hedges = hedges or (ref.parts == 1 and len(set(group) - {""}) > 1)  # \boxed{1} \boxed{2} ...
+        # \boxed{1} \boxed{2} ...: several boxes for a one-part answer
+        hedges = hedges or (ref.parts == 1 and len(set(group) - {""}) > 1)
         if self.params.strict and hedges:
             return Score(0.0, info={**info, "reason": "several final answers"})
         if plain(answer) == plain(ref.key):
@@ -355,10 +359,8 @@ class MathAnswer(ItemReward):
     def _symbolic_score(self, item: _Pending, o: Outcome) -> Score:
         if o.status is Status.OK:
             return Score(float(bool(o.value)), info=item.info)
-        if o.status is Status.TIMEOUT:
-            reason = f"symbolic check over {self.params.timeout_s:g}s; worker killed"
-            return Score(self.floor, Status.TIMEOUT, {}, {**item.info, "reason": reason}, o.error)
-        return Score(None, o.status, {}, item.info, o.error)
+        reason = f"symbolic check over {self.params.timeout_s:g}s; worker killed"
+        return o.unscored(self.floor, item.info, reason)
 
     def _recall(self, key: tuple[str, str]) -> bool | None:
         with self._lock:
@@ -418,15 +420,3 @@ def _parts(tree: Node | None) -> int:
     if isinstance(tree, Rel) and isinstance(tree.rhs, Bag):  # x = 1, 2
         return len(tree.rhs.items)
     return 1
-
-
-@register(
-    "math.answer",
-    params=MathAnswerParams,
-    paper=MATH,
-    range=(0.0, 1.0),
-    summary="1 if the final answer equals the reference: as text, number, structure "
-    "(tuple, interval, set, matrix, relation) or by sympy under a hard timeout",
-)
-def answer(params: MathAnswerParams) -> MathAnswer:
-    return MathAnswer(params)

@@ -106,7 +106,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
-from rewardsmith.verifiable.qa import normalize_answer
+from rewardsmith.verifiable.qa import squad_normalize
 
 __all__ = [
     "CHECKS",
@@ -227,10 +227,10 @@ def question_score(check: str, gold: Any, answer: str, where: str) -> float:
     """One question's score under ``check`` (all but ``judge``, which needs verdicts)."""
     golds = _strings(gold, where)
     if check == "substring":
-        wanted = [n for n in map(normalize_answer, golds) if n]
+        wanted = [n for n in map(squad_normalize, golds) if n]
         if not wanted:
             raise ValueError(f"{where}: the gold answer is empty after normalisation")
-        return float(any(n in normalize_answer(answer) for n in wanted))
+        return float(any(n in squad_normalize(answer) for n in wanted))
     if check == "keywords":
         keys = golds[0].split(",") if len(golds) == 1 else golds
         return _share(keys, answer, where)
@@ -281,6 +281,10 @@ def token_counts(meta: Mapping[str, Any]) -> tuple[int, int, str]:
     raise ValueError("r_comp needs meta 'memory_tokens' and 'chunk_tokens' (or the texts)")
 
 
+@register(
+    paper=MEM_ALPHA,
+    summary="Mem-α: QA accuracy + β·compression + tool success + γ·judged-VALID content",
+)
 class MemAlpha(ItemReward):
     """Mem-α's per-step reward from the answerer's answers and the judge's verdicts.
 
@@ -316,6 +320,15 @@ class MemAlpha(ItemReward):
         p = self.params
         lo = float("-inf") if p.comp_floor is None else p.beta * p.comp_floor
         return (lo, 2.0 + p.beta + p.gamma)
+
+    def part_names(self) -> list[str]:
+        p = self.params
+        return [
+            "acc",
+            *(["comp"] if p.beta > 0 else []),
+            "tool",
+            *(["content"] if p.gamma > 0 else []),
+        ]
 
     def score_one(self, sample: Sample) -> Score:
         p = self.params
@@ -391,14 +404,3 @@ class MemAlpha(ItemReward):
             raise ValueError(f"{len(verdicts)} content_verdicts for {n_calls} tool calls")
         marks = [parse_verdict(v, f"meta.content_verdicts[{i}]") for i, v in enumerate(verdicts)]
         return sum(marks) / len(marks) if marks else 0.0
-
-
-@register(
-    "memory.mem_alpha",
-    params=MemAlphaParams,
-    paper=MEM_ALPHA,
-    range=(float("-inf"), 2.15),
-    summary="Mem-α: QA accuracy + β·compression + tool success + γ·judged-VALID content",
-)
-def mem_alpha(params: MemAlphaParams) -> MemAlpha:
-    return MemAlpha(params)

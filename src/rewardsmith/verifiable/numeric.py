@@ -137,11 +137,18 @@ class NumericErrorParams(FinalAnswerParams):
     """ε in the relative term, so a reference of 0 does not divide by zero."""
 
 
+@register(
+    paper=WU,
+    summary="1 − 0.5·min(|a−b|,1) − 0.5·min(|a−b|/(|b|+ε),1): partial credit by numeric closeness",
+)
 class NumericError(ItemReward):
     name = "math.numeric_error"
 
     def __init__(self, params: NumericErrorParams) -> None:
         self.params = params
+
+    def part_names(self) -> list[str]:
+        return ["abs_term", "rel_term"]
 
     def score_one(self, sample: Sample) -> Score:
         ref_text, b = _reference(sample.reference)
@@ -167,14 +174,3 @@ class NumericError(ItemReward):
             parts={"abs_term": float(abs_term), "rel_term": float(rel_term)},
             info=info,
         )
-
-
-@register(
-    "math.numeric_error",
-    params=NumericErrorParams,
-    paper=WU,
-    range=(0.0, 1.0),
-    summary="1 − 0.5·min(|a−b|,1) − 0.5·min(|a−b|/(|b|+ε),1): partial credit by numeric closeness",
-)
-def numeric_error(params: NumericErrorParams) -> NumericError:
-    return NumericError(params)

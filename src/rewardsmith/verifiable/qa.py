@@ -39,7 +39,7 @@ from typing import Any
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.verifiable.extract import last_tag_block
 
-__all__ = ["QAParams", "gold_forms", "golds", "matches_gold", "normalize_answer"]
+__all__ = ["QAParams", "gold_forms", "golds", "matches_gold", "squad_normalize", "token_f1"]
 
 SQUAD = Paper("SQuAD: 100,000+ Questions for Machine Comprehension of Text", "1606.05250")
 SEARCH_R1 = Paper(
@@ -52,7 +52,7 @@ _DECIMAL_POINT = re.compile(r"(?<=[0-9])\.(?=[0-9])")
 _KEPT_POINT = "\u2024"  # one dot leader: survives punctuation stripping, restored after
 
 
-def normalize_answer(s: str) -> str:
+def squad_normalize(s: str) -> str:
     """SQuAD v1.1 normalisation, in its order: lowercase, punctuation, articles, spaces;
     a decimal point between digits is kept (``1.5`` is not ``15``)."""
     s = _DECIMAL_POINT.sub(_KEPT_POINT, s.lower()).translate(_PUNCT).replace(_KEPT_POINT, ".")
@@ -68,7 +68,7 @@ def gold_forms(answers: Sequence[str]) -> list[tuple[str, bool]]:
     (``A``, ``The``, ``?``), as written; the flag says which."""
     out = []
     for g in answers:
-        normal = normalize_answer(g)
+        normal = squad_normalize(g)
         out.append((normal, False) if normal else (_as_written(g), True))
     return [(text, raw) for text, raw in out if text]
 
@@ -76,7 +76,7 @@ def gold_forms(answers: Sequence[str]) -> list[tuple[str, bool]]:
 def matches_gold(answer: str, answers: Sequence[str]) -> bool:
     """Exact match of ``answer`` against any gold answer, with the guards above: an answer
     that normalises to nothing matches nothing."""
-    pred, raw = normalize_answer(answer), _as_written(answer)
+    pred, raw = squad_normalize(answer), _as_written(answer)
     return any((raw if as_written else pred) == text for text, as_written in gold_forms(answers))
 
 
@@ -118,7 +118,7 @@ class _QAReward(ItemReward):
             answer = sample.text
         if answer is None:
             return Score(0.0, info={"reason": "no <answer> block"})
-        pred = normalize_answer(answer)
+        pred = squad_normalize(answer)
         info = {"answer": answer[:200]}
         limit = self.params.max_answer_tokens
         if limit is not None and len(pred.split()) > limit:
@@ -135,6 +135,9 @@ class _QAReward(ItemReward):
         raise NotImplementedError
 
 
+@register(
+    paper=SEARCH_R1, summary="1 if the last <answer> equals a gold answer after SQuAD normalisation"
+)
 class ExactMatch(_QAReward):
     name = "qa.exact_match"
 
@@ -142,6 +145,10 @@ class ExactMatch(_QAReward):
         return Score(float(any(p == g for p, g in pairs if p)), info=info)
 
 
+@register(
+    paper=SEARCH_R1,
+    summary="1 if a normalised gold answer appears as a token span in the answer (SubEM)",
+)
 class CoverEM(_QAReward):
     name = "qa.cover_em"
 
@@ -149,18 +156,23 @@ class CoverEM(_QAReward):
         return Score(float(any(g and f" {g} " in f" {p} " for p, g in pairs)), info=info)
 
 
+@register(paper=SQUAD, summary="token F1 of the last <answer> against the best gold answer (SQuAD)")
 class F1(_QAReward):
     name = "qa.f1"
+
+    def part_names(self) -> list[str]:
+        return ["precision", "recall"]
 
     def match(self, pairs: list[tuple[str, str]], info: dict[str, Any]) -> Score:
         best = (0.0, 0.0, 0.0)
         for p, g in pairs:
-            best = max(best, _f1(p.split(), g.split()))
+            best = max(best, token_f1(p.split(), g.split()))
         f1, precision, recall = best
         return Score(f1, parts={"precision": precision, "recall": recall}, info=info)
 
 
-def _f1(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
+def token_f1(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
+    """Precision, recall and F1 of the multiset overlap of two token lists (SQuAD)."""
     counts: dict[str, int] = {}
     for tok in gold:
         counts[tok] = counts.get(tok, 0) + 1
@@ -174,33 +186,3 @@ def _f1(pred: list[str], gold: list[str]) -> tuple[float, float, float]:
         return (0.0, 0.0, 0.0)
     p, r = same / len(pred), same / len(gold)
     return (2 * p * r / (p + r), p, r)
-
-
-@register(
-    "qa.exact_match",
-    params=QAParams,
-    paper=SEARCH_R1,
-    summary="1 if the last <answer> equals a gold answer after SQuAD normalisation",
-)
-def exact_match(params: QAParams) -> ExactMatch:
-    return ExactMatch(params)
-
-
-@register(
-    "qa.f1",
-    params=QAParams,
-    paper=SQUAD,
-    summary="token F1 of the last <answer> against the best gold answer (SQuAD)",
-)
-def f1(params: QAParams) -> F1:
-    return F1(params)
-
-
-@register(
-    "qa.cover_em",
-    params=QAParams,
-    paper=SEARCH_R1,
-    summary="1 if a normalised gold answer appears as a token span in the answer (SubEM)",
-)
-def cover_em(params: QAParams) -> CoverEM:
-    return CoverEM(params)

@@ -46,7 +46,7 @@ from typing import Any
 import regex
 from pydantic import Field, field_validator
 
-from rewardsmith.core import ItemReward, NoParams, Paper, Params, Sample, Score, Status, register
+from rewardsmith.core import ItemReward, NoParams, Paper, Params, Sample, Score, register
 from rewardsmith.verifiable.extract import last_tag_block
 from rewardsmith.verifiable.qa import golds, matches_gold
 
@@ -74,6 +74,7 @@ def _parse(text: str) -> tuple[bool, Any]:
         return False, None
 
 
+@register(paper=None, summary="1 if the answer region parses as JSON")
 class JsonValid(ItemReward):
     name = "json.valid"
 
@@ -96,11 +97,18 @@ class JsonSchemaParams(Params):
     """What a non-conforming object with every required key well-typed earns."""
 
 
+@register(
+    paper=JSON_SCHEMA,
+    summary="1 if the answer JSON conforms to the reference's JSON Schema; optional partial credit",
+)
 class JsonSchema(ItemReward):
     name = "json.schema"
 
     def __init__(self, params: JsonSchemaParams) -> None:
         self.params = params
+
+    def part_names(self) -> list[str]:
+        return ["required"] if self.params.partial_credit else []
 
     def score_one(self, sample: Sample) -> Score:
         from jsonschema.exceptions import best_match
@@ -122,7 +130,7 @@ class JsonSchema(ItemReward):
             error = best_match(validator.iter_errors(doc))
         except TimeoutError:
             reason = f"a schema regex ran past {self.params.regex_timeout_s:g}s on the answer"
-            return Score(0.0, Status.TIMEOUT, info={"reason": reason})
+            return Score.timed_out(0.0, reason)
         if error is None:
             return Score(1.0)
         info = {"reason": f"{error.json_path}: {error.message}"[:300]}
@@ -157,9 +165,7 @@ def _with_deadlines(cls: Any, timeout: float) -> Any:
             return
         known = schema.get("properties", {})
         patterns = list(schema.get("patternProperties", {}))
-        extras = [
-            k for k in instance if k not in known and not any(search(p, k) for p in patterns)
-        ]
+        extras = [k for k in instance if k not in known and not any(search(p, k) for p in patterns)]
         if validator.is_type(extra, "object"):
             for key in extras:
                 yield from validator.descend(instance[key], extra, path=key)
@@ -217,6 +223,10 @@ def craft_format_ok(text: str, tags: list[str]) -> bool:
     return all(text.count(f"<{t}>") == 1 and text.count(f"</{t}>") == 1 for t in tags)
 
 
+@register(
+    paper=CRAFT,
+    summary="1 if the completion is exactly CRAFT's tag template in order, each tag once",
+)
 class CraftFormat(ItemReward):
     name = "craft.format"
 
@@ -227,6 +237,10 @@ class CraftFormat(ItemReward):
         return Score(float(craft_format_ok(sample.text, self.params.tags)))
 
 
+@register(
+    paper=CRAFT,
+    summary="1 if CRAFT's format holds and the <answer> matches a gold answer (normalised)",
+)
 class CraftAnswer(ItemReward):
     name = "craft.answer"
 
@@ -242,38 +256,3 @@ class CraftAnswer(ItemReward):
         block = last_tag_block(sample.text) or ""
         right = matches_gold(block, answers)  # an empty answer matches no gold, "A" included
         return Score(float(right), info={"answer": block.strip()[:200]})
-
-
-@register("json.valid", paper=None, summary="1 if the answer region parses as JSON")
-def json_valid(params: NoParams) -> JsonValid:
-    return JsonValid(params)
-
-
-@register(
-    "json.schema",
-    params=JsonSchemaParams,
-    paper=JSON_SCHEMA,
-    summary="1 if the answer JSON conforms to the reference's JSON Schema; optional partial credit",
-)
-def json_schema(params: JsonSchemaParams) -> JsonSchema:
-    return JsonSchema(params)
-
-
-@register(
-    "craft.format",
-    params=CraftParams,
-    paper=CRAFT,
-    summary="1 if the completion is exactly CRAFT's tag template in order, each tag once",
-)
-def craft_format(params: CraftParams) -> CraftFormat:
-    return CraftFormat(params)
-
-
-@register(
-    "craft.answer",
-    params=CraftParams,
-    paper=CRAFT,
-    summary="1 if CRAFT's format holds and the <answer> matches a gold answer (normalised)",
-)
-def craft_answer(params: CraftParams) -> CraftAnswer:
-    return CraftAnswer(params)

@@ -327,6 +327,9 @@ def _gold(reference: Any) -> tuple[list[Call], bool]:
     return calls, bool(reference.get("response", not calls))
 
 
+@register(
+    paper=TOOLRL, summary="ToolRL format reward plus name/parameter/value tool-call correctness"
+)
 class ToolCall(ItemReward):
     name = "tool.call"
 
@@ -355,6 +358,9 @@ class ToolCall(ItemReward):
         if p.schedule == "max1_step30" and self.step < 30:
             c = 1.0
         return (p.format_min, p.format_max, -c, c)
+
+    def part_names(self) -> list[str]:
+        return ["format", "correct"]
 
     def score_one(self, sample: Sample) -> Score:
         gold, wants_response = _gold(sample.reference)
@@ -406,14 +412,3 @@ def _has_native_calls(messages: Sequence[Message]) -> bool:
         if message.get("role", "assistant") == "assistant":
             return bool(message.get("tool_calls"))
     return False
-
-
-@register(
-    "tool.call",
-    params=ToolCallParams,
-    paper=TOOLRL,
-    range=(-3.0, 4.0),
-    summary="ToolRL format reward plus name/parameter/value tool-call correctness",
-)
-def tool_call(params: ToolCallParams) -> ToolCall:
-    return ToolCall(params)

@@ -68,8 +68,13 @@ class UnitTestParams(Params):
     float_tol: float = Field(1e-6, ge=0)
 
 
+@register(
+    paper=APPS,
+    summary="fraction (or all-or-nothing) of unit tests the program passes, run in a bubblewrap sandbox",
+)
 class UnitTests(ItemReward):
     name = "code.unit_tests"
+    work = "io"  # waits on sandboxed processes
     max_chars = 200_000
 
     def __init__(self, params: UnitTestParams) -> None:
@@ -147,35 +152,12 @@ def _does_something(stmt: ast.stmt) -> bool:
     return not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant | ast.Name))
 
 
+@register(paper=APPS, summary="1 if the program parses as Python")
 class CodeSyntax(_Syntax):
     name = "code.syntax"
 
 
+@register(paper=APPS, summary="1 if the program compiles as Python (no run)")
 class CodeCompiles(_Syntax):
     name = "code.compiles"
     compile_too = True
-
-
-@register(
-    "code.unit_tests",
-    params=UnitTestParams,
-    paper=APPS,
-    summary="fraction (or all-or-nothing) of unit tests the program passes, run in a bubblewrap sandbox",
-)
-def unit_tests(params: UnitTestParams) -> UnitTests:
-    return UnitTests(params)
-
-
-@register("code.syntax", params=SyntaxParams, paper=APPS, summary="1 if the program parses as Python")
-def code_syntax(params: SyntaxParams) -> CodeSyntax:
-    return CodeSyntax(params)
-
-
-@register(
-    "code.compiles",
-    params=SyntaxParams,
-    paper=APPS,
-    summary="1 if the program compiles as Python (no run)",
-)
-def code_compiles(params: SyntaxParams) -> CodeCompiles:
-    return CodeCompiles(params)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rewardsmith.verifiable.qa import golds, matches_gold, normalize_answer
+from rewardsmith.verifiable.qa import golds, matches_gold, squad_normalize
 
 __all__ = ["em", "gold_answers", "has_answer", "reference_field"]
 
@@ -20,7 +20,7 @@ def gold_answers(reference: Any) -> list[str]:
 def has_answer(answer: str | None) -> bool:
     """Whether an answer says anything: a letter or digit is left after SQuAD
     normalisation (``.``, ``:``, ``The`` or a zero-width space are no answer)."""
-    return answer is not None and any(c.isalnum() for c in normalize_answer(answer))
+    return answer is not None and any(c.isalnum() for c in squad_normalize(answer))
 
 
 def em(answer: str | None, answers: list[str]) -> bool:

@@ -104,6 +104,9 @@ class SearchCountPenalty(GroupReward):
         self.kind: Kind = kind
         self.params = params
 
+    def part_names(self) -> list[str]:
+        return ["correct", "searches"]
+
     def score_group(self, samples: Sequence[Sample]) -> list[Score]:
         p = self.params
         rows: list[tuple[bool, int] | Exception] = []

@@ -3,7 +3,7 @@
 What it checks: the agent fills each ``[mask]`` of a passage (the RAMP task) and answers
 with the fillers in its last ``<answer>`` block (for chat trajectories, the answer that
 ``read_trajectory`` finds). The reward is token recall over all the gold spans together,
-after SQuAD normalisation (``qa.normalize_answer``)::
+after SQuAD normalisation (``qa.squad_normalize``)::
 
     recall = |tok(answer) ∩ tok(gold spans)| / |tok(gold spans)|   (multiset intersection)
 
@@ -33,7 +33,7 @@ from typing import Any
 from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
-from rewardsmith.verifiable.qa import _f1, golds, normalize_answer
+from rewardsmith.verifiable.qa import golds, squad_normalize, token_f1
 from rewardsmith.verifiable.search.trajectory import DEFAULT_SEARCH_TOOLS, read_trajectory
 
 __all__ = ["MASKSEARCH", "MaskRecall", "MaskRecallParams"]
@@ -51,21 +51,27 @@ class MaskRecallParams(Params):
     search_tools: frozenset[str] = DEFAULT_SEARCH_TOOLS
 
 
+@register(
+    paper=MASKSEARCH, summary="MaskSearch: token recall of the answer over all gold mask spans"
+)
 class MaskRecall(ItemReward):
     name = "search.masksearch_recall"
 
     def __init__(self, params: MaskRecallParams) -> None:
         self.params = params
 
+    def part_names(self) -> list[str]:
+        return ["recall"]
+
     def score_one(self, sample: Sample) -> Score:
-        gold = normalize_answer(" ".join(_spans(sample.reference))).split()
+        gold = squad_normalize(" ".join(_spans(sample.reference))).split()
         if not gold:
             raise ValueError(f"reference has no gold span: {sample.reference!r:.80}")
         answer = read_trajectory(sample, self.params.search_tools).answer
         if answer is None:
             return Score(0.0, info={"reason": "no answer"})
-        pred = normalize_answer(answer).split()
-        recall = _f1(pred, gold)[2]
+        pred = squad_normalize(answer).split()
+        recall = token_f1(pred, gold)[2]
         value, k = recall, self.params.max_length_ratio
         if k is not None and len(pred) > k * len(gold):
             value *= k * len(gold) / len(pred)
@@ -76,13 +82,3 @@ def _spans(reference: Any) -> list[str]:
     if isinstance(reference, dict) and "masks" in reference:
         return golds(reference["masks"])
     return golds(reference)
-
-
-@register(
-    "search.masksearch_recall",
-    params=MaskRecallParams,
-    paper=MASKSEARCH,
-    summary="MaskSearch: token recall of the answer over all gold mask spans",
-)
-def masksearch_recall(params: MaskRecallParams) -> MaskRecall:
-    return MaskRecall(params)

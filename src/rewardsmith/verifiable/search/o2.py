@@ -87,7 +87,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from rewardsmith.core import ItemReward, NoParams, Paper, Params, Sample, Score, register
+from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.models.embeddings import (
     DEFAULT_EMBEDDING_MODEL,
     Embedder,
@@ -163,9 +163,16 @@ def bullet_format_score(answer: str) -> tuple[float, dict[str, float]]:
     return min(max(value, 0.0), 1.0), {**parts, "duplicate_penalty": -3 * dup}
 
 
+@register(
+    paper=O2_SEARCHER,
+    summary="O²-Searcher R_fmt: '- ' bullets, count, TF-IDF diversity, duplicate penalty",
+)
 class O2Format(ItemReward):
     name = "search.o2_format"
     max_chars = 20_000  # pairwise TF-IDF is quadratic in the number of bullets
+
+    def part_names(self) -> list[str]:
+        return ["format", "completeness", "diversity", "duplicate_penalty"]
 
     def score_one(self, sample: Sample) -> Score:
         answer = _answer(sample)
@@ -204,6 +211,10 @@ class O2SearcherParams(Params):
         return self
 
 
+@register(
+    paper=O2_SEARCHER,
+    summary="O²-Searcher: closed EM; open 0.5·(format + fact F1 + 0.5·query diversity)/2.5",
+)
 class O2Searcher(ItemReward):
     """O²-Searcher's reward; open-ended items share one embedding call per batch.
 
@@ -214,6 +225,7 @@ class O2Searcher(ItemReward):
     """
 
     name = "search.o2_searcher"
+    work = "model"  # an embedding model
     max_chars = 100_000
 
     def __init__(
@@ -227,6 +239,10 @@ class O2Searcher(ItemReward):
         wf, wa, wd = self.params.weights
         open_max = self.params.open_scale * (wf + wa + 2.0 * wd) / (wf + wa + wd)
         return (0.0, max(1.0, open_max))
+
+    def part_names(self) -> list[str]:
+        """Open-ended items only; a closed-ended one has no parts."""
+        return ["format", "fact", "diversity"]
 
     def score(self, samples: Sequence[Sample]) -> list[Score]:
         return score_with_embeddings(
@@ -311,23 +327,3 @@ def _queries(searches: Sequence[str], cap: int, split_lines: bool = False) -> li
 def _answer(sample: Sample) -> str | None:
     """The last ``<answer>`` block of the policy's own text (not of a tool result)."""
     return last_tag_block(retrieved(sample).policy_text())
-
-
-@register(
-    "search.o2_format",
-    params=NoParams,
-    paper=O2_SEARCHER,
-    summary="O²-Searcher R_fmt: '- ' bullets, count, TF-IDF diversity, duplicate penalty",
-)
-def o2_format(params: NoParams) -> O2Format:
-    return O2Format()
-
-
-@register(
-    "search.o2_searcher",
-    params=O2SearcherParams,
-    paper=O2_SEARCHER,
-    summary="O²-Searcher: closed EM; open 0.5·(format + fact F1 + 0.5·query diversity)/2.5",
-)
-def o2_searcher(params: O2SearcherParams) -> O2Searcher:
-    return O2Searcher(params)

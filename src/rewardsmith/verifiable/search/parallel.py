@@ -103,6 +103,10 @@ class ParallelSearchParams(Params):
     write them itself)."""
 
 
+@register(
+    paper=PARALLEL_SEARCH,
+    summary="ParallelSearch: EM+format, ## decomposition bonus, search-round count term",
+)
 class ParallelSearch(ItemReward):
     name = "search.parallel"
 
@@ -115,6 +119,9 @@ class ParallelSearch(ItemReward):
         s, f = p.structure_format_score, p.final_format_score
         outcomes = (1.0, 1.0 - s, s, f)
         return (min(outcomes) + p.count_floor, max(outcomes) + 3 * p.comp_score + p.count_score)
+
+    def part_names(self) -> list[str]:
+        return ["outcome", "decomposition", "count"]
 
     def score_one(self, sample: Sample) -> Score:
         p = self.params
@@ -172,14 +179,3 @@ def _question_type(sample: Sample, default: str) -> str:
         if isinstance(value, str) and value:
             return value
     return default
-
-
-@register(
-    "search.parallel",
-    params=ParallelSearchParams,
-    paper=PARALLEL_SEARCH,
-    range=(-1.0, 1.8),
-    summary="ParallelSearch: EM+format, ## decomposition bonus, search-round count term",
-)
-def parallel(params: ParallelSearchParams) -> ParallelSearch:
-    return ParallelSearch(params)

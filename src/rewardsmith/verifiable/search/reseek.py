@@ -89,6 +89,10 @@ class ReSeekParams(Params):
     """The most the judgments add to a wrong answer; None: no cap (the code)."""
 
 
+@register(
+    paper=RESEEK,
+    summary="ReSeek (string variant): EM + per-JUDGE reward for calling evidence useful",
+)
 class ReSeekString(ItemReward):
     name = "search.reseek"
 
@@ -102,6 +106,9 @@ class ReSeekString(ItemReward):
         worst = min(p.wrong_yes_penalty, p.wrong_no_penalty)
         best = p.correct_judge_reward + p.answer_correct_boost
         return (min(0.0, p.format_score) + k * worst, max(1.0, p.format_score) + k * best)
+
+    def part_names(self) -> list[str]:
+        return ["answer", "judge"]
 
     def score_one(self, sample: Sample) -> Score:
         p = self.params
@@ -148,14 +155,3 @@ def _judgments(env: Retrieved) -> list[tuple[str, bool]]:
         if judge and info:
             out.append((info, judge.group(1).lower() == "yes"))
     return out
-
-
-@register(
-    "search.reseek",
-    params=ReSeekParams,
-    paper=RESEEK,
-    range=(-2.4, 2.6),
-    summary="ReSeek (string variant): EM + per-JUDGE reward for calling evidence useful",
-)
-def reseek(params: ReSeekParams) -> ReSeekString:
-    return ReSeekString(params)

@@ -270,6 +270,10 @@ class _EmaGate:
         return max(lo, min(hi, nxt)), mode
 
 
+@register(
+    paper=SUBSEARCH,
+    summary="SubSearch: EM + β_t·(answerability + decomposition)/2 on wrong answers (MiniLM)",
+)
 class SubSearch(ItemReward):
     """SubSearch's combined reward; one embedding call per batch.
 
@@ -297,6 +301,7 @@ class SubSearch(ItemReward):
     """
 
     name = "search.subsearch"
+    work = "model"  # an embedding model
 
     def __init__(self, params: SubSearchParams, embedder: Embedder | None = None) -> None:
         self.params = params
@@ -307,6 +312,9 @@ class SubSearch(ItemReward):
     def on_step(self, step: int) -> None:
         """Called by ``rewardsmith.set_step``: the training step that drives β_t."""
         self.step = int(step)
+
+    def part_names(self) -> list[str]:
+        return ["ans", "answerability", "decomp", "intrinsic", "beta"]
 
     def score(self, samples: Sequence[Sample]) -> list[Score]:
         return score_with_embeddings(
@@ -383,14 +391,3 @@ def _chat_information(sample: Sample, tools: frozenset[str]) -> list[str]:
             steps[-1].append(message_text(m).strip())
             pending -= 1
     return ["##".join(s) for s in steps]
-
-
-@register(
-    "search.subsearch",
-    params=SubSearchParams,
-    paper=SUBSEARCH,
-    range=(0.0, 1.0),
-    summary="SubSearch: EM + β_t·(answerability + decomposition)/2 on wrong answers (MiniLM)",
-)
-def subsearch(params: SubSearchParams) -> SubSearch:
-    return SubSearch(params)

@@ -24,7 +24,7 @@ from typing import Any
 
 from pydantic import Field
 
-from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, Status, register
+from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.verifiable.sql.database import (
     QueryResult,
     SqlReference,
@@ -94,9 +94,8 @@ def _reject(reason: str, sql: str | None = None) -> Score:
 
 
 class _SqlReward(ItemReward):
-    def __init__(self, params: Params) -> None:
+    def __init__(self) -> None:
         require_sqlglot()  # a missing extra is a build-time error, not one per item
-        self.params = params
 
 
 # Execution ---------------------------------------------------------------------------
@@ -165,9 +164,17 @@ def results_match(
     return p == g if ordered else Counter(p) == Counter(g)
 
 
+@register(
+    paper=REASONING_SQL,
+    summary="1 if the predicted SQL returns the gold query's rows (multiset; ordered if gold sorts)",
+)
 class Execution(_SqlReward):
     name = "sql.execution"
-    params: ExecutionParams
+    work = "io"  # waits on the database
+
+    def __init__(self, params: ExecutionParams) -> None:
+        super().__init__()
+        self.params = params
 
     def score_one(self, sample: Sample) -> Score:
         ref = parse_reference(sample.reference)
@@ -188,7 +195,7 @@ class Execution(_SqlReward):
         result = run_query(ref, sql, timeout=self.params.timeout, max_rows=self.params.max_rows)
         info: dict[str, Any] = {"sql": sql[:500], "ordered": ordered}
         if result.status == "timeout":
-            return Score(0.0, Status.TIMEOUT, {}, {**info, "reason": result.error})
+            return Score.timed_out(0.0, str(result.error), info)
         if result.status != "ok":
             return Score(0.0, info={**info, "reason": result.error})
         same = results_match(
@@ -202,9 +209,17 @@ class Execution(_SqlReward):
 # Syntax ------------------------------------------------------------------------------
 
 
+@register(
+    paper=REASONING_SQL,
+    summary="1 if the predicted SQL parses (sqlglot) and compiles on the database (EXPLAIN)",
+)
 class Syntax(_SqlReward):
     name = "sql.syntax"
-    params: QueryLimits
+    work = "io"  # waits on the database
+
+    def __init__(self, params: QueryLimits) -> None:
+        super().__init__()
+        self.params = params
 
     def score_one(self, sample: Sample) -> Score:
         ref = parse_reference(sample.reference, need_gold=False, need_db=False)
@@ -222,7 +237,7 @@ class Syntax(_SqlReward):
         )
         info = {"sql": sql[:500], "checked": "explain"}
         if result.status == "timeout":
-            return Score(0.0, Status.TIMEOUT, {}, {**info, "reason": result.error})
+            return Score.timed_out(0.0, str(result.error), info)
         if result.status != "ok":
             return Score(0.0, info={**info, "reason": result.error})
         return Score(1.0, info=info)
@@ -237,6 +252,10 @@ def jaccard(a: set[Any], b: set[Any]) -> float:
     return len(a & b) / len(union) if union else 1.0
 
 
+@register(
+    paper=REASONING_SQL,
+    summary="Jaccard of the tables and columns used by the predicted and gold SQL",
+)
 class SchemaLinking(_SqlReward):
     name = "sql.schema_linking"
 
@@ -258,9 +277,16 @@ class SchemaLinking(_SqlReward):
         return Score(jaccard(pred, gold), info=info)
 
 
+@register(
+    paper=REASONING_SQL,
+    summary="Jaccard of the token n-gram sets (n=2) of the predicted and gold SQL",
+)
 class Ngram(_SqlReward):
     name = "sql.ngram"
-    params: NgramParams
+
+    def __init__(self, params: NgramParams) -> None:
+        super().__init__()
+        self.params = params
 
     def score_one(self, sample: Sample) -> Score:
         ref = parse_reference(sample.reference, need_db=False)
@@ -277,42 +303,3 @@ class Ngram(_SqlReward):
         except Rejected as exc:
             return _reject(str(exc), sql)
         return Score(jaccard(pred, gold), info={"sql": sql[:500], "n": n})
-
-
-@register(
-    "sql.execution",
-    params=ExecutionParams,
-    paper=REASONING_SQL,
-    summary="1 if the predicted SQL returns the gold query's rows (multiset; ordered if gold sorts)",
-)
-def execution(params: ExecutionParams) -> Execution:
-    return Execution(params)
-
-
-@register(
-    "sql.syntax",
-    params=QueryLimits,
-    paper=REASONING_SQL,
-    summary="1 if the predicted SQL parses (sqlglot) and compiles on the database (EXPLAIN)",
-)
-def syntax(params: QueryLimits) -> Syntax:
-    return Syntax(params)
-
-
-@register(
-    "sql.schema_linking",
-    paper=REASONING_SQL,
-    summary="Jaccard of the tables and columns used by the predicted and gold SQL",
-)
-def schema_linking(params: Params) -> SchemaLinking:
-    return SchemaLinking(params)
-
-
-@register(
-    "sql.ngram",
-    params=NgramParams,
-    paper=REASONING_SQL,
-    summary="Jaccard of the token n-gram sets (n=2) of the predicted and gold SQL",
-)
-def ngram(params: NgramParams) -> Ngram:
-    return Ngram(params)
