@@ -6,7 +6,7 @@ Both run as separate processes over the same seeded files; peak memory is each
 process's own maximum resident set (``os.wait4``). Memory should stay flat as the file
 grows: rewardsmith reads and scores in chunks.
 
-Usage: python benchmarks/qa_throughput.py [--rows 100000 1000000] [--workers 1 2] [--out]
+Usage: python benchmarks/qa_throughput.py [--rows 100000 1000000] [--processes 1 2] [--out]
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def measure(cmd: list[str]) -> tuple[float, float, str]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--processes", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--out", action="store_true", help="also write the scored JSONL")
     args = ap.parse_args()
     print(f"{'rows':>9}  {'engine':<26} {'items/s':>9} {'wall s':>7} {'peak MB':>8}  ratio")
@@ -108,7 +108,7 @@ def main() -> None:
             print(
                 f"{rows:>9}  {'hand-written loop':<26} {rows / base_s:>9,.0f} {base_s:>7.1f} {base_mb:>8.0f}  1.00"
             )
-            for w in args.workers:
+            for p in args.processes:
                 cmd = [
                     sys.executable,
                     "-m",
@@ -118,15 +118,15 @@ def main() -> None:
                     "--spec",
                     "qa-f1",
                     "--json",
-                    "--workers",
-                    str(w),
+                    "--processes",
+                    str(p),
                 ]
                 if args.out:
                     cmd += ["--out", str(Path(tmp) / "scored.jsonl")]
                 secs, mb, out = measure(cmd)
                 summary = json.loads(out)
                 assert summary["items"] == rows and abs(summary["mean"] - base_mean) < 1e-9, summary
-                label = f"rewardsmith qa.f1 w={w}" + (" +out" if args.out else "")
+                label = f"rewardsmith qa.f1 p={p}" + (" +out" if args.out else "")
                 print(
                     f"{rows:>9}  {label:<26} {rows / secs:>9,.0f} {secs:>7.1f} {mb:>8.0f}  {base_s / secs:.2f}"
                 )

@@ -1,12 +1,12 @@
 """Programs per second through ``code.unit_tests`` against a bare ``subprocess`` baseline.
 
 Both sides run the same programs against the same stdin/stdout tests, with the same
-number of programs in flight (``--workers``, default 2 for the 2-core target), and
+number of programs in flight (``--parallel``, default 2 for the 2-core target), and
 compare stdout the same way. The baseline is what most RL code does today:
 ``subprocess.run([python, prog], input=..., timeout=...)`` with no isolation at all.
 Rows run interleaved, best of ``--repeats``, so background load hits both sides alike.
 
-    python benchmarks/sandbox_bench.py --programs 100 --workers 2
+    python benchmarks/sandbox_bench.py --programs 100 --parallel 2
 """
 
 from __future__ import annotations
@@ -81,10 +81,10 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--programs", type=int, default=100)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    reward = rewardsmith.load("code.unit_tests", workers=args.workers)
+    reward = rewardsmith.load("code.unit_tests", parallel=args.parallel)
     sandboxed = min(timed_each(lambda: run(["/bin/true"])) for _ in range(args.repeats))
     bare = min(
         timed_each(lambda: subprocess.run(["/bin/true"], check=True)) for _ in range(args.repeats)
@@ -92,7 +92,7 @@ def main() -> None:
     print(
         f"start-up of an empty run (/bin/true): bwrap sandbox {sandboxed:.1f} ms, bare {bare:.1f} ms\n"
     )
-    print(f"{args.programs} programs, {args.workers} in flight, best of {args.repeats}\n")
+    print(f"{args.programs} programs, {args.parallel} in flight, best of {args.repeats}\n")
     print(f"{'workload':<22} {'engine':<20} {'programs/s':>11} {'seconds':>8} {'all pass':>9}")
     for label, tests in (("(a) trivial, 1 test", 1), ("(b) 10 stdio tests", 10)):
         samples = workload(args.programs, tests)
@@ -102,7 +102,7 @@ def main() -> None:
                 ("bwrap sandbox", lambda s=samples: [x.value or 0.0 for x in reward.score(s)]),
                 (
                     "bare subprocess",
-                    lambda s=samples: list(ThreadPoolExecutor(args.workers).map(bare_one, s)),
+                    lambda s=samples: list(ThreadPoolExecutor(args.parallel).map(bare_one, s)),
                 ),
             ):
                 seconds, values = timed(fn)

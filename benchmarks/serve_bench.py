@@ -30,7 +30,7 @@ worktree add DIR <commit>``), in the same rounds: a before/after comparison that
 machine's drift cannot skew.
 
 Usage: python benchmarks/serve_bench.py [--seconds 1] [--rounds 40] [--concurrency 1 2]
-       [--server-workers 1] [--score-processes 1 2] [--tune-baseline] [--other-tree DIR]
+       [--http-processes 1] [--score-processes 1 2] [--tune-baseline] [--other-tree DIR]
        (defaults shown; about 6 minutes)
 """
 
@@ -189,11 +189,11 @@ def _free_port() -> int:
 
 
 def _start_server(
-    spec: str, port: int, workers: int, extra: list[str], tree: Path | None = None
+    spec: str, port: int, http_processes: int, extra: list[str], tree: Path | None = None
 ) -> subprocess.Popen[bytes]:
     """``rewardsmith serve`` on ``port``; from the source tree ``tree`` when given."""
     cmd = [sys.executable, "-m", "rewardsmith", "serve", "--spec", spec, "--port", str(port)]
-    cmd += ["--workers", str(workers), *extra]
+    cmd += ["--http-processes", str(http_processes), *extra]
     env = dict(os.environ)
     if tree is not None:
         env["PYTHONPATH"] = str(tree / "src")
@@ -216,7 +216,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=1.0, help="per mode and round")
     parser.add_argument("--rounds", type=int, default=40, help="modes take turns; paired")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--server-workers", type=int, nargs="+", default=[1])
+    parser.add_argument("--http-processes", type=int, nargs="+", default=[1])
     parser.add_argument(
         "--score-processes",
         type=int,
@@ -255,13 +255,13 @@ def main() -> None:
     modes = [base, built]
     servers = []
     try:
-        for w in args.server_workers:
+        for w in args.http_processes:
             port = _free_port()
             server = _start_server(args.spec, port, w, args.server_args.split())
             servers.append(server)
             url = f"http://127.0.0.1:{port}"
             for c in args.concurrency:
-                name = f"HTTP /score, {c} in flight" + (f", {w} workers" if w > 1 else "")
+                name = f"HTTP /score, {c} in flight" + (f", {w} HTTP processes" if w > 1 else "")
                 modes.append(Mode(name, url, c, server.pid))
             if w == 1:
                 modes.append(Mode("HTTP /score, 1 in flight, body once", url, 1, server.pid, False))

@@ -12,10 +12,10 @@ import orjson
 import pytest
 
 import rewardsmith
+from helpers_serve import GOOD, Slow, running
 from rewardsmith import Sample, Tokens
 from rewardsmith.client import AsyncClient, Client, ServerError
 from rewardsmith.serve import create_app
-from test_serve_app import GOOD, Slow, running
 
 OK_REPLY = {
     "scores": [{"value": 1.0, "status": "ok", "parts": {"a": 1.0}, "info": {}, "error": None}]

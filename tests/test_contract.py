@@ -22,7 +22,8 @@ REQUIRED = {
     "format.regex": {"pattern": r"<answer>.*</answer>"},
     "efficiency.crf": {"alpha": 0.5, "s": 1.0},
     "length.cosine": {"max_tokens": 64},
-    "shape.clip": {"eta": 0.5},
+    "process.clip": {"eta": 0.5},
+    "rm.score": {"model": "/nonexistent/rm"},  # error statuses; tests/judges runs real ones
 }
 NAMES = [e.name for e in catalog("reward")]
 

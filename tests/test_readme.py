@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers_serve import running
 from rewardsmith import load_spec
 from rewardsmith.serve import create_app
-from test_serve_app import running
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

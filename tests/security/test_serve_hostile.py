@@ -30,12 +30,12 @@ import pytest
 import uvicorn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers_serve import Slow, running
 from rewardsmith import ItemReward, Sample, Score
 from rewardsmith.runtime import Threaded
 from rewardsmith.serve import create_app
 from rewardsmith.serve.limits import WorkerDied
 from rewardsmith.serve.scoring import Scoring, process_pool, run_in_child
-from test_serve_app import Slow, running
 
 JSON = {"content-type": "application/json"}
 YES = {"samples": [{"completion": "yes"}]}

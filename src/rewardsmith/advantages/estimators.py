@@ -49,7 +49,7 @@ Degenerate input, the same for every estimator:
 
 - a None value gets advantage None and is left out of its group's statistics;
 - a group of size 1 (after dropping None) gets 0.0: it has no baseline. (verl gives it
-  its raw reward instead, with baseline 0 and std 1; ``tests/test_advantages_verl.py``
+  its raw reward instead, with baseline 0 and std 1; ``tests/advantages/test_estimators_verl.py``
   checks that this is the only difference from verl's estimators);
 - a group whose values are all equal gets 0.0 for every member, exactly (checked
   before any division, so no NaN and no ``eps``-sized residue);

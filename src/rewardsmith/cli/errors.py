@@ -25,6 +25,7 @@ def sql_root_option(default: str) -> Any:
         show_default=False,
     )
 
+
 __all__ = ["EXIT_ITEMS_FAILED", "EXIT_USAGE", "sql_root_option", "stderr", "usage_errors"]
 
 EXIT_ITEMS_FAILED = 1

@@ -89,9 +89,24 @@ def score_cmd(
             help="Write scored rows here: .jsonl, .parquet, or - for JSONL on stdout.",
         ),
     ] = None,
-    workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, help="Score chunks in this many processes.")
-    ] = 1,
+    processes: Annotated[
+        int | None,
+        typer.Option(
+            "--processes",
+            "-p",
+            min=1,
+            help="Local engine: score chunks in this many processes (default 1).",
+            show_default=False,
+        ),
+    ] = None,
+    actors: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Ray engine: score chunks in this many Ray Data actors (default 1).",
+            show_default=False,
+        ),
+    ] = None,
     mapping: Annotated[
         list[str] | None,
         typer.Option(
@@ -108,7 +123,7 @@ def score_cmd(
     engine: Annotated[
         Engine,
         typer.Option(
-            help="local: this machine's processes; ray: Ray Data actors (--workers of them)."
+            help="local: this machine's processes (--processes of them); ray: Ray Data actors (--actors of them)."
         ),
     ] = Engine.LOCAL,
     ray_address: Annotated[
@@ -135,6 +150,7 @@ def score_cmd(
         from rewardsmith.verifiable.sql.database import set_sql_roots
 
         set_sql_roots(sql_root, unset_means_none=False)  # before any child process starts
+        _check_engine_options(engine, processes, actors)
         path = input if input is not None else bundled_rollouts()
         fields = FieldMap(_parse_map(mapping or []))
         reward = load_spec(spec)  # a bad spec fails here, before anything is read
@@ -146,7 +162,8 @@ def score_cmd(
         if engine is Engine.RAY:
             from rewardsmith.integrations import ray as ray_engine
 
-            ray_engine.init(ray_address, num_cpus=workers + 1)
+            n_actors = actors or 1
+            ray_engine.init(ray_address, num_cpus=n_actors + 1)
 
             def scorer(
                 blocks: Iterator[Block], fields: FieldMap, renderer: Renderer | None
@@ -155,7 +172,7 @@ def score_cmd(
                 return ray_engine.score_file(
                     path,
                     reward,
-                    workers=workers,
+                    actors=n_actors,
                     chunk_size=chunk_size,
                     fields=fields,
                     renderer=renderer,
@@ -166,7 +183,7 @@ def score_cmd(
                 blocks: Iterator[Block], fields: FieldMap, renderer: Renderer | None
             ) -> Iterator[Processed]:
                 return score_blocks(
-                    blocks, reward, workers=workers, fields=fields, renderer=renderer
+                    blocks, reward, processes=processes or 1, fields=fields, renderer=renderer
                 )
 
         summary = _run(blocks, scorer, writer, fields)
@@ -179,6 +196,14 @@ def score_cmd(
         console.print(_table(summary, str(path), spec))
     if fail_on_error and summary.errored:
         raise typer.Exit(EXIT_ITEMS_FAILED)
+
+
+def _check_engine_options(engine: Engine, processes: int | None, actors: int | None) -> None:
+    """``--processes`` is the local engine's, ``--actors`` Ray's: the other is a usage error."""
+    if engine is Engine.RAY and processes is not None:
+        raise InputError("--processes is for --engine local; with --engine ray use --actors")
+    if engine is Engine.LOCAL and actors is not None:
+        raise InputError("--actors is for --engine ray; with --engine local use --processes")
 
 
 def _run(

@@ -21,8 +21,11 @@ def serve_cmd(
         str, typer.Option(help="Address to bind. Loopback by default; 0.0.0.0 to expose it.")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", "-p", min=0, max=65535)] = 8000,
-    workers: Annotated[
-        int, typer.Option("--workers", "-w", min=1, help="Server processes sharing the port.")
+    http_processes: Annotated[
+        int,
+        typer.Option(
+            min=1, help="uvicorn server processes sharing the port (HTTP; see --score-processes)."
+        ),
     ] = 1,
     token: Annotated[
         str | None,
@@ -99,7 +102,9 @@ def serve_cmd(
     ray_address: Annotated[
         str | None, typer.Option(help="With --ray: the cluster to join (default: a local Ray).")
     ] = None,
-    sql_root: Annotated[list[Path] | None, sql_root_option("none, every 'db' path is refused")] = None,
+    sql_root: Annotated[
+        list[Path] | None, sql_root_option("none, every 'db' path is refused")
+    ] = None,
 ) -> None:
     r"""Serve a reward spec over HTTP until SIGTERM or Ctrl-C.
 
@@ -125,14 +130,14 @@ def serve_cmd(
             "on_error": on_error,
             "allowed_hosts": list(allowed_host or ()),
         }
-        if group_window > 0 and (workers != 1 or replicas != 1):
+        if group_window > 0 and (http_processes != 1 or replicas != 1):
             raise InputError(
-                "--group-window needs one server process (--workers 1, --replicas 1): "
+                "--group-window needs one server process (--http-processes 1, --replicas 1): "
                 "every rollout of a prompt must reach the process that holds its group"
             )
         if ray:
-            if workers != 1:
-                raise InputError("--workers is for uvicorn; with --ray use --replicas")
+            if http_processes != 1:
+                raise InputError("--http-processes is for uvicorn; with --ray use --replicas")
             from rewardsmith.serve.ray_serve import serve_on_ray
 
             serve_on_ray(
@@ -145,7 +150,7 @@ def serve_cmd(
             spec,
             host=host,
             port=port,
-            workers=workers,
+            http_processes=http_processes,
             graceful_timeout_s=graceful_timeout,
             access_log=access_log,
             max_connections=max_connections,

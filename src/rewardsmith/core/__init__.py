@@ -1,4 +1,5 @@
-"""Core types, the Reward protocol, the registry and the combinators."""
+"""Core types, the Reward protocol, the registry and the combinators (``combinators``,
+``gated``, ``hierarchy``)."""
 
 from rewardsmith.core.combinators import (
     Combinator,
@@ -11,6 +12,8 @@ from rewardsmith.core.combinators import (
     Shape,
     Sum,
 )
+from rewardsmith.core.gated import GatedAggregate
+from rewardsmith.core.hierarchy import Hierarchy, Level
 from rewardsmith.core.namespace import R
 from rewardsmith.core.registry import Entry, NoParams, Paper, Params, catalog, register
 from rewardsmith.core.reward import (
@@ -28,9 +31,12 @@ __all__ = [
     "Constant",
     "Entry",
     "Gate",
+    "GatedAggregate",
     "GroupReward",
+    "Hierarchy",
     "ItemError",
     "ItemReward",
+    "Level",
     "Max",
     "Min",
     "NoParams",

@@ -163,9 +163,19 @@ class Combinator(Composable):
     def _aggregate(self, used: Used) -> float:
         raise NotImplementedError
 
-    def _use(self, scores: Sequence[Score], weights: Sequence[float]) -> Used:
+    def _use(
+        self,
+        scores: Sequence[Score],
+        weights: Sequence[float],
+        labels: Sequence[str] | None = None,
+    ) -> Used:
+        """The scores one item uses under the ``on_error`` policy, with their weights, the
+        worst status and the first error (named by its child's label: ``labels``, default
+        this node's). ``failed`` when a child failed under ``propagate`` or none is left."""
         used = Used([], [], Status.OK, None, False)
-        for label, s, w in zip(self.labels, scores, weights, strict=False):
+        for label, s, w in zip(
+            self.labels if labels is None else labels, scores, weights, strict=False
+        ):
             if s.status.rank > used.status.rank:
                 used.status = s.status
             if s.error is not None and used.error is None:
@@ -193,7 +203,7 @@ class Combinator(Composable):
         scores: list[Score],
         labels: Sequence[str],
     ) -> Score:
-        used = self._use(scores, self._weights())
+        used = self._use(scores, self._weights(), labels)
         value = None if used.failed else aggregate(used)
         parts = collect_parts(labels, scores, self._constants)
         info = collect_info(labels, scores, self._constants)
@@ -430,8 +440,13 @@ class Gate(Combinator):
             out.append(self._merge(lambda u: u.values[-1], [c, branch[i]], labels))
         return out
 
-    def _use(self, scores: Sequence[Score], weights: Sequence[float]) -> Used:
-        used = super()._use(scores, weights)
+    def _use(
+        self,
+        scores: Sequence[Score],
+        weights: Sequence[float],
+        labels: Sequence[str] | None = None,
+    ) -> Used:
+        used = super()._use(scores, weights, labels)
         if self.on_error == "skip" and len(scores) == 2 and scores[1].value is None:
             used.failed = True  # nothing to fall back on but the condition's value
         return used

@@ -53,6 +53,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from rewardsmith.errors import ConfigError, UnknownRewardError, brief
 
 __all__ = [
+    "ALIASES",
     "BUILTIN_MODULES",
     "Entry",
     "NoParams",
@@ -168,32 +169,41 @@ _log = logging.getLogger("rewardsmith.registry")
 BUILTIN_MODULES = (
     "rewardsmith.verifiable.format",
     "rewardsmith.verifiable.qa",
-    "rewardsmith.verifiable.math",
-    "rewardsmith.verifiable.numeric",
+    "rewardsmith.verifiable.math.answer",
+    "rewardsmith.verifiable.math.numeric",
     "rewardsmith.verifiable.choice",
-    "rewardsmith.shaping.length",
-    "rewardsmith.shaping.transforms",
-    "rewardsmith.shaping.par",
-    "rewardsmith.shaping.step_rewards",
-    "rewardsmith.shaping.normalize",
-    "rewardsmith.shaping.noise",
-    "rewardsmith.shaping.length_group",
-    "rewardsmith.shaping.consensus",
-    "rewardsmith.shaping.crf",
-    "rewardsmith.shaping.pear",
-    "rewardsmith.shaping.reasoning_pattern",
-    "rewardsmith.shaping.gates",
-    "rewardsmith.shaping.hierarchy",
-    "rewardsmith.shaping.trust",
-    "rewardsmith.verifiable.sql",
-    "rewardsmith.verifiable.tools",
-    "rewardsmith.verifiable.structured",
     "rewardsmith.verifiable.acre",
+    "rewardsmith.verifiable.json",
+    "rewardsmith.verifiable.craft",
+    "rewardsmith.verifiable.tool",
+    "rewardsmith.verifiable.sql",
     "rewardsmith.verifiable.code.reward",
     "rewardsmith.verifiable.search",
     "rewardsmith.verifiable.memory",
+    "rewardsmith.shaping.length",
+    "rewardsmith.shaping.transforms.pointwise",
+    "rewardsmith.shaping.transforms.normalize",
+    "rewardsmith.shaping.transforms.noise",
+    "rewardsmith.shaping.transforms.par",
+    "rewardsmith.shaping.consensus",
+    "rewardsmith.shaping.efficiency.crf",
+    "rewardsmith.shaping.efficiency.pear",
+    "rewardsmith.shaping.process.step_rewards",
+    "rewardsmith.shaping.process.reasoning_pattern",
+    "rewardsmith.shaping.process.trust",
+    "rewardsmith.shaping.aggregate",
+    "rewardsmith.judges.rm",
 )
 """The modules whose import registers the built-in rewards and transforms."""
+
+ALIASES: Mapping[str, str] = {
+    "shape.clip": "process.clip",
+    "shape.delta": "process.delta",
+    "shape.par": "transform.par",
+}
+"""Former names that still load: ``get`` (and so ``load`` and specs) resolves them to
+the current name; ``catalog`` does not list them. The ``shape.*`` names were per-step
+process rewards and a transform, filed under neither prefix."""
 
 
 def register(
@@ -298,9 +308,10 @@ def broken_plugins() -> dict[str, str]:
 
 
 def get(name: str, kind: Kind | None = None) -> Entry:
-    """The entry for ``name``; UnknownRewardError with the closest names if missing."""
+    """The entry for ``name`` (a former name in ``ALIASES`` too); UnknownRewardError with
+    the closest names if missing."""
     _load_builtin()
-    entry = _REGISTRY.get(name)
+    entry = _REGISTRY.get(ALIASES.get(name, name))
     if entry is None or (kind is not None and entry.kind != kind):
         names = [n for n, e in _REGISTRY.items() if kind is None or e.kind == kind]
         raise UnknownRewardError(name, difflib.get_close_matches(name, names, n=3, cutoff=0.5))

@@ -13,7 +13,7 @@ export it to Parquet first.
 
 Example:
     >>> from rewardsmith.integrations.ray import score_file  # doctest: +SKIP
-    >>> for done in score_file("rollouts.jsonl", reward, workers=4): ...  # doctest: +SKIP
+    >>> for done in score_file("rollouts.jsonl", reward, actors=4): ...  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -76,22 +76,22 @@ class _Scorer:
         return {"processed": [pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL)]}
 
 
-def _cpus_per_actor(ray: Any, workers: int) -> float:
+def _cpus_per_actor(ray: Any, actors: int) -> float:
     """At most one CPU per actor, leaving one for the read tasks (else Ray Data stalls)."""
-    total = float(ray.cluster_resources().get("CPU", workers + 1))
-    return max(0.1, min(1.0, (total - 1) / workers))
+    total = float(ray.cluster_resources().get("CPU", actors + 1))
+    return max(0.1, min(1.0, (total - 1) / actors))
 
 
 def score_file(
     path: str | Path,
     reward: Reward,
     *,
-    workers: int = 2,
+    actors: int = 2,
     chunk_size: int = 4096,
     fields: FieldMap | None = None,
     renderer: Renderer | None = None,
 ) -> Iterator[Processed]:
-    """Score ``path`` on Ray with ``workers`` actors; yield each block's result in order.
+    """Score ``path`` on Ray with ``actors`` actors; yield each block's result in order.
 
     Starts a local Ray instance when none is connected (call ``init`` to join a cluster).
     """
@@ -100,7 +100,7 @@ def score_file(
     if fmt not in ("jsonl", "parquet"):
         raise InputError(f"{path}: --engine ray reads .jsonl and .parquet files")
     ray = _ray()
-    init(num_cpus=workers + 1)  # one CPU beyond the actors, for the read tasks
+    init(num_cpus=actors + 1)  # one CPU beyond the actors, for the read tasks
     ctx = ray.data.DataContext.get_current()
     ctx.execution_options.preserve_order = True
     ctx.enable_progress_bars = False
@@ -115,8 +115,8 @@ def score_file(
         fn_constructor_args=(reward, fields or FieldMap(), renderer, fmt),
         batch_size=chunk_size,
         batch_format=batch_format,
-        compute=ray.data.ActorPoolStrategy(size=workers),
-        num_cpus=_cpus_per_actor(ray, workers),
+        compute=ray.data.ActorPoolStrategy(size=actors),
+        num_cpus=_cpus_per_actor(ray, actors),
     )
     for batch in scored.iter_batches(batch_size=None, batch_format="numpy"):
         for blob in batch["processed"]:

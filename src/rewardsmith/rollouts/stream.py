@@ -2,9 +2,9 @@
 
 Each block is parsed, scored as one batch (so GRPO groups inside a block are seen
 together), rendered for the output and counted where it is processed: with
-``workers > 1`` that is a worker process holding its own copy of the reward (rewards
+``processes > 1`` that is a worker process holding its own copy of the reward (rewards
 pickle), and the parent only reads bytes, writes what comes back and adds up the counts.
-At most two blocks per worker are in flight, so memory stays flat, and results come back
+At most two blocks per process are in flight, so memory stays flat, and results come back
 in input order. Rows that cannot be read get ``status=error`` with the reason.
 """
 
@@ -81,25 +81,26 @@ def score_blocks(
     blocks: Iterable[Block],
     reward: Reward,
     *,
-    workers: int = 1,
+    processes: int = 1,
     fields: FieldMap | None = None,
     renderer: Renderer | None = None,
 ) -> Iterator[Processed]:
-    """Yield each block's result, in input order."""
+    """Yield each block's result, in input order; ``processes > 1`` scores blocks in that
+    many worker processes."""
     fields = fields or FieldMap()
-    if workers <= 1:
+    if processes <= 1:
         for block in blocks:
             yield process_block(block, reward, fields, renderer)
         return
     ctx = multiprocessing.get_context("forkserver")
     init = (reward, fields, renderer)
     with ProcessPoolExecutor(
-        workers, mp_context=ctx, initializer=_init_worker, initargs=init
+        processes, mp_context=ctx, initializer=_init_worker, initargs=init
     ) as pool:
         pending: deque[Future[Processed]] = deque()
         for block in blocks:
             pending.append(pool.submit(_process_in_worker, block))
-            if len(pending) >= 2 * workers:
+            if len(pending) >= 2 * processes:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()

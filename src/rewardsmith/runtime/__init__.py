@@ -1,6 +1,11 @@
 """Executors, hard timeouts and caching for running rewards."""
 
-from rewardsmith.runtime.executor import Outcome, ProcessExecutor, default_workers, shared_executor
+from rewardsmith.runtime.executor import (
+    Outcome,
+    ProcessExecutor,
+    default_processes,
+    shared_executor,
+)
 from rewardsmith.runtime.wrappers import Cached, Isolated, Threaded
 
 __all__ = [
@@ -9,6 +14,6 @@ __all__ = [
     "Outcome",
     "ProcessExecutor",
     "Threaded",
-    "default_workers",
+    "default_processes",
     "shared_executor",
 ]

@@ -12,8 +12,9 @@ ours never import the parent's ``__main__``: a training script or notebook cell 
 ``if __name__ == "__main__":`` is not run again in every worker (TRL's quick-start
 scripts are written that way). Work that is itself defined in the main script (a reward
 class written there, run under ``Isolated``) goes to a pool made with ``import_main=True``,
-whose workers import the script as multiprocessing's do: that script needs the guard. Pools are shared per worker count within a process
-(``shared_executor``) and shut down at exit.
+whose workers import the script as multiprocessing's do: that script needs the guard.
+Pools are shared per process count within a process (``shared_executor``) and shut
+down at exit.
 
 Example:
     >>> ex = shared_executor(2)
@@ -47,7 +48,7 @@ __all__ = [
     "Outcome",
     "ProcessExecutor",
     "WorkerStartError",
-    "default_workers",
+    "default_processes",
     "in_worker",
     "preload",
     "refers_to_main",
@@ -147,8 +148,8 @@ class Outcome:
         return Score(None, self.status, {}, dict(info or {}), self.error)
 
 
-def default_workers() -> int:
-    """One worker per core this process may use."""
+def default_processes() -> int:
+    """One worker process per core this process may use."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover - not Linux
@@ -158,8 +159,8 @@ def default_workers() -> int:
 class ProcessExecutor:
     """A pool of worker processes; each task has a hard wall-clock ``timeout``."""
 
-    def __init__(self, workers: int | None = None, *, import_main: bool = False) -> None:
-        self.workers = workers or default_workers()
+    def __init__(self, processes: int | None = None, *, import_main: bool = False) -> None:
+        self.processes = processes or default_processes()
         self.import_main = import_main
         self._pool: ProcessPool | None = None
         self._lock = threading.Lock()
@@ -169,9 +170,9 @@ class ProcessExecutor:
             if self._pool is None or not self._pool.active:
                 ctx = _worker_context(self.import_main)
                 self._pool = ProcessPool(
-                    max_workers=self.workers, context=ctx, initializer=_mark_worker
+                    max_workers=self.processes, context=ctx, initializer=_mark_worker
                 )
-                # Inside a multiprocessing child (a ``--workers`` process), exit joins
+                # Inside a multiprocessing child (a ``score --processes`` one), exit joins
                 # every live child process, our idle workers included, and so never
                 # ends; finalizers with an exit priority run before that join.
                 multiprocessing.util.Finalize(
@@ -220,7 +221,7 @@ class ProcessExecutor:
 
     def _batch_limit(self, n: int, timeout: float) -> float:
         """How long a whole batch may take: its items in waves, plus time to start workers."""
-        return STARTUP_GRACE_S + timeout * (math.ceil(n / self.workers) + 1)
+        return STARTUP_GRACE_S + timeout * (math.ceil(n / self.processes) + 1)
 
     def _collect(self, futures: list[Future[Any]], timeout: float) -> list[Outcome]:
         stalled = {id(f) for f in futures if not f.done()}
@@ -282,10 +283,10 @@ _SHARED: dict[tuple[int, bool], ProcessExecutor] = {}
 _SHARED_LOCK = threading.Lock()
 
 
-def shared_executor(workers: int | None = None, *, import_main: bool = False) -> ProcessExecutor:
-    """The process-wide pool for ``workers`` workers (created on first use); with
+def shared_executor(processes: int | None = None, *, import_main: bool = False) -> ProcessExecutor:
+    """The process-wide pool of ``processes`` worker processes (created on first use); with
     ``import_main``, one whose workers import the main script (for work defined there)."""
-    key = (workers or default_workers(), import_main)
+    key = (processes or default_processes(), import_main)
     with _SHARED_LOCK:
         if key not in _SHARED:
             _SHARED[key] = ProcessExecutor(key[0], import_main=import_main)

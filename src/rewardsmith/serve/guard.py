@@ -188,7 +188,7 @@ def default_max_connections() -> int:
 
 class GuardedConfig(uvicorn.Config):
     """uvicorn's Config with the connection limits of ``_Limits`` (it travels, pickled,
-    to each worker process of ``--workers``)."""
+    to each server process of ``--http-processes``)."""
 
     def __init__(
         self,

@@ -1,8 +1,8 @@
-"""Running the app under uvicorn: one process, or ``workers`` processes on one port.
+"""Running the app under uvicorn: one process, or ``http_processes`` processes on one port.
 
-With one worker the app object is served directly. With several, uvicorn starts each
-worker from an import string, so the settings travel in the environment
-(``REWARDSMITH_SERVE_CONFIG``, JSON) and ``app_from_env`` builds the app in each worker.
+With one process the app object is served directly. With several, uvicorn starts each
+process from an import string, so the settings travel in the environment
+(``REWARDSMITH_SERVE_CONFIG``, JSON) and ``app_from_env`` builds the app in each one.
 SIGTERM or SIGINT stops accepting connections and lets the requests in flight finish
 (up to ``graceful_timeout_s``) before the process exits.
 
@@ -38,7 +38,7 @@ def serve(
     *,
     host: str = "127.0.0.1",
     port: int = 8000,
-    workers: int = 1,
+    http_processes: int = 1,
     graceful_timeout_s: float = 30.0,
     access_log: bool = False,
     log_level: str = "info",
@@ -57,7 +57,7 @@ def serve(
         "header_timeout_s": header_timeout_s,
         "max_connections": max_connections,
     }
-    if workers == 1:
+    if http_processes == 1:
         app = create_app(spec, **settings)
         tune_process()
         config = server_config(app, **options)
@@ -67,10 +67,10 @@ def serve(
         if not server.started:  # as uvicorn.run: the port was taken, or startup failed
             sys.exit(_STARTUP_FAILURE)
         return
-    create_app(spec, **settings)  # a bad spec fails here, once, not in every worker
+    create_app(spec, **settings)  # a bad spec fails here, once, not in every process
     os.environ[CONFIG_ENV] = json.dumps({"spec": spec, **settings})
     config = server_config(
-        "rewardsmith.serve.run:app_from_env", factory=True, workers=workers, **options
+        "rewardsmith.serve.run:app_from_env", factory=True, workers=http_processes, **options
     )
     from uvicorn.supervisors import Multiprocess
 
@@ -115,7 +115,7 @@ def server_config(
 
 
 def app_from_env() -> FastAPI:
-    """The app described by ``$REWARDSMITH_SERVE_CONFIG`` (a worker of ``serve``)."""
+    """The app described by ``$REWARDSMITH_SERVE_CONFIG`` (one process of ``serve(http_processes=N)``)."""
     settings = json.loads(os.environ[CONFIG_ENV])
     spec = settings.pop("spec")
     if "end_tokens" in settings:

@@ -1,10 +1,10 @@
 """Shaping: transforms over scores, length and efficiency terms, group-relative rewards.
 
-Modules: ``transforms`` (pointwise), ``normalize`` (group and batch normalisation),
-``par`` (Preference As Reward), ``noise`` (reward noise), ``step_rewards`` (Clip and
-Delta over process rewards), ``length`` and ``length_group`` (length terms),
-``consensus`` (majority-vote pseudo-labels, Co-rewarding's cross-question agreement),
-``schedules`` (weights over training steps), ``crf`` and ``pear`` (efficiency terms),
-``reasoning_pattern`` (RPR), ``gates`` (SearchLLM's gated aggregation), ``trust``
-(Trust-GRPO's trust-weighted thinking reward).
+One module or package per registry prefix: ``transforms`` (``transform.*``: pointwise,
+group and batch normalisation, noise, Preference As Reward), ``length`` (``length.*``),
+``efficiency`` (``efficiency.*``: CRF, PEAR), ``process`` (``process.*``: Clip and
+Delta over process rewards, the reasoning-pattern reward, Trust-GRPO), ``consensus``
+(``consensus.*``: majority-vote pseudo-labels, Co-rewarding's cross-question agreement)
+and ``aggregate`` (``aggregate.*``: gated aggregations of scores in ``Sample.meta``).
+``schedules`` holds the weights over training steps of ``schedule`` nodes.
 """

@@ -9,7 +9,7 @@ it, else 0.0. Range {0, 1}.
 
 Details:
 
-- Extraction: ``rewardsmith.verifiable.math_extract.extract_answer`` (the last ``\\boxed{}``,
+- Extraction: ``rewardsmith.verifiable.answers.extract_answer`` (the last ``\\boxed{}``,
   then "the answer is", then ``####``, then an ``<answer>`` block; the last number in the
   text only with ``fallback_last_number``), then ``normalize_answer``. Votes are compared
   as normalised text: ``1/2`` and ``0.5`` are different answers.
@@ -87,8 +87,8 @@ from pydantic import Field
 from rewardsmith.core import GroupReward, Paper, Params, Sample, Score, register
 from rewardsmith.core.reward import is_strict
 from rewardsmith.errors import InputError
-from rewardsmith.verifiable.math_extract import extract_answer
-from rewardsmith.verifiable.math_text import normalize_answer
+from rewardsmith.verifiable.answer_text import normalize_answer
+from rewardsmith.verifiable.answers import extract_answer
 
 __all__ = [
     "CO_REWARDING",

@@ -12,10 +12,10 @@ A node is a number (a constant) or a mapping with exactly one of these keys:
 - ``shape: {reward: node, transform: NAME | {use: NAME, with: {params}}}``;
 - ``schedule: {reward: node, weight: NUMBER | {kind: linear|cosine|exponential|..., ...}}``;
 - ``gated: {must: [nodes], behaviour: [nodes], delta: 0.01}``: SearchLLM's gated
-  aggregation (``rewardsmith.shaping.gates``); behaviour children may carry ``weight``;
+  aggregation (``rewardsmith.core.gated``); behaviour children may carry ``weight``;
 - ``hierarchy: {levels: [{terms: [nodes], threshold: 1.0, weight: 1.0, name}], combine:
   sum | mean, floor: 0.0}``: levels that count only once every lower level is met, in the
-  spirit of ChatShopBuddy's HRM (``rewardsmith.shaping.hierarchy``); terms may carry
+  spirit of ChatShopBuddy's HRM (``rewardsmith.core.hierarchy``); terms may carry
   ``weight`` (their weight inside the level).
 
 Any node may also carry ``name`` (its label in ``Score.parts``), ``weight`` (inside a
@@ -33,11 +33,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from rewardsmith.core import Gate, Max, Min, Product, Schedule, Shape, Sum, registry
 from rewardsmith.core.combinators import Combinator, Constant, OnError
+from rewardsmith.core.gated import DELTA, GatedAggregate
+from rewardsmith.core.hierarchy import Combine, Hierarchy, Level
 from rewardsmith.core.reward import ItemReward, Reward
 from rewardsmith.errors import ConfigError, SpecError, UnknownRewardError, brief
 from rewardsmith.runtime import Cached, Isolated, Threaded
-from rewardsmith.shaping.gates import DELTA, GatedAggregate
-from rewardsmith.shaping.hierarchy import Combine, Hierarchy, Level
 from rewardsmith.shaping.schedules import parse_schedule
 
 THREAD_TIMEOUT_S = 60.0

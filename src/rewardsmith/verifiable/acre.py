@@ -41,8 +41,8 @@ from typing import Any
 from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
+from rewardsmith.verifiable.answers import extract_answer
 from rewardsmith.verifiable.choice import ChoiceAnswer, ChoiceParams, read_letters
-from rewardsmith.verifiable.math_extract import extract_answer
 from rewardsmith.verifiable.qa import squad_normalize as normalize_text
 
 __all__ = ["PERMUTATION_KEY", "SECOND_KEY", "AcreParams", "shuffled_reprompt"]

@@ -32,7 +32,7 @@ from typing import Any
 from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
-from rewardsmith.verifiable.math_extract import extract_answer
+from rewardsmith.verifiable.answers import extract_answer
 from rewardsmith.verifiable.qa import squad_normalize as normalize_text
 
 __all__ = ["ChoiceParams", "read_letters"]

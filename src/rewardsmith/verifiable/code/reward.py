@@ -6,7 +6,7 @@
   "test case average"), or with ``mode="all"`` 1 only when every test passes (APPS's
   "strict accuracy"); range [0, 1]. ``info["tests"]`` holds each test's outcome and
   detail, ``info["stdout"]``/``info["stderr"]`` excerpts. Programs of a batch run on
-  ``workers`` threads, each test under ``timeout_s``, ``memory_mb`` and the other
+  ``parallel`` threads, each test under ``timeout_s``, ``memory_mb`` and the other
   limits. A completion with no code scores 0; tests that cannot be read are the
   dataset's fault and give ``None`` with status error.
 - ``code.syntax``: 1 if the program parses (``ast.parse``). ``code.compiles``: 1 if it
@@ -60,7 +60,9 @@ class UnitTestParams(Params):
     output_bytes: int = Field(
         1 << 20, gt=0, description="stdout/stderr cap; past it the run is killed"
     )
-    workers: int | None = Field(None, gt=0, description="programs run at once (default: CPU count)")
+    parallel: int | None = Field(
+        None, gt=0, description="programs run at once, on threads (default: CPU count)"
+    )
     isolation: Literal["bwrap", "none"] = "bwrap"
     python: str | None = Field(
         None, description="interpreter inside the sandbox (default: this one)"
@@ -116,7 +118,7 @@ class UnitTests(ItemReward):
 
     def score(self, samples: Sequence[Sample]) -> list[Score]:
         # Each item waits on its sandbox process, so threads give the parallelism.
-        return Threaded(self, threads=self.params.workers or os.cpu_count() or 1).score(samples)
+        return Threaded(self, threads=self.params.parallel or os.cpu_count() or 1).score(samples)
 
 
 class SyntaxParams(Params):

@@ -64,7 +64,7 @@ from typing import Any
 from rewardsmith.core import Sample
 from rewardsmith.core.types import Message
 from rewardsmith.verifiable.extract import last_tag_block
-from rewardsmith.verifiable.tools import as_call
+from rewardsmith.verifiable.tool import as_call
 
 __all__ = [
     "DEFAULT_SEARCH_TOOLS",

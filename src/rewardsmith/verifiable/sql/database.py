@@ -19,8 +19,8 @@ trained. What is protected, and how:
   roots in ``$REWARDSMITH_SQL_ROOTS`` (``os.pathsep``-separated; set but empty: no root,
   every ``db`` path is refused; unset: the current working directory, the default of the
   Python API). ``rewardsmith score --sql-root DIR`` and ``rewardsmith serve --sql-root
-  DIR`` (repeatable) set it before any worker starts, so ``--workers`` and
-  ``--score-processes`` children inherit it; ``serve`` without ``--sql-root`` sets it
+  DIR`` (repeatable) set it before any worker starts, so ``score --processes`` and
+  ``serve --score-processes`` children inherit it; ``serve`` without ``--sql-root`` sets it
   empty (unless it is already set): over HTTP no ``db`` path is allowed by default. A
   refused path gets the same message whether or not the file exists.
 - **Time.** SQLite: a progress handler aborts the statement after ``timeout`` seconds.

@@ -1,0 +1,567 @@
+"""A loaded ``transformers`` model and what runs on it: rendering, truncation, token-budget
+batching, the result cache. ``HFBackend`` (``models.local``) is the handle users hold and
+documents the behaviour; this module is the machinery behind it.
+
+One ``LoadedModel`` per (source, role, dtype, device) per process (``loaded_model``),
+shared by every handle and thread; hold its ``lock`` around every call (a fast tokenizer
+raises "Already borrowed" when two threads use it at once, and the cache is a plain
+``OrderedDict``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from rewardsmith.errors import ConfigError, MissingExtraError
+from rewardsmith.models.base import ModelError, ModelInput, Result, TokenLogprobs, Unsupported
+from rewardsmith.models.head import HeadModel, is_head_dir, load_head, read_head_config
+
+__all__ = [
+    "CACHE_SIZE",
+    "CHARS_PER_TOKEN",
+    "DEFAULT_MAX_BATCH_TOKENS",
+    "DTYPES",
+    "Classified",
+    "Continuation",
+    "LoadedModel",
+    "Role",
+    "RunOptions",
+    "default_batch_tokens",
+    "loaded_model",
+    "model_labels",
+    "token_budget_batches",
+]
+
+DTYPES = ("float32", "bfloat16", "float16", "auto")
+DEFAULT_MAX_BATCH_TOKENS = {"cpu": 2_048, "gpu": 16_384}
+"""Tokens per forward pass when none is given. On a GPU large batches pay (a per-sample
+loop waits on kernel launches); on a CPU they do not, and past a few thousand tokens they
+run slower (activations fall out of cache) while memory grows with the budget."""
+CACHE_SIZE = 16_384
+CHARS_PER_TOKEN = 24
+"""A text over ``max_length * CHARS_PER_TOKEN`` characters is cut before tokenising."""
+FALLBACK_MAX_LENGTH = 4096
+Role = Literal["classifier", "causal"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How one handle runs its calls on a shared ``LoadedModel`` (see ``HFBackend``)."""
+
+    max_length: int | None = None
+    max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS["cpu"]
+    cache: bool = True
+    strip_special_tokens: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Classified:
+    """One ``classify`` result: the scores, the tokens the model read, and whether the
+    input was truncated to fit ``max_length``."""
+
+    scores: dict[str, float]
+    tokens: int
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Continuation:
+    """One ``continuation_logprobs`` result: the log-probs, the tokens the model read, and
+    whether the start of the prefix was cut to fit ``max_length``."""
+
+    logprobs: TokenLogprobs
+    tokens: int
+    truncated: bool = False
+
+
+def default_batch_tokens(device: str) -> int:
+    """``DEFAULT_MAX_BATCH_TOKENS`` for a torch device string."""
+    return DEFAULT_MAX_BATCH_TOKENS["cpu" if device.split(":")[0] == "cpu" else "gpu"]
+
+
+def token_budget_batches(lengths: Sequence[int], max_batch_tokens: int) -> list[list[int]]:
+    """Indices into ``lengths`` grouped into batches, longest first, each holding at most
+    ``max_batch_tokens`` tokens once padded (rows times its longest row); an item longer
+    than the budget is a batch of its own.
+
+    Example:
+        >>> token_budget_batches([5, 100, 6, 7], 20)
+        [[1], [3, 2], [0]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
+    batches: list[list[int]] = []
+    for i in order:
+        current = batches[-1] if batches else None
+        if current and lengths[current[0]] * (len(current) + 1) <= max_batch_tokens:
+            current.append(i)  # sorted longest first: the first row sets the padded width
+        else:
+            batches.append([i])
+    return batches
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    ids: list[int]
+    start: int  # the first continuation token (len(ids) for classify)
+    truncated: bool
+
+
+class LoadedModel:
+    """A loaded tokenizer and model shared by every ``HFBackend`` on the same source; call
+    its methods holding ``lock``. ``kind`` is ``sequence_classification``, ``two_layer_head``
+    or ``causal_lm``; ``labels`` the classifier's output names."""
+
+    def __init__(self, source: str, role: Role, dtype: str, device: str) -> None:
+        try:
+            import torch
+            import transformers
+        except ImportError as exc:
+            raise MissingExtraError(exc.name or "transformers", "hf") from None
+        self.torch = torch
+        self.lock = threading.Lock()
+        self.device = device
+        self.cache: OrderedDict[tuple[object, ...], Any] = OrderedDict()
+        torch_dtype: Any = dtype if dtype == "auto" else getattr(torch, dtype)
+        tok = transformers.AutoTokenizer.from_pretrained(source)
+        if tok.pad_token is None:
+            if tok.eos_token is None:
+                raise Unsupported(f"{source}: the tokenizer has neither a pad nor an EOS token")
+            tok.pad_token = tok.eos_token
+        tok.padding_side = "right"  # results are read at each row's own last token
+        self.tokenizer = tok
+        self.labels: tuple[str, ...] = ()
+        if role == "causal":
+            self.model, self.kind = self._causal(transformers, source, torch_dtype), "causal_lm"
+        elif is_head_dir(source):
+            self.model, self.kind = (
+                self._head_model(transformers, source, torch_dtype),
+                "two_layer_head",
+            )
+        else:
+            self.model = self._sequence_classifier(transformers, source, torch_dtype)
+            self.kind = "sequence_classification"
+        cfg = self.model.backbone.config if self.kind == "two_layer_head" else self.model.config
+        forward = getattr(self.model, "forward", None)
+        self._keeps_logits = (
+            forward is not None and "logits_to_keep" in inspect.signature(forward).parameters
+        )
+        self.max_length = _model_limit(tok, cfg)
+        self._specials = frozenset(int(i) for i in tok.all_special_ids)
+        strings = {str(t.content) for t in tok.added_tokens_decoder.values() if t.special}
+        strings |= {str(t) for t in tok.all_special_tokens}
+        pattern = "|".join(re.escape(t) for t in sorted(strings, key=len, reverse=True) if t)
+        self._special_re = re.compile(pattern) if pattern else None
+
+    def _head_model(self, transformers: Any, source: str, dtype: Any) -> HeadModel:
+        backbone = _pretrained(transformers.AutoModel, source, dtype)
+        config, head = load_head(source, self.device)
+        self.labels = config.labels
+        return HeadModel(backbone.to(self.device).eval(), head, config)
+
+    def _sequence_classifier(self, transformers: Any, source: str, dtype: Any) -> Any:
+        archs = list(
+            getattr(transformers.AutoConfig.from_pretrained(source), "architectures", None) or []
+        )
+        if not any(a.endswith("ForSequenceClassification") for a in archs):
+            raise Unsupported(
+                f"{source} is {archs or 'an unnamed architecture'}, not a reward model: "
+                "classify needs a *ForSequenceClassification checkpoint or a two-layer "
+                "head (rewardsmith_head.json)"
+            )
+        model = _pretrained(transformers.AutoModelForSequenceClassification, source, dtype)
+        n = int(model.config.num_labels)
+        id2label = model.config.id2label or {}
+        self.labels = ("score",) if n == 1 else tuple(str(id2label[i]) for i in range(n))
+        if model.config.pad_token_id is None:  # transformers reads the score by pad id
+            model.config.pad_token_id = self.tokenizer.pad_token_id
+        return model.to(self.device).eval()
+
+    def _causal(self, transformers: Any, source: str, dtype: Any) -> Any:
+        if not self.tokenizer.is_fast:
+            raise Unsupported(f"{source}: log-probs need a fast tokenizer (character offsets)")
+        model = _pretrained(transformers.AutoModelForCausalLM, source, dtype)
+        return model.to(self.device).eval()
+
+    # -- rendering and encoding -------------------------------------------------------
+
+    def render(self, x: ModelInput, opts: RunOptions, prefix: bool) -> tuple[str, bool]:
+        """``(text, add_special_tokens)``: plain text as it is, a chat through the template."""
+        if isinstance(x, str):
+            return x, True
+        messages = _checked_chat(x)
+        if not self.tokenizer.chat_template:
+            raise ValueError("the tokenizer has no chat template: pass plain text")
+        if opts.strip_special_tokens:
+            messages = [{**m, "content": self._strip(m["content"])} for m in messages]
+        cont = prefix and messages[-1]["role"] == "assistant"
+        text = self.tokenizer.apply_chat_template(
+            messages,
+            tokenize=False,
+            add_generation_prompt=prefix and not cont,
+            continue_final_message=cont,
+        )
+        return str(text), False
+
+    def _strip(self, content: str) -> str:
+        """``content`` without special-token strings, removed until none is left (taking
+        ``</s>`` out of ``<</s>/s>`` must not leave a ``</s>``)."""
+        if self._special_re is None:
+            return content
+        while True:
+            stripped = self._special_re.sub("", content)
+            if stripped == content:
+                return content
+            content = stripped
+
+    def _limit(self, opts: RunOptions) -> int:
+        return opts.max_length or self.max_length
+
+    def _lead_chars(self, text: str, special: bool) -> int:
+        """Characters taken by the special tokens that open ``text`` (kept when cutting)."""
+        if not self.tokenizer.is_fast:
+            return 0
+        enc = self.tokenizer(text[:256], add_special_tokens=special, return_offsets_mapping=True)
+        end = 0
+        for i, (_, e) in zip(enc["input_ids"], enc["offset_mapping"], strict=True):
+            if i not in self._specials:
+                break
+            end = max(end, e)
+        return end
+
+    def encode(self, text: str, special: bool, limit: int, split: int | None = None) -> _Encoded:
+        """Token ids of ``text`` cut to ``limit`` from the left (leading special tokens
+        kept). With ``split`` (a character index), ``start`` is the first token whose
+        span ends after it: the continuation; tokens after the last such are dropped."""
+        cap, cut_chars = limit * CHARS_PER_TOKEN, 0
+        if len(text) > cap:
+            head = self._lead_chars(text, special)
+            if split is not None and len(text) - split > cap - head:
+                raise ValueError(f"the continuation is over {cap - head} characters: it cannot fit")
+            cut_chars = len(text) - cap
+            text = text[:head] + text[head + cut_chars :]
+            split = None if split is None else split - cut_chars
+        enc = self.tokenizer(
+            text, add_special_tokens=special, return_offsets_mapping=split is not None
+        )
+        ids = [int(i) for i in enc["input_ids"]]
+        start = len(ids)
+        if split is not None:
+            kept = [k for k, (s, e) in enumerate(enc["offset_mapping"]) if e > split and e > s]
+            if kept:
+                start, ids = kept[0], ids[: kept[-1] + 1]
+            if kept and start == 0:
+                raise ValueError("no token precedes the continuation's first token to predict it")
+        dropped = max(0, len(ids) - limit)
+        if dropped:
+            lead = 0
+            while lead < len(ids) and ids[lead] in self._specials and lead < limit // 2:
+                lead += 1
+            if split is not None and start - dropped < max(lead, 1):
+                raise ValueError(f"the continuation alone does not fit in max_length={limit}")
+            ids = ids[:lead] + ids[lead + dropped :]
+            start -= dropped
+        return _Encoded(ids, start, cut_chars > 0 or dropped > 0)
+
+    # -- the three operations ---------------------------------------------------------
+
+    def _cached(self, key: tuple[object, ...], opts: RunOptions) -> Any:
+        if not opts.cache or key not in self.cache:
+            return None
+        self.cache.move_to_end(key)
+        return self.cache[key]
+
+    def _remember(self, key: tuple[object, ...], value: object, opts: RunOptions) -> None:
+        if opts.cache:
+            self.cache[key] = value
+            while len(self.cache) > CACHE_SIZE:
+                self.cache.popitem(last=False)
+
+    def classify(self, inputs: list[ModelInput], opts: RunOptions) -> list[Result[Classified]]:
+        limit = self._limit(opts)
+        out: list[Result[Classified] | None] = [None] * len(inputs)
+        todo: dict[tuple[object, ...], tuple[_Encoded, list[int]]] = {}
+        for i, x in enumerate(inputs):
+            try:
+                text, special = self.render(x, opts, prefix=False)
+                key = ("classify", _digest(text), special, limit, opts.strip_special_tokens)
+                hit = self._cached(key, opts)
+                if hit is not None:
+                    out[i] = hit
+                elif key in todo:
+                    todo[key][1].append(i)
+                else:
+                    todo[key] = (self.encode(text, special, limit), [i])
+            except Exception as exc:
+                out[i] = ModelError.of(exc)
+        keys = list(todo)
+        rows = [todo[k][0].ids for k in keys]
+        for batch, result in self._batched(rows, opts, self._classify_rows):
+            for b, value in zip(batch, result, strict=True):
+                enc, where = todo[keys[b]]
+                item: Result[Classified] = value
+                if not isinstance(value, ModelError):
+                    item = Classified(value, len(enc.ids), enc.truncated)
+                    self._remember(keys[b], item, opts)
+                for i in where:
+                    out[i] = item
+        return [r if r is not None else ModelError("NotScored", "no result") for r in out]
+
+    def _classify_rows(self, ids: Any, mask: Any) -> list[dict[str, float]]:
+        if self.kind == "two_layer_head":
+            logits = self.model(ids, mask)
+        else:
+            logits = self.model(input_ids=ids, attention_mask=mask).logits
+        values = logits.float().cpu().tolist()
+        return [dict(zip(self.labels, row, strict=True)) for row in values]
+
+    def continuations(
+        self, pairs: list[tuple[ModelInput, str]], opts: RunOptions
+    ) -> list[Result[Continuation]]:
+        limit = self._limit(opts)
+        out: list[Result[Continuation] | None] = [None] * len(pairs)
+        todo: dict[tuple[object, ...], tuple[_Encoded, list[int]]] = {}
+        for i, (prefix, continuation) in enumerate(pairs):
+            try:
+                if not isinstance(continuation, str):
+                    raise TypeError(f"a continuation is text, not {type(continuation).__name__}")
+                text, special = self.render(prefix, opts, prefix=True)
+                key = (
+                    "logprobs",
+                    _digest(text, continuation),
+                    special,
+                    limit,
+                    opts.strip_special_tokens,
+                )
+                hit = self._cached(key, opts)
+                if hit is not None:
+                    out[i] = hit
+                elif key in todo:
+                    todo[key][1].append(i)
+                else:
+                    enc = self.encode(text + continuation, special, limit, split=len(text))
+                    if enc.start == len(enc.ids):  # an empty continuation: nothing to run
+                        out[i] = Continuation(
+                            TokenLogprobs((), (), ()), len(enc.ids), enc.truncated
+                        )
+                    else:
+                        todo[key] = (enc, [i])
+            except Exception as exc:
+                out[i] = ModelError.of(exc)
+        keys = list(todo)
+        encoded = [todo[k][0] for k in keys]
+        rows = [e.ids for e in encoded]
+
+        def run(ids: Any, mask: Any, batch: list[int]) -> list[TokenLogprobs]:
+            return self._logprob_rows(ids, mask, [encoded[b] for b in batch])
+
+        for batch, result in self._batched(rows, opts, run, pass_batch=True):
+            for b, value in zip(batch, result, strict=True):
+                enc, where = todo[keys[b]]
+                item: Result[Continuation] = value
+                if not isinstance(value, ModelError):
+                    item = Continuation(value, len(enc.ids), enc.truncated)
+                    self._remember(keys[b], item, opts)
+                for i in where:
+                    out[i] = item
+        return [r if r is not None else ModelError("NotScored", "no result") for r in out]
+
+    def _logprob_rows(self, ids: Any, mask: Any, encoded: list[_Encoded]) -> list[TokenLogprobs]:
+        torch = self.torch
+        lo = min(e.start for e in encoded) - 1  # logits at p - 1 predict token p
+        hi = max(len(e.ids) for e in encoded) - 1
+        kwargs: dict[str, Any] = {}
+        if self._keeps_logits:
+            kwargs["logits_to_keep"] = torch.arange(lo, hi, device=ids.device)
+        logits = self.model(input_ids=ids, attention_mask=mask, **kwargs).logits
+        offset = lo if self._keeps_logits else 0
+        out = []
+        for row, enc in enumerate(encoded):
+            positions = torch.arange(enc.start - 1, len(enc.ids) - 1, device=ids.device)
+            rows = logits[row, positions - offset].float().log_softmax(dim=-1)
+            targets = ids[row, enc.start : len(enc.ids)]
+            picked = rows.gather(-1, targets.unsqueeze(-1)).squeeze(-1).cpu().tolist()
+            token_ids = tuple(enc.ids[enc.start :])
+            tokens = tuple(str(t) for t in self.tokenizer.convert_ids_to_tokens(list(token_ids)))
+            out.append(TokenLogprobs(tokens, tuple(float(x) for x in picked), token_ids))
+        return out
+
+    def _batched(
+        self, rows: list[list[int]], opts: RunOptions, fn: Any, pass_batch: bool = False
+    ) -> list[tuple[list[int], list[Any]]]:
+        """Run ``fn(ids, mask)`` over token-budget batches of right-padded rows; a batch
+        that fails gives each of its rows the ModelError."""
+        torch = self.torch
+        pad = int(self.tokenizer.pad_token_id)
+        done = []
+        with torch.inference_mode():
+            for batch in token_budget_batches([len(r) for r in rows], opts.max_batch_tokens):
+                width = max(len(rows[b]) for b in batch)
+                ids = torch.full((len(batch), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for k, b in enumerate(batch):
+                    ids[k, : len(rows[b])] = torch.tensor(rows[b], dtype=torch.long)
+                    mask[k, : len(rows[b])] = 1
+                ids, mask = ids.to(self.device), mask.to(self.device)
+                try:
+                    result = fn(ids, mask, batch) if pass_batch else fn(ids, mask)
+                except Exception as exc:
+                    result = [ModelError.of(exc)] * len(batch)
+                done.append((batch, list(result)))
+        return done
+
+    def generate_one(
+        self,
+        prompt: ModelInput,
+        opts: RunOptions,
+        max_new_tokens: int,
+        temperature: float,
+        n: int,
+        seed: int | None,
+    ) -> Result[list[str]]:
+        torch = self.torch
+        try:
+            text, special = self.render(prompt, opts, prefix=True)
+            limit = max(2, self._limit(opts) - max_new_tokens)
+            ids = self.encode(text, special, limit).ids
+            x = torch.tensor([ids], dtype=torch.long, device=self.device)
+            config = self._generation_config(max_new_tokens, temperature, n)
+            dev = torch.device(self.device)
+            devices = [dev.index or 0] if dev.type == "cuda" else []  # sampling's RNG, restored
+            with torch.random.fork_rng(devices=devices), torch.inference_mode():
+                if seed is not None:
+                    torch.manual_seed(seed)
+                out = self.model.generate(
+                    input_ids=x, attention_mask=torch.ones_like(x), generation_config=config
+                )
+            texts = self.tokenizer.batch_decode(out[:, len(ids) :], skip_special_tokens=True)
+            return [str(t) for t in texts] * (1 if temperature > 0 else n)  # greedy: n copies
+        except Exception as exc:
+            return ModelError.of(exc)
+
+    def _generation_config(self, max_new_tokens: int, temperature: float, n: int) -> Any:
+        import transformers
+
+        make: Any = transformers.GenerationConfig
+        own = self.model.generation_config
+        sample = temperature > 0
+        options: dict[str, Any] = dict(
+            max_new_tokens=max_new_tokens,
+            num_return_sequences=n if sample else 1,
+            do_sample=sample,
+            pad_token_id=self.tokenizer.pad_token_id,
+            eos_token_id=own.eos_token_id,
+            bos_token_id=own.bos_token_id,
+        )
+        if sample:  # plain sampling at this temperature: no top-k or top-p cut
+            options.update(temperature=temperature, top_k=0, top_p=1.0)
+        return make(**options)
+
+
+def _digest(*texts: str) -> bytes:
+    """A cache key for texts of any size (a megabyte completion is not kept in the cache)."""
+    h = hashlib.blake2b(digest_size=20)
+    for t in texts:
+        h.update(len(t).to_bytes(8, "little"))
+        h.update(t.encode("utf-8", "surrogatepass"))
+    return h.digest()
+
+
+def _checked_chat(x: object) -> list[dict[str, str]]:
+    """The messages as plain dicts; ValueError naming what is malformed."""
+    if not isinstance(x, Sequence) or isinstance(x, str | bytes) or not x:
+        raise ValueError("a chat input is a non-empty list of messages")
+    messages = []
+    for k, m in enumerate(x):
+        if not hasattr(m, "get"):
+            raise ValueError(f"message {k} is {type(m).__name__}, not a mapping")
+        role, content = m.get("role"), m.get("content")
+        if not isinstance(role, str) or not role:
+            raise ValueError(f"message {k} has no role")
+        if not isinstance(content, str):
+            raise ValueError(f"message {k} content is {type(content).__name__}, not text")
+        messages.append({"role": role, "content": content})
+    return messages
+
+
+def _pretrained(cls: Any, source: str, dtype: Any) -> Any:
+    """``cls.from_pretrained`` that refuses a checkpoint missing weights (transformers would
+    initialise them at random: a reward model with a random head scores noise)."""
+    model, info = cls.from_pretrained(source, dtype=dtype, output_loading_info=True)
+    missing = sorted(info.get("missing_keys") or [])
+    if missing:
+        shown = ", ".join(missing[:4]) + (", ..." if len(missing) > 4 else "")
+        raise Unsupported(
+            f"{source}: {cls.__name__} would initialise {len(missing)} weights at random "
+            f"({shown}): this checkpoint is not that kind of model"
+        )
+    return model
+
+
+def _model_limit(tokenizer: Any, config: Any) -> int:
+    limits = [int(getattr(config, "max_position_embeddings", 0) or 0)]
+    tok_limit = int(getattr(tokenizer, "model_max_length", 0) or 0)
+    if 0 < tok_limit < 1_000_000:
+        limits.append(tok_limit)
+    known = [x for x in limits if x > 1]
+    return min(known) if known else FALLBACK_MAX_LENGTH
+
+
+def _source(model: str) -> str:
+    """A directory as an absolute path; a path that does not exist is an error, not a hub id."""
+    expanded = os.path.expanduser(model)
+    if os.path.isdir(expanded):
+        return os.path.abspath(expanded)
+    if model.startswith(("/", "./", "../", "~")) or os.path.exists(expanded):
+        raise FileNotFoundError(f"no model directory at {model}")
+    return model
+
+
+_MODELS: dict[tuple[str, str, str, str], LoadedModel] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def loaded_model(model: str, role: Role, dtype: str, device: str) -> LoadedModel:
+    """The process's one ``LoadedModel`` for these four, loaded under a lock on first use."""
+    source = _source(model)
+    key = (source, role, dtype, device)
+    found = _MODELS.get(key)
+    if found is None:
+        with _MODELS_LOCK:
+            found = _MODELS.get(key)
+            if found is None:
+                found = _MODELS[key] = LoadedModel(source, role, dtype, device)
+    return found
+
+
+def model_labels(model: str) -> tuple[str, ...] | None:
+    """The output names ``classify`` will give for a local model, read from its files
+    without loading it (``("score",)`` for one label); None when they cannot be known
+    here (a hub id, a directory that is not a classifier)."""
+    path = os.path.expanduser(model)
+    if not os.path.isdir(path):
+        return None
+    try:
+        if is_head_dir(path):
+            return read_head_config(path).labels
+        with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
+            config = json.load(f)
+    except (OSError, ValueError, ConfigError):
+        return None
+    archs = config.get("architectures") or []
+    if not any(str(a).endswith("ForSequenceClassification") for a in archs):
+        return None
+    id2label = config.get("id2label")
+    if isinstance(id2label, dict) and id2label:  # transformers' default without one: 2 labels
+        names = [str(id2label[k]) for k in sorted(id2label, key=int)]
+    else:
+        names = [f"LABEL_{i}" for i in range(int(config.get("num_labels", 2)))]
+    return ("score",) if len(names) == 1 else tuple(names)
