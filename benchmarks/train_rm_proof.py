@@ -13,7 +13,8 @@ tiny: a Llama of hidden size 128 and 2 layers (about 0.5M parameters) on an 18-t
 word-level tokenizer (one token per digit), built from a config and pretrained here by
 next-token prediction on the correct equations of every prompt not held out (9,500) for
 ``--lm-steps`` steps. ``train_reward_model`` then loads it as a one-output sequence classifier (a new,
-seeded score head) and trains it with the Bradley-Terry loss. With ``--lm-steps 0`` the
+seeded score head) and trains it with the Bradley-Terry loss for ``--epochs`` epochs
+(the tens-digit check is learned late: with 3 epochs it is still near chance). With ``--lm-steps 0`` the
 reward model starts from the randomly initialised Llama instead: checking a sum from a
 1-bit pairwise signal alone is hard to start from nothing (compare the two).
 
@@ -27,7 +28,7 @@ seconds each phase took.
 Torch runs on one thread (``--threads``): on a shared 2-core machine, two threads on
 matrices this small are many times slower than one.
 
-Run: ``python benchmarks/train_rm_proof.py`` (about 4 minutes a seed on 2 CPU cores).
+Run: ``python benchmarks/train_rm_proof.py`` (about 6 minutes a seed on 2 CPU cores).
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--lm-steps", type=int, default=1500, help="LM pretraining steps (0: a random base)"
     )
-    parser.add_argument("--epochs", type=int, default=3, help="reward-model epochs")
+    parser.add_argument("--epochs", type=int, default=5, help="reward-model epochs")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--keep", type=Path, help="keep the models in this folder")
     args = parser.parse_args(argv)

@@ -358,3 +358,23 @@ def test_the_bundled_minilm_encoder_with_a_fresh_head_scores_through_rm_score(tm
     alone = [backend.classify([t])[0]["score"] for t in texts]
     assert [r["score"] for r in backend.classify(texts)] == pytest.approx(alone, abs=TOL)
     assert [s.value for s in out] == pytest.approx(alone, abs=TOL)
+
+
+def test_an_openrlhf_url_scores_whole_samples_and_an_unscored_item_is_no_zero():
+    from helpers_serve import running
+    from rewardsmith import load_spec
+    from rewardsmith.serve import create_app
+
+    samples = [
+        Sample(prompt="2+2? ", completion="<think>4</think><answer>4</answer>", reference="4"),
+        Sample(prompt="2+2? ", completion="<think>5</think><answer>5</answer>", reference="4"),
+        Sample(prompt="2+2? ", completion="<think>4</think><answer>4</answer>"),  # no label
+    ]
+    with running(create_app("math-r1")) as url:
+        reward = rm(url + "/get_reward")
+        got = reward.score(samples)
+        again = asyncio.run(reward.ascore(samples))
+    local = load_spec("math-r1").score(samples)
+    assert [s.value for s in got[:2]] == [s.value for s in local[:2]] == [1.0, 0.0]
+    assert got[2].value is None and got[2].status is Status.ERROR
+    assert [s.value for s in again] == [s.value for s in got]

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 
+from helpers_serve import running
 from rewardsmith import Sample, Status
 from rewardsmith.models.base import Backend, ModelError, Unsupported
 from rewardsmith.models.openrlhf import OpenRLHFBackend
@@ -157,29 +154,6 @@ def test_a_url_without_the_route_is_unsupported() -> None:
 
 
 # --- a real rewardsmith server on loopback ------------------------------------------
-
-
-@contextmanager
-def running(app: object) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port in a thread; yield its URL."""
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
-        sock.close()
 
 
 def test_scores_from_a_rewardsmith_server_equal_local_scores() -> None:

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-import socket
-import threading
-import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-import uvicorn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rewardsmith.rollouts.fields as fields_module
+from helpers_serve import running
 from rewardsmith import ItemReward, Sample, Score
 from rewardsmith.core.types import prompt_group
 from rewardsmith.errors import InputError
@@ -162,28 +158,6 @@ def test_the_file_reader(tmp_path: Any) -> None:
 
 
 # ---------------------------------------------------------------- (b) the server over HTTP
-
-
-@contextmanager
-def running(app: object) -> Iterator[str]:
-    """Serve ``app`` with uvicorn on a free loopback port in a thread; yield its URL."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
-        sock.close()
 
 
 def post_score(url: str, samples: list[dict[str, Any]]) -> httpx.Response:

@@ -7,12 +7,13 @@ import typer
 from rewardsmith.cli.catalog import list_cmd
 from rewardsmith.cli.score import score_cmd
 from rewardsmith.cli.serve import serve_cmd
+from rewardsmith.cli.train_rm import train_rm_cmd
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="rewardsmith",
-    help="Rewards for RL post-training of language models: score rollouts, list the catalog.",
+    help="Rewards for RL post-training of language models: score rollouts, list the catalog, serve, train a reward model.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -20,6 +21,7 @@ app = typer.Typer(
 app.command("score")(score_cmd)
 app.command("list")(list_cmd)
 app.command("serve")(serve_cmd)
+app.command("train-rm")(train_rm_cmd)
 
 
 def main() -> None:

@@ -59,6 +59,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -188,6 +189,8 @@ class RMScore(ItemReward):
     # -- scoring ----------------------------------------------------------------------
 
     def score(self, samples: Sequence[Sample]) -> list[Score]:
+        if self.kind == "openrlhf":  # the protocol carries prompt, query and label itself
+            return self._from_rewards(samples, lambda b: b.score_samples(list(samples)))
         out, inputs, where = self._prepare(samples)
         if inputs:
             try:
@@ -202,6 +205,8 @@ class RMScore(ItemReward):
         return [s if s is not None else Score.skipped("not scored") for s in out]
 
     async def ascore(self, samples: Sequence[Sample]) -> list[Score]:
+        if self.kind == "openrlhf":
+            return await asyncio.to_thread(self.score, samples)
         out, inputs, where = self._prepare(samples)
         if inputs:
             try:
@@ -216,6 +221,19 @@ class RMScore(ItemReward):
                     raise
                 results = [ModelError.of(exc)] * len(inputs)
             self._finish(out, where, results)
+        return [s if s is not None else Score.skipped("not scored") for s in out]
+
+    def _from_rewards(self, samples: Sequence[Sample], call: Any) -> list[Score]:
+        """Scores from a backend that scores whole samples (OpenRLHF's ``/get_reward``)."""
+        try:
+            rewards = call(self.backend())
+        except Exception as exc:
+            if is_strict():
+                raise
+            rewards = [ModelError.of(exc)] * len(samples)
+        out: list[Score | None] = [None] * len(samples)
+        results = [r if isinstance(r, ModelError) else {"score": r} for r in rewards]
+        self._finish(out, list(range(len(samples))), results)
         return [s if s is not None else Score.skipped("not scored") for s in out]
 
     def score_one(self, sample: Sample) -> Score:

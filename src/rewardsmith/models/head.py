@@ -4,7 +4,7 @@ BaseReward (arXiv 2509.16127) found that a reward model scores best with a two-l
 on the final token's hidden state, ``h -> Linear -> SiLU -> Linear -> r``, rather than the
 single ``Linear`` of a ``*ForSequenceClassification`` model. ``transformers`` has no class
 for that, so rewardsmith defines one on-disk format, read by ``HFBackend`` and written by
-``save_reward_model`` (the reward-model training command writes it too).
+``save_reward_model`` (``rewardsmith train-rm`` saves a ``*ForSequenceClassification`` model).
 
 A reward-model directory in this format holds:
 
