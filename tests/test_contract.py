@@ -24,6 +24,7 @@ REQUIRED = {
     "length.cosine": {"max_tokens": 64},
     "process.clip": {"eta": 0.5},
     "rm.score": {"model": "/nonexistent/rm"},  # error statuses; tests/judges runs real ones
+    "rm.joint": {"model": "/nonexistent/rm"},
 }
 NAMES = [e.name for e in catalog("reward")]
 

@@ -66,3 +66,43 @@ def test_bad_settings_and_data_exit_2_with_one_message(tmp_path: Path) -> None:
         "--loss", "hinge", "--margin", "wide",
     )  # fmt: skip
     assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_joint_accumulated_bfloat16_with_flips_from_the_command_line(tmp_path: Path) -> None:
+    data = tmp_path / "prefs.jsonl"
+    rows = records(40)
+    rows[5] = {**rows[5], "chosen": rows[5]["rejected"], "rejected": rows[5]["chosen"]}
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    base = save_causal_lm(tmp_path / "base")
+    out = tmp_path / "rm"
+    done = run(
+        "train-rm", str(data), "--base-model", str(base), "--out", str(out),
+        "--epochs", "3", "--lr", "3e-3", "--max-length", "48", "--batch-size", "4",
+        "--grad-accum", "2", "--precision", "bfloat16", "--joint", "--warmup-ratio", "0.1",
+        "--flip-members", "2", "--flip-epochs", "2", "--flip-fraction", "0.1", "--no-progress",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["flipped"] >= 1 and summary["eval_accuracy"] >= 0.75
+    card = (out / "README.md").read_text()
+    assert "use: rm.joint" in card and "batch 4 x 2 accumulated" in card and "bfloat16" in card
+    reward = load("rm.joint", model=str(out), input="text")
+    bad, good = reward.score(
+        [
+            Sample(prompt="What is 7+7? ", completion="<answer>14", group="g"),
+            Sample(prompt="What is 7+7? ", completion="<answer>14</answer>", group="g"),
+        ]
+    )
+    assert good.value is not None and bad.value is not None and good.value > bad.value
+
+
+def test_option_errors_exit_2(tmp_path: Path) -> None:
+    data = tmp_path / "prefs.jsonl"
+    data.write_text("\n".join(json.dumps(r) for r in records(4)) + "\n")
+    done = run(
+        "train-rm", str(data), "--base-model", str(tmp_path), "--out", str(tmp_path / "o"),
+        "--precision", "float8", "--flip-members", "1", "--grad-accum", "0",
+    )  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    for needle in ("precision", "flip_members", "grad_accum"):
+        assert needle in done.stderr

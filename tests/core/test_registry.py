@@ -115,6 +115,7 @@ REQUIRED = {  # rewards whose defaults do not build: the catalog shows no range 
     "length.cosine": {"max_tokens": 64},
     "process.clip": {"eta": 0.5},
     "rm.score": {"model": "/nonexistent/rm"},  # error statuses; tests/judges runs real ones
+    "rm.joint": {"model": "/nonexistent/rm"},
     "transform.clamp": {"low": -1.0, "high": 1.0},
     "transform.noise": {"mode": "flip", "p": 0.1},
 }

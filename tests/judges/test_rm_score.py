@@ -56,7 +56,7 @@ def _direct(path, inputs):
 
 
 def test_registered_with_paper_work_and_a_range_set_by_parameters(dirs):
-    assert "rewardsmith.judges.rm" in BUILTIN_MODULES  # in the catalog without an import
+    assert "rewardsmith.judges.rm.score" in BUILTIN_MODULES  # in the catalog without an import
     entry = get("rm.score")
     assert entry.range is None  # `model` is required
     assert entry.paper is not None and entry.paper.arxiv == "2410.18451"

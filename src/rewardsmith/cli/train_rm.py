@@ -48,11 +48,43 @@ def train_rm_cmd(
         str, typer.Option(help="as_given, or conversation (the chat template for text too).")
     ] = "as_given",
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    joint: Annotated[
+        bool,
+        typer.Option(
+            help="You Only Judge Once: each pair or group in one sequence (score with rm.joint)."
+        ),
+    ] = False,
+    grad_accum: Annotated[int, typer.Option(help="Batches per optimizer step.")] = 1,
+    precision: Annotated[
+        str, typer.Option(help="float32, or bfloat16 autocast (weights stay float32).")
+    ] = "float32",
+    warmup_ratio: Annotated[float, typer.Option(help="Share of steps warming up.")] = 0.0,
+    weight_decay: Annotated[float, typer.Option()] = 0.0,
+    max_grad_norm: Annotated[float, typer.Option(help="Gradient clipping (0: off).")] = 1.0,
+    lora_rank: Annotated[int, typer.Option()] = 8,
+    lora_alpha: Annotated[int, typer.Option()] = 16,
+    flip_members: Annotated[
+        int,
+        typer.Option(
+            help="Flip suspected mislabelled pairs found by an ensemble of this many models, trained first (0: off; Secrets of RLHF II)."
+        ),
+    ] = 0,
+    flip_fraction: Annotated[
+        float, typer.Option(help="Only the lowest share of pairs by strength can flip.")
+    ] = 0.2,
+    flip_action: Annotated[str, typer.Option(help="flip or drop the suspects.")] = "flip",
+    flip_adaptive_margin: Annotated[
+        bool, typer.Option(help="Each pair's margin is its strength (needs --margin data).")
+    ] = False,
+    flip_epochs: Annotated[
+        int | None, typer.Option(help="Epochs per ensemble member (default: --epochs).")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="A progress bar on stderr.")] = True,
 ) -> None:
-    """Train a reward model (Bradley-Terry, listwise or Plackett-Luce) and save it with a
-    model card; print what the run did as JSON (held-out pairwise accuracy before and
-    after). Load it with ``rm.score`` (``model: OUT``). Exit 2 for bad settings or data."""
+    """Train a reward model (Bradley-Terry, listwise or Plackett-Luce; optionally joint,
+    YOJO) and save it with a model card; print what the run did as JSON (held-out pairwise
+    accuracy before and after, pairs flipped). Load it with ``rm.score`` (``rm.joint`` for
+    --joint), ``model: OUT``. Exit 2 for bad settings or data."""
     with usage_errors():
         from rewardsmith.training.train import TrainConfig, train_from_config
 
@@ -70,6 +102,19 @@ def train_rm_cmd(
             eval_fraction=eval_fraction,
             render=render,
             device=device,
+            joint=joint,
+            grad_accum=grad_accum,
+            precision=precision,
+            warmup_ratio=warmup_ratio,
+            weight_decay=weight_decay,
+            max_grad_norm=max_grad_norm,
+            lora_rank=lora_rank,
+            lora_alpha=lora_alpha,
+            flip_members=flip_members,
+            flip_fraction=flip_fraction,
+            flip_action=flip_action,
+            flip_adaptive_margin=flip_adaptive_margin,
+            flip_epochs=flip_epochs,
         )
         result = train_from_config(config, data, base_model, out, eval_data, progress)
     summary = {k: v for k, v in result.as_dict().items() if k not in ("losses", "eval_margins")}

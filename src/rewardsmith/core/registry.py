@@ -192,7 +192,8 @@ BUILTIN_MODULES = (
     "rewardsmith.shaping.process.reasoning_pattern",
     "rewardsmith.shaping.process.trust",
     "rewardsmith.shaping.aggregate",
-    "rewardsmith.judges.rm",
+    "rewardsmith.judges.rm.score",
+    "rewardsmith.judges.rm.joint",
 )
 """The modules whose import registers the built-in rewards and transforms."""
 

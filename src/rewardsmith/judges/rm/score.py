@@ -72,7 +72,14 @@ from rewardsmith.errors import ConfigError
 from rewardsmith.models.base import Backend, ModelError, ModelInput, Result, failed_score
 from rewardsmith.models.load import load_backend, resolve_backend
 
-__all__ = ["REFERENCE_TEMPLATE", "SKYWORK_REWARD", "RMScore", "RMScoreParams"]
+__all__ = [
+    "REFERENCE_TEMPLATE",
+    "SKYWORK_REWARD",
+    "RMScore",
+    "RMScoreParams",
+    "chat_messages",
+    "plain_text",
+]
 
 SKYWORK_REWARD = Paper("Skywork-Reward: Bag of Tricks for Reward Modeling in LLMs", "2410.18451")
 REFERENCE_TEMPLATE = "Question: {question}\n\nReference answer: {reference}\n\nResponse: {response}"
@@ -294,17 +301,20 @@ class RMScore(ItemReward):
         """What the model reads for ``sample`` (see ``input`` in the module docstring)."""
         mode = self.params.input
         if mode == "conversation":
-            return [*_messages(sample.prompt, "user"), *_messages(sample.completion, "assistant")]
+            return [
+                *chat_messages(sample.prompt, "user"),
+                *chat_messages(sample.completion, "assistant"),
+            ]
         if mode == "text":
-            return _text(sample.prompt) + _text(sample.completion)
+            return plain_text(sample.prompt) + plain_text(sample.completion)
         return self.params.template.format(
-            question=_text(sample.prompt),
+            question=plain_text(sample.prompt),
             reference=_reference(sample.reference),
             response=sample.text,
         )
 
 
-def _messages(part: str | Sequence[Mapping[str, Any]], role: str) -> list[Mapping[str, Any]]:
+def chat_messages(part: str | Sequence[Mapping[str, Any]], role: str) -> list[Mapping[str, Any]]:
     """Chat messages for the model; OpenAI content parts are joined into text, anything
     else malformed is left for the backend to refuse (an error for that item)."""
     if isinstance(part, str):
@@ -318,7 +328,7 @@ def _messages(part: str | Sequence[Mapping[str, Any]], role: str) -> list[Mappin
     return out
 
 
-def _text(part: str | Sequence[Mapping[str, Any]]) -> str:
+def plain_text(part: str | Sequence[Mapping[str, Any]]) -> str:
     if isinstance(part, str):
         return part
     return "\n".join(str(m.get("content") or "") for m in part if isinstance(m, Mapping))
