@@ -25,6 +25,10 @@ REQUIRED = {
     "process.clip": {"eta": 0.5},
     "rm.score": {"model": "/nonexistent/rm"},  # error statuses; tests/judges runs real ones
     "rm.joint": {"model": "/nonexistent/rm"},
+    "judge.pointwise": {"model": "/nonexistent/judge"},
+    "judge.pairwise": {"model": "/nonexistent/judge"},
+    "judge.reference": {"model": "/nonexistent/judge"},
+    "judge.rubric": {"model": "/nonexistent/judge"},
 }
 NAMES = [e.name for e in catalog("reward")]
 

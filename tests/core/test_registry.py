@@ -116,6 +116,10 @@ REQUIRED = {  # rewards whose defaults do not build: the catalog shows no range 
     "process.clip": {"eta": 0.5},
     "rm.score": {"model": "/nonexistent/rm"},  # error statuses; tests/judges runs real ones
     "rm.joint": {"model": "/nonexistent/rm"},
+    "judge.pointwise": {"model": "/nonexistent/judge"},
+    "judge.pairwise": {"model": "/nonexistent/judge"},
+    "judge.reference": {"model": "/nonexistent/judge"},
+    "judge.rubric": {"model": "/nonexistent/judge"},
     "transform.clamp": {"low": -1.0, "high": 1.0},
     "transform.noise": {"mode": "flip", "p": 0.1},
 }

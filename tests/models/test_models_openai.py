@@ -1,4 +1,4 @@
-"""OpenAIBackend: client logic against httpx.MockTransport (retries, deadlines, shapes,
+"""OpenAIBackend: client logic against httpx2.MockTransport (retries, deadlines, shapes,
 attacks from a hostile server), wire behaviour against a real ``transformers serve``."""
 
 from __future__ import annotations
@@ -6,36 +6,32 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import json
-import os
 import pickle
 import re
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
+from helpers_transformers_serve import tiny_lm_server
 from rewardsmith.models import http as remote
 from rewardsmith.models.base import Backend, ModelError, TokenLogprobs, Unsupported
 from rewardsmith.models.openai import OpenAIBackend
 
 URL = "http://model.test/v1"
 CHAT = [{"role": "user", "content": "2+2?"}]
-Handler = Callable[[httpx.Request], Any]
+Handler = Callable[[httpx2.Request], Any]
 
 
 def make(handler: Handler, **options: Any) -> OpenAIBackend:
     options.setdefault("backoff_s", 0.01)
-    return OpenAIBackend(URL, "m", transport=httpx.MockTransport(handler), **options)
+    return OpenAIBackend(URL, "m", transport=httpx2.MockTransport(handler), **options)
 
 
-def body(request: httpx.Request) -> dict[str, Any]:
+def body(request: httpx2.Request) -> dict[str, Any]:
     return json.loads(request.content)
 
 
@@ -65,13 +61,13 @@ def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 def test_generate_sends_chat_and_text_to_their_routes_in_order() -> None:
     seen: list[tuple[str, dict[str, Any]]] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         data = body(request)
         seen.append((request.url.path, data))
         if request.url.path.endswith("/chat/completions"):
             # choices out of order: the backend orders them by index
-            return httpx.Response(200, json={"choices": chat_reply("a", "b")["choices"][::-1]})
-        return httpx.Response(
+            return httpx2.Response(200, json={"choices": chat_reply("a", "b")["choices"][::-1]})
+        return httpx2.Response(
             200, json={"choices": [{"index": 0, "text": "t1"}, {"index": 1, "text": "t2"}]}
         )
 
@@ -94,9 +90,9 @@ def test_generate_sends_chat_and_text_to_their_routes_in_order() -> None:
 def test_a_server_that_ignores_n_gets_one_request_per_sample() -> None:
     asked: list[tuple[int, int]] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         asked.append((body(request)["seed"], body(request)["n"]))
-        return httpx.Response(200, json=chat_reply(f"s{body(request)['seed']}"))  # one choice
+        return httpx2.Response(200, json=chat_reply(f"s{body(request)['seed']}"))  # one choice
 
     backend = make(handler)
     assert backend.generate([CHAT], n=3, seed=10) == [["s10", "s11", "s12"]]
@@ -107,7 +103,7 @@ def test_a_server_that_ignores_n_gets_one_request_per_sample() -> None:
 
 
 def test_sync_methods_work_inside_a_running_event_loop() -> None:
-    backend = make(lambda request: httpx.Response(200, json=chat_reply("x")))
+    backend = make(lambda request: httpx2.Response(200, json=chat_reply("x")))
 
     async def caller() -> list[Any]:
         return backend.generate([CHAT])  # a sync call from async code: a private loop thread
@@ -119,7 +115,7 @@ def test_sync_methods_work_inside_a_running_event_loop() -> None:
 def test_a_backend_pickles_and_works_from_worker_threads() -> None:
     backend = pickle.loads(pickle.dumps(OpenAIBackend(URL, "m", api_key="k", timeout_s=5)))
     assert (backend.base_url, backend.model, backend._http.timeout_s) == (URL, "m", 5.0)
-    mocked = make(lambda request: httpx.Response(200, json=chat_reply("x")))
+    mocked = make(lambda request: httpx2.Response(200, json=chat_reply("x")))
     with ThreadPoolExecutor(4) as pool:
         assert list(pool.map(lambda _: mocked.generate([CHAT]), range(8))) == [[["x"]]] * 8
 
@@ -128,9 +124,9 @@ def test_api_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
     auth: list[str | None] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         auth.append(request.headers.get("authorization"))
-        return httpx.Response(200, json=chat_reply("x"))
+        return httpx2.Response(200, json=chat_reply("x"))
 
     make(handler).generate([CHAT])
     make(handler, api_key="").generate([CHAT])  # an explicit empty key sends none
@@ -141,9 +137,9 @@ def test_api_key_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_deadline_turns_a_hung_server_into_timeout_items() -> None:
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         await asyncio.sleep(30)
-        return httpx.Response(200, json=chat_reply("late"))
+        return httpx2.Response(200, json=chat_reply("late"))
 
     started = time.monotonic()
     results = make(handler, timeout_s=0.2, max_concurrency=2).generate([CHAT] * 4)
@@ -158,8 +154,8 @@ def test_retry_after_as_an_http_date(waits: list[float]) -> None:
     when = email.utils.formatdate(time.time() + 2, usegmt=True)
     answers = iter(
         [
-            httpx.Response(503, headers={"retry-after": when}),
-            httpx.Response(200, json=chat_reply("ok")),
+            httpx2.Response(503, headers={"retry-after": when}),
+            httpx2.Response(200, json=chat_reply("ok")),
         ]
     )
     assert make(lambda request: next(answers)).generate([CHAT]) == [["ok"]]
@@ -169,8 +165,8 @@ def test_retry_after_as_an_http_date(waits: list[float]) -> None:
 def test_429_with_retry_after_then_success(waits: list[float]) -> None:
     answers = iter(
         [
-            httpx.Response(429, headers={"retry-after": "0.25"}),
-            httpx.Response(200, json=chat_reply("ok")),
+            httpx2.Response(429, headers={"retry-after": "0.25"}),
+            httpx2.Response(200, json=chat_reply("ok")),
         ]
     )
     assert make(lambda request: next(answers)).generate([CHAT]) == [["ok"]]
@@ -180,12 +176,12 @@ def test_429_with_retry_after_then_success(waits: list[float]) -> None:
 def test_500_twice_then_success(waits: list[float]) -> None:
     calls = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         calls.append(1)
         return (
-            httpx.Response(500, text="boom")
+            httpx2.Response(500, text="boom")
             if len(calls) <= 2
-            else httpx.Response(200, json=chat_reply("ok"))
+            else httpx2.Response(200, json=chat_reply("ok"))
         )
 
     assert make(handler).generate([CHAT]) == [["ok"]]
@@ -195,11 +191,11 @@ def test_500_twice_then_success(waits: list[float]) -> None:
 def test_connection_errors_are_retried(waits: list[float]) -> None:
     calls = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         calls.append(1)
         if len(calls) == 1:
-            raise httpx.ConnectError("connection refused", request=request)
-        return httpx.Response(200, json=chat_reply("ok"))
+            raise httpx2.ConnectError("connection refused", request=request)
+        return httpx2.Response(200, json=chat_reply("ok"))
 
     assert make(handler).generate([CHAT]) == [["ok"]]
 
@@ -207,9 +203,9 @@ def test_connection_errors_are_retried(waits: list[float]) -> None:
 def test_500_forever_is_an_error_after_the_retries(waits: list[float]) -> None:
     calls = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         calls.append(1)
-        return httpx.Response(500, json={"error": {"message": "engine dead"}})
+        return httpx2.Response(500, json={"error": {"message": "engine dead"}})
 
     [result] = make(handler, retries=3).generate([CHAT])
     assert isinstance(result, ModelError) and not result.timeout
@@ -222,14 +218,14 @@ def test_500_forever_is_an_error_after_the_retries(waits: list[float]) -> None:
 
 
 def test_a_4xx_is_not_retried(waits: list[float]) -> None:
-    [result] = make(lambda r: httpx.Response(400, json={"detail": "bad max_tokens"})).generate(
+    [result] = make(lambda r: httpx2.Response(400, json={"detail": "bad max_tokens"})).generate(
         [CHAT]
     )
     assert isinstance(result, ModelError) and "bad max_tokens" in result.message and waits == []
 
 
 def test_backoff_is_jittered_and_doubles(waits: list[float]) -> None:
-    backend = make(lambda request: httpx.Response(503), retries=4, backoff_s=0.1)
+    backend = make(lambda request: httpx2.Response(503), retries=4, backoff_s=0.1)
     backend.generate([CHAT])
     first = list(waits)
     waits.clear()
@@ -241,7 +237,7 @@ def test_backoff_is_jittered_and_doubles(waits: list[float]) -> None:
 
 
 def test_a_retry_after_past_the_deadline_gives_up_at_once() -> None:
-    backend = make(lambda r: httpx.Response(429, headers={"retry-after": "3600"}), timeout_s=5)
+    backend = make(lambda r: httpx2.Response(429, headers={"retry-after": "3600"}), timeout_s=5)
     started = time.monotonic()
     [result] = backend.generate([CHAT])
     assert time.monotonic() - started < 2.0
@@ -252,13 +248,13 @@ def test_a_retry_after_past_the_deadline_gives_up_at_once() -> None:
 def test_concurrency_is_bounded() -> None:
     in_flight = peak = 0
 
-    async def handler(request: httpx.Request) -> httpx.Response:
+    async def handler(request: httpx2.Request) -> httpx2.Response:
         nonlocal in_flight, peak
         in_flight += 1
         peak = max(peak, in_flight)
         await asyncio.sleep(0.02)
         in_flight -= 1
-        return httpx.Response(200, json=chat_reply("x"))
+        return httpx2.Response(200, json=chat_reply("x"))
 
     out = make(handler, max_concurrency=3).generate([CHAT] * 12)
     assert out == [["x"]] * 12
@@ -268,9 +264,9 @@ def test_concurrency_is_bounded() -> None:
 def test_a_route_the_server_lacks_is_unsupported_once() -> None:
     calls = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         calls.append(1)
-        return httpx.Response(404, json={"detail": "Not Found"})
+        return httpx2.Response(404, json={"detail": "Not Found"})
 
     with pytest.raises(
         Unsupported, match=re.escape("HTTP 404 from POST http://model.test/classify")
@@ -306,7 +302,7 @@ def test_a_route_the_server_lacks_is_unsupported_once() -> None:
     ],
 )
 def test_malformed_or_misshapen_replies_are_item_errors(content: bytes, needle: str) -> None:
-    [result] = make(lambda r: httpx.Response(200, content=content)).generate([CHAT])
+    [result] = make(lambda r: httpx2.Response(200, content=content)).generate([CHAT])
     assert isinstance(result, ModelError) and result.type == "BadReply"
     assert needle in result.message
     assert len(result.message) <= 500  # bounded, whatever the body
@@ -325,13 +321,13 @@ def test_an_endless_body_is_cut_at_the_cap() -> None:
             pulled += 1
             yield chunk
 
-    [result] = make(lambda r: httpx.Response(200, content=endless())).generate([CHAT])
+    [result] = make(lambda r: httpx2.Response(200, content=endless())).generate([CHAT])
     assert isinstance(result, ModelError) and "larger than 33554432 bytes" in result.message
     assert pulled <= 34  # stopped reading at 32 MiB
 
 
 def test_a_declared_huge_body_is_refused_before_reading() -> None:
-    response = httpx.Response(200, headers={"content-length": str(1 << 40)}, content=b"{}")
+    response = httpx2.Response(200, headers={"content-length": str(1 << 40)}, content=b"{}")
     [result] = make(lambda r: response, max_reply_bytes=1000).generate([CHAT])
     assert isinstance(result, ModelError) and "larger than 1000 bytes" in result.message
 
@@ -342,7 +338,7 @@ def test_a_stream_that_never_closes_hits_the_deadline() -> None:
         await asyncio.sleep(3600)
 
     started = time.monotonic()
-    [result] = make(lambda r: httpx.Response(200, content=dribble()), timeout_s=0.3).generate(
+    [result] = make(lambda r: httpx2.Response(200, content=dribble()), timeout_s=0.3).generate(
         [CHAT]
     )
     assert time.monotonic() - started < 2.0
@@ -355,9 +351,9 @@ def test_a_stream_that_never_closes_hits_the_deadline() -> None:
     ids=["nan", "inf", "-inf", "string", "bool", "overflow", "null", "empty", "not-a-list"],
 )
 def test_non_finite_scores_are_errors_not_numbers(probs: str) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         value = probs if body(request)["input"] == "bad" else "[0.25]"
-        return httpx.Response(
+        return httpx2.Response(
             200, content=f'{{"data": [{{"index": 0, "probs": {value}}}]}}'.encode()
         )
 
@@ -416,10 +412,10 @@ def expected(tokens: tuple[str, ...], bos: str | None) -> TokenLogprobs:
 def test_the_continuation_boundary_comes_from_the_offsets(
     prefix: str, continuation: str, tokens: tuple[str, ...], bos: str | None, offsets: str
 ) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         data = body(request)
         assert data["echo"] is True and data["logprobs"] == 0 and data["max_tokens"] == 1
-        return httpx.Response(200, json=echo_reply(data["prompt"], bos=bos, offsets=offsets))
+        return httpx2.Response(200, json=echo_reply(data["prompt"], bos=bos, offsets=offsets))
 
     [result] = make(handler).continuation_logprobs([(prefix, continuation)])
     assert result == expected(tokens, bos)
@@ -427,7 +423,7 @@ def test_the_continuation_boundary_comes_from_the_offsets(
 
 def test_a_whole_text_continuation_without_bos_has_no_first_logprob() -> None:
     reply = echo_reply("The answer is 4", bos=None, offsets="vllm")
-    [result] = make(lambda r: httpx.Response(200, json=reply)).continuation_logprobs(
+    [result] = make(lambda r: httpx2.Response(200, json=reply)).continuation_logprobs(
         [("", "The answer is 4")]
     )
     assert isinstance(result, ModelError) and "no log-probability" in result.message
@@ -440,9 +436,9 @@ def test_vllm_prompt_logprobs_are_read() -> None:
         for k, (i, t) in enumerate(pieces[1:], 1)
     ]
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         assert body(request)["prompt_logprobs"] == 0 and "echo" not in body(request)
-        return httpx.Response(
+        return httpx2.Response(
             200, json={"choices": [{"index": 0, "text": "", "prompt_logprobs": entries}]}
         )
 
@@ -457,9 +453,9 @@ def test_vllm_prompt_logprobs_are_read() -> None:
 def test_logprobs_null_is_unsupported_once_not_per_item() -> None:
     calls = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         calls.append(1)  # what transformers serve answers: no logprobs in the choice
-        return httpx.Response(
+        return httpx2.Response(
             200, json={"model": "tiny", "choices": [{"index": 0, "text": "x", "logprobs": None}]}
         )
 
@@ -483,10 +479,10 @@ def test_chat_prefixes_are_unsupported_before_any_request() -> None:
 def test_classify_posts_to_the_root_classify_route() -> None:
     seen: list[tuple[str, dict[str, Any]]] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append((str(request.url), body(request)))
         probs = [0.9] if "input" in body(request) else [0.1, 0.7]
-        return httpx.Response(
+        return httpx2.Response(
             200,
             json={"data": [{"index": 0, "label": "x", "probs": probs, "num_classes": len(probs)}]},
         )
@@ -509,9 +505,11 @@ def test_classify_posts_to_the_root_classify_route() -> None:
     ids=["vector", "per-token-last", "base64", "empty"],
 )
 def test_classify_via_pooling(data: Any, want: dict[str, float] | None) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         assert request.url.path == "/pooling" and body(request)["encoding_format"] == "float"
-        return httpx.Response(200, json={"data": [{"index": 0, "object": "pooling", "data": data}]})
+        return httpx2.Response(
+            200, json={"data": [{"index": 0, "object": "pooling", "data": data}]}
+        )
 
     [result] = make(handler, classify_route="pooling").classify(["text"])
     if want is None:
@@ -532,47 +530,11 @@ def test_bad_options_fail_at_build_time() -> None:
 # --- a real server on loopback: transformers serve ---------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def transformers_serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``transformers serve`` on a tiny Llama built here; stopped by its own process id."""
-    pytest.importorskip("fastapi")
-    from helpers_tiny_lm import save_tiny_lm
-
-    folder = save_tiny_lm(tmp_path_factory.mktemp("tiny-lm"), with_model=True)
-    port = _free_port()
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_UPDATE_CHECK": "1"}
-    command = [sys.executable, "-c", "from transformers.cli.transformers import main; main()"]
-    args = ["serve", str(folder), "--host", "127.0.0.1", "--port", str(port), "--device", "cpu"]
-    log = tmp_path_factory.mktemp("serve-log") / "serve.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen([*command, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"transformers serve exited: {Path(log).read_text()[-2000:]}")
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "transformers serve did not start"
-            time.sleep(0.1)
+    """``transformers serve`` on a tiny Llama built here."""
+    with tiny_lm_server(tmp_path_factory) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 @pytest.mark.slow

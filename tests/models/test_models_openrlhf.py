@@ -1,4 +1,4 @@
-"""OpenRLHFBackend: OpenRLHF's remote reward protocol, against httpx.MockTransport and
+"""OpenRLHFBackend: OpenRLHF's remote reward protocol, against httpx2.MockTransport and
 against a real ``rewardsmith serve`` app on loopback."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import time
 from typing import Any
 
-import httpx
+import httpx2
 import pytest
 
 from helpers_serve import running
@@ -22,19 +22,19 @@ GOOD = "<think>2 + 2 = 4</think><answer>4</answer>"
 
 def make(handler: Any, **options: Any) -> OpenRLHFBackend:
     options.setdefault("backoff_s", 0.01)
-    return OpenRLHFBackend(URL, transport=httpx.MockTransport(handler), **options)
+    return OpenRLHFBackend(URL, transport=httpx2.MockTransport(handler), **options)
 
 
-def body(request: httpx.Request) -> dict[str, Any]:
+def body(request: httpx2.Request) -> dict[str, Any]:
     return json.loads(request.content)
 
 
 def test_score_samples_sends_openrlhfs_request_shape() -> None:
     seen: list[dict[str, Any]] = []
 
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         seen.append(body(request))
-        return httpx.Response(
+        return httpx2.Response(
             200, json={"rewards": [1.0, 0.5], "scores": [1.0, 0.5], "extra_logs": {}}
         )
 
@@ -48,20 +48,20 @@ def test_score_samples_sends_openrlhfs_request_shape() -> None:
 
 
 def test_classify_sends_the_text_alone() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         assert body(request) == {"query": ["some text"], "prompts": [""], "labels": [None]}
-        return httpx.Response(200, json={"rewards": [0.75]})
+        return httpx2.Response(200, json={"rewards": [0.75]})
 
     assert make(handler).classify(["some text"]) == [{"score": 0.75}]
     assert asyncio.run(make(handler).aclassify(["some text"])) == [{"score": 0.75}]
 
 
 def test_a_failed_request_fails_only_its_items() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         queries = body(request)["query"]
         if "boom" in queries:
-            return httpx.Response(500, text="crashed")
-        return httpx.Response(200, json={"rewards": [float(len(q)) for q in queries]})
+            return httpx2.Response(500, text="crashed")
+        return httpx2.Response(200, json={"rewards": [float(len(q)) for q in queries]})
 
     samples = [Sample("", q) for q in ["a", "bb", "boom", "dddd", "eeeee"]]
     out = make(handler, batch_size=2, retries=1).score_samples(samples)
@@ -80,7 +80,7 @@ def test_a_failed_request_fails_only_its_items() -> None:
     ids=["wrong-length", "no-rewards", "not-json", "string"],
 )
 def test_a_misshapen_reply_fails_its_items_with_the_reason(content: bytes, needle: str) -> None:
-    out = make(lambda r: httpx.Response(200, content=content)).score_samples(
+    out = make(lambda r: httpx2.Response(200, content=content)).score_samples(
         [Sample("", "a"), Sample("", "b")]
     )
     assert all(
@@ -90,7 +90,7 @@ def test_a_misshapen_reply_fails_its_items_with_the_reason(content: bytes, needl
 
 def test_non_finite_rewards_fail_their_item_only() -> None:
     content = b'{"rewards": [1.0, NaN, Infinity, "0.5", true, 1e999, null, -2]}'
-    out = make(lambda r: httpx.Response(200, content=content)).score_samples([Sample("", "x")] * 8)
+    out = make(lambda r: httpx2.Response(200, content=content)).score_samples([Sample("", "x")] * 8)
     assert out[0] == 1.0 and out[7] == -2.0
     assert all(isinstance(r, ModelError) and r.type == "BadReply" for r in out[1:7])
 
@@ -103,7 +103,7 @@ def test_rewardsmith_stand_ins_for_unscored_items_are_errors() -> None:
             "rewardsmith/skipped": [0.0, 1.0, 0.0],
         },
     }
-    out = make(lambda r: httpx.Response(200, json=reply)).score_samples([Sample("", "x")] * 3)
+    out = make(lambda r: httpx2.Response(200, json=reply)).score_samples([Sample("", "x")] * 3)
     assert out[0] == 1.0
     assert isinstance(out[1], ModelError) and out[1].type == "Skipped"
     assert (
@@ -116,13 +116,13 @@ def test_rewardsmith_stand_ins_for_unscored_items_are_errors() -> None:
 def test_retries_then_success_and_a_deadline() -> None:
     answers = iter(
         [
-            httpx.Response(503, headers={"retry-after": "0"}),
-            httpx.Response(200, json={"rewards": [1.0]}),
+            httpx2.Response(503, headers={"retry-after": "0"}),
+            httpx2.Response(200, json={"rewards": [1.0]}),
         ]
     )
     assert make(lambda r: next(answers)).score_samples([Sample("", "x")]) == [1.0]
 
-    async def hang(request: httpx.Request) -> httpx.Response:
+    async def hang(request: httpx2.Request) -> httpx2.Response:
         await asyncio.sleep(30)
         raise AssertionError("unreachable")
 
@@ -148,7 +148,7 @@ def test_what_the_protocol_cannot_do_is_unsupported() -> None:
 
 def test_a_url_without_the_route_is_unsupported() -> None:
     with pytest.raises(Unsupported, match="HTTP 404"):
-        make(lambda r: httpx.Response(404, json={"detail": "Not Found"})).score_samples(
+        make(lambda r: httpx2.Response(404, json={"detail": "Not Found"})).score_samples(
             [Sample("", "x")]
         )
 

@@ -194,6 +194,10 @@ BUILTIN_MODULES = (
     "rewardsmith.shaping.aggregate",
     "rewardsmith.judges.rm.score",
     "rewardsmith.judges.rm.joint",
+    "rewardsmith.judges.pointwise",
+    "rewardsmith.judges.pairwise",
+    "rewardsmith.judges.reference",
+    "rewardsmith.judges.rubric",
 )
 """The modules whose import registers the built-in rewards and transforms."""
 

@@ -37,9 +37,9 @@ from rewardsmith.errors import ConfigError, MissingExtraError, RewardsmithError,
 from rewardsmith.models.base import ModelError, Result, Unsupported
 
 try:
-    import httpx
+    import httpx2
 except ImportError:  # pragma: no cover - depends on the environment
-    raise MissingExtraError("httpx", "judge") from None
+    raise MissingExtraError("httpx2", "judge") from None
 
 __all__ = [
     "MAX_REPLY_BYTES",
@@ -131,7 +131,7 @@ class HTTPCaller:
         backoff_s: the first retry's wait; it doubles each retry (with jitter), at most
             ``max_backoff_s``.
         headers: sent with every request.
-        transport: an ``httpx`` async transport (tests use ``httpx.MockTransport``).
+        transport: an ``httpx2`` async transport (tests use ``httpx2.MockTransport``).
         max_reply_bytes: the most bytes read from one reply.
     """
 
@@ -144,7 +144,7 @@ class HTTPCaller:
         backoff_s: float = 0.5,
         max_backoff_s: float = 30.0,
         headers: Mapping[str, str] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         max_reply_bytes: int = MAX_REPLY_BYTES,
     ) -> None:
         problems = [
@@ -172,10 +172,10 @@ class HTTPCaller:
     @asynccontextmanager
     async def session(self) -> AsyncIterator[Callable[[str, Mapping[str, Any]], Awaitable[Any]]]:
         """A connection pool for one call: yields ``post(url, body) -> parsed JSON``."""
-        timeout = httpx.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0))
-        limits = httpx.Limits(max_connections=self.max_concurrency)
+        timeout = httpx2.Timeout(self.timeout_s, connect=min(self.timeout_s, 10.0))
+        limits = httpx2.Limits(max_connections=self.max_concurrency)
         slots = asyncio.Semaphore(self.max_concurrency)
-        async with httpx.AsyncClient(
+        async with httpx2.AsyncClient(
             timeout=timeout, limits=limits, headers=self.headers, transport=self.transport
         ) as client:
 
@@ -186,7 +186,7 @@ class HTTPCaller:
 
             yield post
 
-    async def _with_deadline(self, client: httpx.AsyncClient, url: str, content: bytes) -> bytes:
+    async def _with_deadline(self, client: httpx2.AsyncClient, url: str, content: bytes) -> bytes:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
         last: list[str] = []
@@ -202,14 +202,14 @@ class HTTPCaller:
             ) from None
 
     async def _attempts(
-        self, client: httpx.AsyncClient, url: str, content: bytes, deadline: float, last: list[str]
+        self, client: httpx2.AsyncClient, url: str, content: bytes, deadline: float, last: list[str]
     ) -> bytes:
         loop = asyncio.get_running_loop()
         for attempt in range(self.retries + 1):
             wait: float | None = None
             try:
                 status, headers, body = await self._send(client, url, content)
-            except httpx.TransportError as exc:
+            except httpx2.TransportError as exc:
                 error: Exception = exc
             else:
                 if status < 400:
@@ -238,8 +238,8 @@ class HTTPCaller:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(
-        self, client: httpx.AsyncClient, url: str, content: bytes
-    ) -> tuple[int, httpx.Headers, bytes]:
+        self, client: httpx2.AsyncClient, url: str, content: bytes
+    ) -> tuple[int, httpx2.Headers, bytes]:
         async with client.stream("POST", url, content=content) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_reply_bytes:
@@ -260,7 +260,7 @@ def _retryable(status: int) -> bool:
     return status in (408, 425, 429) or status >= 500
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+def _retry_after(headers: httpx2.Headers) -> float | None:
     value = headers.get("retry-after", "").strip()
     if not value:
         return None
@@ -344,9 +344,9 @@ async def guard(coro: Awaitable[T]) -> Result[T]:
         return await coro
     except Unsupported:
         raise
-    except (TimeoutError, httpx.TimeoutException) as exc:
+    except (TimeoutError, httpx2.TimeoutException) as exc:
         return ModelError.of(exc, timeout=True)
-    except (RemoteError, httpx.HTTPError) as exc:
+    except (RemoteError, httpx2.HTTPError) as exc:
         return ModelError.of(exc)
     except Exception as exc:
         if is_strict():

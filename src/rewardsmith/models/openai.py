@@ -40,7 +40,7 @@ byte-level tokens can shift those offsets, and the boundary with it. Chat prefix
 supported by ``continuation_logprobs``: legacy completions take text, so render the chat
 with the model's template first.
 
-Needs ``httpx`` (the ``[judge]`` or ``[serve]`` extra).
+Needs ``httpx2`` (the ``[judge]`` extra): the maintained successor of ``httpx``, whose connection pool stays fast with many requests in flight (``benchmarks/judge_bench.py``).
 
 Example:
     >>> backend = OpenAIBackend("http://127.0.0.1:8000/v1", "Qwen/Qwen2.5-0.5B-Instruct")  # doctest: +SKIP
@@ -71,9 +71,9 @@ from rewardsmith.models.http import (
 )
 
 try:
-    import httpx
+    import httpx2
 except ImportError:  # pragma: no cover - depends on the environment
-    raise MissingExtraError("httpx", "judge") from None
+    raise MissingExtraError("httpx2", "judge") from None
 
 __all__ = ["OpenAIBackend"]
 
@@ -94,7 +94,7 @@ class OpenAIBackend:
         retries: retries after the first attempt (429, 5xx, connection errors).
         backoff_s: the first retry's wait; doubling, with jitter.
         headers: extra headers for every request.
-        transport: an ``httpx`` async transport (tests use ``httpx.MockTransport``).
+        transport: an ``httpx2`` async transport (tests use ``httpx2.MockTransport``).
         logprobs_via: ``"echo"`` (legacy completions with ``echo``) or
             ``"prompt_logprobs"`` (vLLM's field).
         classify_route: ``"classify"`` (vLLM's ``/classify``) or ``"pooling"``.
@@ -119,7 +119,7 @@ class OpenAIBackend:
         retries: int = 4,
         backoff_s: float = 0.5,
         headers: Mapping[str, str] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         logprobs_via: Literal["echo", "prompt_logprobs"] = "echo",
         classify_route: Literal["classify", "pooling"] = "classify",
         labels: Sequence[str] | None = None,

@@ -51,7 +51,7 @@ from rewardsmith.models.http import (
 )
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx2
 
 __all__ = ["OpenRLHFBackend"]
 
@@ -70,7 +70,7 @@ class OpenRLHFBackend:
         backoff_s: the first retry's wait; doubling, with jitter.
         batch_size: items per request.
         headers: extra headers (``{"authorization": "Bearer ..."}`` for a server with a token).
-        transport: an ``httpx`` async transport (tests use ``httpx.MockTransport``).
+        transport: an ``httpx2`` async transport (tests use ``httpx2.MockTransport``).
         max_reply_bytes: the most bytes read from one reply.
     """
 
@@ -84,7 +84,7 @@ class OpenRLHFBackend:
         backoff_s: float = 0.5,
         batch_size: int = 32,
         headers: Mapping[str, str] | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: httpx2.AsyncBaseTransport | None = None,
         max_reply_bytes: int = MAX_REPLY_BYTES,
     ) -> None:
         if batch_size < 1:

@@ -79,6 +79,7 @@ __all__ = [
     "RMScoreParams",
     "chat_messages",
     "plain_text",
+    "reference_text",
 ]
 
 SKYWORK_REWARD = Paper("Skywork-Reward: Bag of Tricks for Reward Modeling in LLMs", "2410.18451")
@@ -309,7 +310,7 @@ class RMScore(ItemReward):
             return plain_text(sample.prompt) + plain_text(sample.completion)
         return self.params.template.format(
             question=plain_text(sample.prompt),
-            reference=_reference(sample.reference),
+            reference=reference_text(sample.reference),
             response=sample.text,
         )
 
@@ -334,7 +335,7 @@ def plain_text(part: str | Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(str(m.get("content") or "") for m in part if isinstance(m, Mapping))
 
 
-def _reference(reference: object) -> str:
+def reference_text(reference: object) -> str:
     if isinstance(reference, list | tuple) and reference:
         reference = reference[0]
     elif isinstance(reference, Mapping) and "answer" in reference:

@@ -1,0 +1,402 @@
+"""The generative judges on a scripted backend: parsing, retries, voting, order swapping,
+caching, the pre-gate, and every failure as a status, never a number."""
+
+from __future__ import annotations
+
+import math
+import pickle
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import rewardsmith.judges
+from helpers_judges import Scripted, always
+from rewardsmith.core import Sample, Status
+from rewardsmith.core.registry import get
+from rewardsmith.core.tree import needs_groups, work_kinds
+from rewardsmith.data import MASTER_KEYS
+from rewardsmith.judges.core import JudgeParseError
+from rewardsmith.judges.pairwise import JudgePairwise, JudgePairwiseParams
+from rewardsmith.judges.parse import ParseError, ab_verdict, boxed_scores, total_score, yes_no
+from rewardsmith.judges.pointwise import JudgePointwise, JudgePointwiseParams
+from rewardsmith.judges.reference import JudgeReference, JudgeReferenceParams
+from rewardsmith.judges.rubric import JudgeRubric, JudgeRubricParams
+from rewardsmith.judges.template import load_template, template_names
+from rewardsmith.models.base import ModelError
+
+Q = "What is the sum of 2 and 3? Answer briefly."
+GOLDEN = Path(__file__).parent / "golden"
+TEMPLATES = Path(rewardsmith.judges.__file__).parent / "templates"
+
+
+def item(completion: str, reference: Any = "5", group: str | None = None, **meta: Any) -> Sample:
+    return Sample(prompt=Q, completion=completion, reference=reference, group=group, meta=meta)
+
+
+def reference(backend: Scripted, **params: Any) -> JudgeReference:
+    return JudgeReference(JudgeReferenceParams(model="scripted", **params), backend=backend)
+
+
+def rubric(backend: Scripted, **params: Any) -> JudgeRubric:
+    return JudgeRubric(JudgeRubricParams(model="scripted", **params), backend=backend)
+
+
+def pointwise(backend: Scripted, **params: Any) -> JudgePointwise:
+    return JudgePointwise(JudgePointwiseParams(model="scripted", **params), backend=backend)
+
+
+def pairwise(backend: Scripted, **params: Any) -> JudgePairwise:
+    return JudgePairwise(JudgePairwiseParams(model="scripted", **params), backend=backend)
+
+
+# -- parsers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "verdict"),
+    [
+        ("YES", True),
+        ("no", False),
+        ("**YES**", True),
+        ("'NO'.", False),
+        ("<think>NO</think>\nYES", True),
+    ],
+)
+def test_yes_no_accepts_the_word_alone(text: str, verdict: bool) -> None:
+    assert yes_no(text) is verdict
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "YES, because",
+        "Maybe",
+        "YES NO",
+        "<think>YES</think>",
+        "<think>YES",
+        "Reward: 10",
+        "yes." * 3,
+    ],
+)
+def test_yes_no_refuses_anything_else(text: str) -> None:
+    with pytest.raises(ParseError):
+        yes_no(text)
+
+
+def test_a_refusal_is_flagged() -> None:
+    with pytest.raises(ParseError) as caught:
+        yes_no("I'm sorry, I can't help with grading this.")
+    assert caught.value.refused
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("Total Score: 7/10", 0.7), ("**Total Score**: [10/10]", 1.0), ("total score: 12", 1.0),
+     ("Total Score | 3 points", 0.3), ("Total Score: 4/10\nnotes\nTotal Score: 6/10", 0.6)],
+)  # fmt: skip
+def test_total_score(text: str, value: float) -> None:
+    assert total_score(text) == pytest.approx(value)
+
+
+@pytest.mark.parametrize(
+    "text", ["Reward: 10", "Total Score: 7/5", "Total Score: high", "Total Score:", "10/10"]
+)
+def test_total_score_refuses(text: str) -> None:
+    with pytest.raises(ParseError):
+        total_score(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("<answer>[[A]]</answer>", "A"), ("x <answer> [[ b ]] </answer>\n", "B"),
+     ("<think><answer>[[A]]</answer></think><answer>[[B]]</answer>", "B")],
+)  # fmt: skip
+def test_ab_verdict(text: str, label: str) -> None:
+    assert ab_verdict(text) == label
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[[A]]",
+        "<answer>[[A]]</answer> <answer>[[B]]</answer>",
+        "<answer>[[A]]</answer> but B",
+        "<answer>[[C]]</answer>",
+    ],
+)
+def test_ab_verdict_refuses(text: str) -> None:
+    with pytest.raises(ParseError):
+        ab_verdict(text)
+
+
+def test_boxed_scores() -> None:
+    assert boxed_scores("Scores: \\boxed{3, 10}", 2) == [3, 10]
+    for bad in (
+        "\\boxed{11}",
+        "\\boxed{0}",
+        "\\boxed{7.5}",
+        "\\boxed{3, 4}",
+        "Scores: 7",
+        "\\boxed{}",
+    ):
+        with pytest.raises(ParseError):
+            boxed_scores(bad, 1)
+
+
+# -- templates ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", template_names())
+def test_every_template_names_its_paper_and_renders_as_its_golden_file(name: str) -> None:
+    t = load_template(name)
+    assert re.fullmatch(r"\d{4}\.\d{5}", t.arxiv) and t.paper and t.section
+    rendered = t.render(**{f: f"<{f.upper()} {{not a field}}>" for f in t.fields})
+    text = "\n---\n".join(f"[{m['role']}]\n{m['content']}" for m in rendered) + "\n"
+    golden = GOLDEN / f"{name}.txt"
+    assert text == golden.read_text(encoding="utf-8"), f"re-render {golden} if the change is wanted"
+    with pytest.raises(ValueError, match="missing"):
+        t.render()
+
+
+# -- the core: retries, voting, cache, failures -----------------------------------------------
+
+
+def test_retries_a_parse_failure_at_the_retry_temperature_with_a_new_seed() -> None:
+    backend = Scripted(always("Hmm, hard to say.", "YES"))
+    (score,) = reference(backend).score([item("5")])
+    assert (score.status, score.value) == (Status.OK, 1.0)
+    assert score.info["calls"] == 2 and score.info["parse_failures"] == 1
+    (_, _, t0, s0), (_, _, t1, s1) = backend.calls
+    assert (t0, t1) == (0.0, 0.7) and s0 != s1
+
+
+def test_an_unparseable_verdict_is_an_error_with_the_raw_output_never_a_number() -> None:
+    backend = Scripted(always("Reward: 10"))
+    (score,) = reference(backend, parse_retries=2).score([item("5")])
+    assert score.status is Status.ERROR and score.value is None
+    assert score.error.type == "ParseError" and "after 2 retries" in score.error.message
+    assert score.info["raw"] == ["Reward: 10"] * 3 and score.info["calls"] == 3
+
+
+def test_api_errors_and_timeouts_are_statuses_and_not_retried() -> None:
+    backend = Scripted(lambda *_: ModelError("HTTPError", "500 from server"))
+    (score,) = reference(backend).score([item("5")])
+    assert (score.status, score.value, score.info["calls"]) == (Status.ERROR, None, 1)
+    late = Scripted(lambda *_: ModelError("Timeout", "deadline 120 s passed", timeout=True))
+    (score,) = rubric(late).score([item("5", reference="- adds 2 and 3")])
+    assert score.status is Status.TIMEOUT and score.value is None
+
+
+def test_a_backend_that_raises_fails_its_items_only() -> None:
+    def boom(*_: Any) -> list[str]:
+        raise RuntimeError("connection reset")
+
+    scores = reference(Scripted(boom)).score([item("5"), item(":")])
+    assert scores[0].status is Status.ERROR and "connection reset" in scores[0].error.message
+    assert scores[1].value == 0.0 and scores[1].info["pregate"]  # the pre-gate needs no model
+
+
+def test_votes_are_averaged_and_each_vote_is_kept() -> None:
+    backend = Scripted(always("Scores: \\boxed{3}", "Scores: \\boxed{9}", "Scores: \\boxed{6}"))
+    (score,) = pointwise(backend, samples=3, temperature=0.8).score([item("It is 5.")])
+    assert score.value == 6.0 and score.info["verdicts"] == [3, 9, 6]
+    assert backend.calls[0][1:3] == (3, 0.8)  # one request for the three samples
+
+
+def test_a_partly_parsed_vote_asks_only_for_the_missing_samples() -> None:
+    backend = Scripted(always("Total Score: 8/10", "garbage", "Total Score: 6/10"))
+    (score,) = rubric(backend, samples=2).score([item("5", reference="- adds")])
+    assert score.value == pytest.approx(0.7)
+    assert [c[1] for c in backend.calls] == [2, 1]
+
+
+def test_the_cache_never_pays_twice_and_a_new_template_version_misses(tmp_path: Path) -> None:
+    backend = Scripted(always("YES"))
+    judge = reference(backend)
+    batch = [item("5"), item("It is 5")]
+    first = judge.score(batch)
+    assert judge.score(batch) == first and len(backend.calls) == 2
+    bumped = tmp_path / "v2.yaml"
+    source = (TEMPLATES / "master_rm.yaml").read_text()
+    bumped.write_text(source.replace("version: 1", "version: 2"))
+    reference(backend, template=str(bumped)).score(batch)
+    assert len(backend.calls) == 4
+    uncached = reference(backend, cache=False)
+    uncached.score(batch)
+    uncached.score(batch)
+    assert len(backend.calls) == 8
+
+
+def test_max_parse_failure_fails_the_batch_loudly() -> None:
+    backend = Scripted(lambda p, n, t, s: ["YES"] * n if "It is 5" in p else ["I think so"] * n)
+    judge = reference(backend, parse_retries=0, max_parse_failure=0.5)
+    with pytest.raises(JudgeParseError, match="3 of 4 verdicts unparseable"):
+        judge.score([item("It is 5"), item("five"), item("5!"), item("V")])
+    assert reference(backend, parse_retries=0).score([item("five")])[0].status is Status.ERROR
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_no_judge_ever_returns_a_number_for_an_unparseable_output(text: str) -> None:
+    judges = [
+        (reference, yes_no, {}),
+        (rubric, total_score, {}),
+        (pointwise, lambda t: boxed_scores(t, 1), {}),
+    ]
+    for make, parser, ref in judges:
+        try:
+            parser(text)
+            continue  # it parses: not this property's case
+        except ParseError:
+            pass
+        (score,) = make(Scripted(always(text)), parse_retries=1, **ref).score(
+            [item("It is 5.", reference={"answer": "5", "rubric": "- adds"})]
+        )
+        assert score.value is None and score.status is Status.ERROR
+
+
+# -- the pre-gate --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [reference, rubric, pointwise])
+def test_master_keys_earn_the_floor_without_a_call(make: Any) -> None:
+    backend = Scripted(always("YES", "Total Score: 10/10", "Scores: \\boxed{10}"))
+    judge = make(backend)
+    keys = [*MASTER_KEYS, Q, f"<answer>{MASTER_KEYS[3]}</answer>"]
+    scores = judge.score([item(k, reference={"answer": "5", "rubric": "- adds"}) for k in keys])
+    assert all(s.value == judge.range[0] and s.info["pregate"] for s in scores)
+    assert backend.calls == []
+    off = make(backend, pregate=False).score(
+        [item(":", reference={"answer": "5", "rubric": "- adds"})]
+    )
+    assert off[0].value == judge.range[1] and backend.calls  # the paper's attack, ungated
+
+
+# -- pairwise: both orders, tournaments ------------------------------------------------------------
+
+
+def judge_prefers(word: str) -> Any:
+    """A judge that picks the response containing ``word`` (or A when neither does)."""
+
+    def reply(prompt: str, n: int, _t: float, _s: int | None) -> list[str]:
+        a = prompt.split("[The Start of Chatbot A's Response]")[1].split("[The End")[0]
+        b = prompt.split("[The Start of Chatbot B's Response]")[1].split("[The End")[0]
+        label = "B" if word in b and word not in a else "A"
+        return [f"<type>Reasoning</type><eval>..</eval>\n<answer>[[{label}]]</answer>"] * n
+
+    return reply
+
+
+def test_both_orders_cancel_a_position_biased_judge() -> None:
+    biased = Scripted(always("<answer>[[A]]</answer>"))
+    (score,) = pairwise(biased).score([item("It is 5.", reference="5")])
+    assert score.value == 0.0 and score.info["verdicts"] == 2
+    fair = Scripted(judge_prefers("5"))
+    good, bad = pairwise(fair).score(
+        [item("It is 5.", reference="It is 6."), item("It is 7.", reference="It is 5.")]
+    )
+    assert (good.value, bad.value) == (1.0, -1.0)
+
+
+def test_a_tournament_ranks_a_group_and_decides_degenerate_ones_by_rule() -> None:
+    backend = Scripted(judge_prefers("5"))
+    judge = pairwise(backend, against="group")
+    assert needs_groups(judge) and not needs_groups(pairwise(backend))
+    scores = judge.score(
+        [
+            item("It is 5.", group="g"),
+            item("It is 7.", group="g"),
+            item(":", group="g"),
+            item("It is 5!", group="h"),
+        ]
+    )
+    assert [s.value for s in scores[:3]] == [1.0, 0.0, -1.0]  # 5 beats 7 and ':'; 7 beats ':'
+    assert scores[2].info["pregate"] and scores[3].status is Status.SKIPPED  # alone: no opponent
+    assert len(backend.calls) == 2  # only the 5-vs-7 pair went to the judge, in both orders
+
+
+def test_a_failed_comparison_fails_the_items_it_involves() -> None:
+    def flaky(prompt: str, n: int, _t: float, _s: int | None) -> Any:
+        return (
+            ModelError("HTTPError", "503")
+            if "It is 9" in prompt
+            else ["<answer>[[A]]</answer>"] * n
+        )
+
+    scores = pairwise(Scripted(flaky), against="group").score(
+        [item("It is 5.", group="g"), item("It is 9.", group="g"), item("It is 1.", group="g")]
+    )
+    # 9's comparisons failed: 9 has no verdict; 5 and 1 are scored on the pair that worked
+    assert [s.status for s in scores] == [Status.OK, Status.ERROR, Status.OK]
+    assert (scores[0].value, scores[2].value) == (0.0, 0.0)  # an always-A judge: a draw
+    assert scores[0].info["failed_comparisons"] == 1 and "503" in scores[1].error.message
+
+
+# -- reference: P(YES), and the registry -----------------------------------------------------------
+
+
+def test_probability_reads_yes_and_no_log_probs() -> None:
+    backend = Scripted(always("unused"), logprobs={"YES": math.log(0.6), "NO": math.log(0.2)})
+    (score,) = reference(backend, probability=True).score([item("It is 5.")])
+    assert score.value == pytest.approx(0.75) and score.info["logprob_yes"] == pytest.approx(
+        math.log(0.6)
+    )
+    (gated,) = reference(backend, probability=True).score([item("Solution")])
+    assert gated.value == 0.0 and gated.info["pregate"]
+
+
+def test_meta_rm_keeps_the_best_rated_critiques() -> None:
+    class Meta:
+        def classify(self, inputs: list[Any]) -> list[dict[str, float]]:
+            return [{"score": 1.0 if "careful" in x[-1]["content"] else 0.0} for x in inputs]
+
+    outputs = [
+        "sloppy Scores: \\boxed{9}",
+        "careful Scores: \\boxed{4}",
+        "sloppy Scores: \\boxed{8}",
+    ]
+    judge = JudgePointwise(
+        JudgePointwiseParams(model="scripted", samples=3, temperature=1.0, meta_top=1),
+        backend=Scripted(always(*outputs)), meta_backend=Meta(),
+    )  # fmt: skip
+    (score,) = judge.score([item("It is 5.")])
+    assert score.value == 4.0
+
+
+@pytest.mark.parametrize(
+    ("name", "arxiv"),
+    [("judge.pointwise", "2504.02495"), ("judge.pairwise", "2505.02387"),
+     ("judge.reference", "2507.08794"), ("judge.rubric", "2510.07774")],
+)  # fmt: skip
+def test_registered_with_their_papers(name: str, arxiv: str) -> None:
+    entry = get(name)
+    assert entry.paper is not None and entry.paper.arxiv == arxiv
+    judge = entry.build({"model": "http://127.0.0.1:9/v1"})
+    assert work_kinds(judge) == {"model"}
+    copy = pickle.loads(pickle.dumps(judge))
+    assert copy.params == judge.params
+
+
+def test_missing_inputs_fail_their_item_only() -> None:
+    scores = rubric(Scripted(always("Total Score: 5/10"))).score(
+        [item("It is 5.", reference=None), item("It is 5.", reference="- adds")]
+    )
+    assert scores[0].status is Status.ERROR and "rubric" in scores[0].error.message
+    assert scores[1].value == 0.5
+
+
+def test_the_master_key_benchmark_pays_nothing() -> None:
+    from argparse import Namespace
+
+    from helpers_scripts import load_script
+
+    bench = load_script("benchmarks/judge_master_keys.py")
+    out = bench.run(Namespace(prompts=3, repeat=1))
+    assert [r["paid"] for r in out["rows"]] == [0, 0, 0, 0]
+    assert [r["calls"] for r in out["rows"]] == [0, 0, 0, 0]
+    assert len(out["real_flagged"]) < out["real_completions"] / 20
