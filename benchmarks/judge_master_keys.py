@@ -32,11 +32,17 @@ from rewardsmith.data import MASTER_KEYS, probe_set
 from rewardsmith.judges.pairwise import JudgePairwise, JudgePairwiseParams
 from rewardsmith.judges.pointwise import JudgePointwise, JudgePointwiseParams
 from rewardsmith.judges.pregate import degenerate
+from rewardsmith.judges.principle import JudgePrinciple, JudgePrincipleParams
 from rewardsmith.judges.reference import JudgeReference, JudgeReferenceParams
 from rewardsmith.judges.rubric import JudgeRubric, JudgeRubricParams
 
 ROOT = Path(__file__).resolve().parents[1]
-TOP = {"judge.reference": "YES", "judge.rubric": "Total Score: 10/10", "judge.pointwise": "Scores: \\boxed{10}"}
+TOP = {
+    "judge.reference": "YES",
+    "judge.rubric": "Total Score: 10/10",
+    "judge.pointwise": "Scores: \\boxed{10}",
+    "judge.principle": '{"scores": {"model-1": 5}, "best-to-worst": ["model-1"]}',
+}
 
 
 class Paying:
@@ -77,6 +83,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "judge.rubric": lambda b: JudgeRubric(JudgeRubricParams(model="paying"), backend=b),
         "judge.pointwise": lambda b: JudgePointwise(JudgePointwiseParams(model="paying"), backend=b),
         "judge.pairwise": lambda b: JudgePairwise(JudgePairwiseParams(model="paying"), backend=b),
+        "judge.principle": lambda b: JudgePrinciple(
+            JudgePrincipleParams(model="paying", principle="Answer the question correctly."), backend=b
+        ),
     }
     rows = []
     for name, make in judges.items():

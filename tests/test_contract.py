@@ -29,6 +29,7 @@ REQUIRED = {
     "judge.pairwise": {"model": "/nonexistent/judge"},
     "judge.reference": {"model": "/nonexistent/judge"},
     "judge.rubric": {"model": "/nonexistent/judge"},
+    "judge.principle": {"model": "/nonexistent/judge", "principle": "Be concise."},
 }
 NAMES = [e.name for e in catalog("reward")]
 

@@ -120,6 +120,7 @@ REQUIRED = {  # rewards whose defaults do not build: the catalog shows no range 
     "judge.pairwise": {"model": "/nonexistent/judge"},
     "judge.reference": {"model": "/nonexistent/judge"},
     "judge.rubric": {"model": "/nonexistent/judge"},
+    "judge.principle": {"model": "/nonexistent/judge", "principle": "Be concise."},
     "transform.clamp": {"low": -1.0, "high": 1.0},
     "transform.noise": {"mode": "flip", "p": 0.1},
 }

@@ -3,6 +3,7 @@ caching, the pre-gate, and every failure as a status, never a number."""
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
 import re
@@ -371,7 +372,8 @@ def test_meta_rm_keeps_the_best_rated_critiques() -> None:
 @pytest.mark.parametrize(
     ("name", "arxiv"),
     [("judge.pointwise", "2504.02495"), ("judge.pairwise", "2505.02387"),
-     ("judge.reference", "2507.08794"), ("judge.rubric", "2510.07774")],
+     ("judge.reference", "2507.08794"), ("judge.rubric", "2510.07774"),
+     ("judge.principle", "2506.03637")],
 )  # fmt: skip
 def test_registered_with_their_papers(name: str, arxiv: str) -> None:
     entry = get(name)
@@ -397,6 +399,65 @@ def test_the_master_key_benchmark_pays_nothing() -> None:
 
     bench = load_script("benchmarks/judge_master_keys.py")
     out = bench.run(Namespace(prompts=3, repeat=1))
-    assert [r["paid"] for r in out["rows"]] == [0, 0, 0, 0]
-    assert [r["calls"] for r in out["rows"]] == [0, 0, 0, 0]
+    assert [r["paid"] for r in out["rows"]] == [0] * 5
+    assert [r["calls"] for r in out["rows"]] == [0] * 5
     assert len(out["real_flagged"]) < out["real_completions"] / 20
+
+
+# -- principle: a group in one call -------------------------------------------------------------
+
+
+def principle_judge(scores_by_text: dict[str, int]) -> Any:
+    """A judge that scores each masked response by its text and ranks by score."""
+
+    def reply(prompt: str, n: int, _t: float, _s: int | None) -> list[str]:
+        payload = json.loads(
+            prompt.split("</think>, output only a JSON object", 1)[1].split("\n", 2)[2]
+        )
+        scores = {name: scores_by_text[text] for name, text in payload["responses"].items()}
+        order = sorted(scores, key=lambda k: -scores[k])
+        return [f"<think>ok</think>{json.dumps({'scores': scores, 'best-to-worst': order})}"] * n
+
+    return reply
+
+
+def principle(backend: Scripted, **params: Any) -> Any:
+    from rewardsmith.judges.principle import JudgePrinciple, JudgePrincipleParams
+
+    params.setdefault("principle", "Answer in one short sentence.")
+    return JudgePrinciple(JudgePrincipleParams(model="scripted", **params), backend=backend)
+
+
+def test_principle_scores_a_group_in_one_call_under_masked_shuffled_names() -> None:
+    backend = Scripted(
+        principle_judge({"It is 5.": 5, "The sum is five, I think.": 3, "Seven.": 1})
+    )
+    group = [item(t, group="g") for t in ("It is 5.", "The sum is five, I think.", "Seven.", ":")]
+    scores = principle(backend).score(group)
+    assert [s.value for s in scores] == [5.0, 3.0, 1.0, 1.0]
+    assert scores[3].info["pregate"] and len(backend.calls) == 1
+    shown = backend.calls[0][0]
+    assert (
+        ":"
+        not in json.loads(
+            shown.split("\n", 2)[2].split("</think>, output only")[-1].split("\n", 2)[2]
+        )["responses"].values()
+    )
+    ranks = principle(Scripted(backend.reply), value="rank").score(group)
+    assert [s.value for s in ranks] == [1.0, 0.5, 0.0, 0.0]
+
+
+@pytest.mark.parametrize(
+    "verdict",
+    ['{"scores": {"model-1": 5}, "best-to-worst": ["model-1"]}',  # a name missing
+     '{"scores": {"model-1": 6, "model-2": 1}, "best-to-worst": ["model-1", "model-2"]}',
+     '{"scores": {"model-1": 2, "model-2": 4}, "best-to-worst": ["model-1", "model-2"]}',  # contradicts
+     'Here you go: {"scores": {"model-1": 2, "model-2": 4}, "best-to-worst": ["model-2", "model-1"]}',
+     '{"scores": {"model-1": true, "model-2": 1}, "best-to-worst": ["model-1", "model-2"]}'],
+)  # fmt: skip
+def test_principle_verdicts_that_do_not_check_out_fail_the_group(verdict: str) -> None:
+    scores = principle(Scripted(always(verdict)), parse_retries=0).score(
+        [item("It is 5.", group="g"), item("Seven.", group="g")]
+    )
+    assert all(s.status is Status.ERROR and s.value is None for s in scores)
+    assert scores[0].info["raw"] == [verdict]

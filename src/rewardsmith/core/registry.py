@@ -198,6 +198,7 @@ BUILTIN_MODULES = (
     "rewardsmith.judges.pairwise",
     "rewardsmith.judges.reference",
     "rewardsmith.judges.rubric",
+    "rewardsmith.judges.principle",
 )
 """The modules whose import registers the built-in rewards and transforms."""
 

@@ -20,11 +20,13 @@ Example:
 
 from __future__ import annotations
 
+import itertools
+import json
 import re
 
 from rewardsmith.errors import RewardsmithError
 
-__all__ = ["ParseError", "ab_verdict", "boxed_scores", "total_score", "yes_no"]
+__all__ = ["ParseError", "ab_verdict", "boxed_scores", "listwise_json", "total_score", "yes_no"]
 
 _THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _REFUSAL = re.compile(
@@ -118,3 +120,34 @@ def boxed_scores(text: str, n: int, lo: int = 1, hi: int = 10) -> list[int]:
             raise ParseError(f"score {item} outside [{lo}, {hi}]")
         out.append(int(item))
     return out
+
+
+def listwise_json(
+    text: str, names: list[str], lo: int = 1, hi: int = 5
+) -> tuple[dict[str, int], list[str]]:
+    """RewardAnything: after thinking, one JSON object ``{"scores": {name: s}, "best-to-worst":
+    [name, ...]}`` with an integer score in ``[lo, hi]`` for every name and a ranking that
+    is a permutation of the names, consistent with the scores (a higher score never ranks
+    below a lower one). A fenced JSON block is accepted; anything else around it is not."""
+    body = _body(text).strip()
+    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", body, re.S)
+    if fenced:
+        body = fenced.group(1)
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise _fail(body, "not one JSON object") from None
+    if not isinstance(data, dict) or set(data) != {"scores", "best-to-worst"}:
+        raise ParseError("the object needs exactly 'scores' and 'best-to-worst'")
+    scores, order = data["scores"], data["best-to-worst"]
+    if not isinstance(scores, dict) or set(scores) != set(names):
+        raise ParseError(f"scores must name exactly {names}")
+    if not isinstance(order, list) or sorted(map(str, order)) != sorted(names):
+        raise ParseError(f"best-to-worst must rank each of {names} once")
+    for name, value in scores.items():
+        if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+            raise ParseError(f"score of {name}: an integer in [{lo}, {hi}], not {value!r}")
+    ranked = [scores[name] for name in order]
+    if any(a < b for a, b in itertools.pairwise(ranked)):
+        raise ParseError("the ranking contradicts the scores")
+    return dict(scores), [str(x) for x in order]

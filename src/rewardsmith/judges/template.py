@@ -3,8 +3,9 @@ prompt it reproduces.
 
 A template is a YAML file in ``judges/templates/`` with ``name``, ``version``, ``paper``,
 ``arxiv``, ``section`` (which prompt of the paper, from where, and what is reworded),
-``fields`` (the names the user message fills) and ``system``/``user`` strings in
-``str.format`` syntax (``{{`` for a literal brace). Filling is strict: every field must be
+``fields`` (the names the user message fills), a ``user`` string in ``str.format``
+syntax (``{{`` for a literal brace) and an optional ``system`` string used as written
+(its braces are literal). Filling is strict: every field must be
 given and no other; values are inserted as they are, so text a policy writes can never
 add a field or reach the format machinery (only the template is parsed).
 
@@ -93,15 +94,9 @@ def _checked(raw: Any, where: str) -> Template:
     if missing:
         raise ConfigError(f"{where}: the template lacks {missing}")
     fields = tuple(str(f) for f in raw["fields"])
-    used = set()
-    for text in (raw["user"], raw.get("system") or ""):
-        used |= {f for _, f, _, _ in string.Formatter().parse(str(text)) if f is not None}
-    if used - set(fields) or (set(fields) - used):
+    used = {f for _, f, _, _ in string.Formatter().parse(str(raw["user"])) if f is not None}
+    if used != set(fields):
         raise ConfigError(f"{where}: fields {sorted(fields)} but the text uses {sorted(used)}")
-    if raw.get("system") and any(
-        f for _, f, _, _ in string.Formatter().parse(str(raw["system"])) if f
-    ):
-        raise ConfigError(f"{where}: the system prompt takes no fields")
     return Template(
         name=str(raw["name"]), version=int(raw["version"]), paper=str(raw["paper"]),
         arxiv=str(raw["arxiv"]), section=" ".join(str(raw["section"]).split()), fields=fields,
