@@ -133,3 +133,23 @@ def fail(how: str, floor: float) -> Score:
     if how == "skipped":
         return Score.skipped("nothing to score")
     raise ValueError(f"unknown failure {how!r}")
+
+
+REQUIRED_PARAMS: dict[str, dict[str, object]] = {
+    # Entries whose defaults do not build (the catalog shows no range for them): the
+    # parameters every registry-wide test builds them with. Model rewards point at a
+    # path that does not exist, so they score error statuses; tests/judges runs real ones.
+    "efficiency.crf": {"alpha": 0.5, "s": 1.0},
+    "format.regex": {"pattern": r"<answer>.*</answer>"},
+    "length.cosine": {"max_tokens": 64},
+    "process.clip": {"eta": 0.5},
+    "rm.score": {"model": "/nonexistent/rm"},  # error statuses; tests/judges runs real ones
+    "rm.joint": {"model": "/nonexistent/rm"},
+    "judge.pointwise": {"model": "/nonexistent/judge"},
+    "judge.pairwise": {"model": "/nonexistent/judge"},
+    "judge.reference": {"model": "/nonexistent/judge"},
+    "judge.rubric": {"model": "/nonexistent/judge"},
+    "judge.principle": {"model": "/nonexistent/judge", "principle": "Be concise."},
+    "transform.clamp": {"low": -1.0, "high": 1.0},
+    "transform.noise": {"mode": "flip", "p": 0.1},
+}

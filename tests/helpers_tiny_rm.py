@@ -107,3 +107,31 @@ def save_gpt2_classifier(folder: Path, seed: int = 0) -> Path:
     GPT2ForSequenceClassification(config).save_pretrained(folder)
     tok.save_pretrained(folder)
     return folder
+
+
+def arithmetic_records(n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """Preference records a tiny model learns in a few steps: a closed answer tag over a
+    missing one, for "What is a+b?"."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        a, b = rng.randint(0, 99), rng.randint(0, 99)
+        out.append({
+            "prompt": f"What is {a}+{b}? ",
+            "chosen": f"<answer>{a + b}</answer>",
+            "rejected": f"<answer>{a + b}",
+        })  # fmt: skip
+    return out
+
+
+def one_torch_thread() -> Any:
+    """Generator for a module fixture: tiny models on a shared 2-core machine run many
+    times faster on one thread."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

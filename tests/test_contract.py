@@ -15,22 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rewardsmith
+from helpers_rewards import REQUIRED_PARAMS
 from rewardsmith.core import GroupReward, Sample, Status, catalog
 
-# Parameters for rewards that have required ones; every registered reward must load.
-REQUIRED = {
-    "format.regex": {"pattern": r"<answer>.*</answer>"},
-    "efficiency.crf": {"alpha": 0.5, "s": 1.0},
-    "length.cosine": {"max_tokens": 64},
-    "process.clip": {"eta": 0.5},
-    "rm.score": {"model": "/nonexistent/rm"},  # error statuses; tests/judges runs real ones
-    "rm.joint": {"model": "/nonexistent/rm"},
-    "judge.pointwise": {"model": "/nonexistent/judge"},
-    "judge.pairwise": {"model": "/nonexistent/judge"},
-    "judge.reference": {"model": "/nonexistent/judge"},
-    "judge.rubric": {"model": "/nonexistent/judge"},
-    "judge.principle": {"model": "/nonexistent/judge", "principle": "Be concise."},
-}
+REQUIRED = REQUIRED_PARAMS  # every registered reward must load
 NAMES = [e.name for e in catalog("reward")]
 
 fragments = st.sampled_from(

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import rewardsmith
+from helpers_rewards import REQUIRED_PARAMS
 from helpers_scripts import ROOT
 from rewardsmith import R
 from rewardsmith.core import ItemReward, NoParams, Params, Sample, Tokens, catalog, registry
@@ -109,21 +110,7 @@ def test_built_ins_load_without_metadata_and_past_a_broken_plugin(plugins, broke
 # Every reward declares its name, range, parts and work on its class; the catalog reads them
 # from there (issue 16).
 
-REQUIRED = {  # rewards whose defaults do not build: the catalog shows no range for them
-    "efficiency.crf": {"alpha": 0.5, "s": 1.0},
-    "format.regex": {"pattern": r"<answer>.*</answer>"},
-    "length.cosine": {"max_tokens": 64},
-    "process.clip": {"eta": 0.5},
-    "rm.score": {"model": "/nonexistent/rm"},  # error statuses; tests/judges runs real ones
-    "rm.joint": {"model": "/nonexistent/rm"},
-    "judge.pointwise": {"model": "/nonexistent/judge"},
-    "judge.pairwise": {"model": "/nonexistent/judge"},
-    "judge.reference": {"model": "/nonexistent/judge"},
-    "judge.rubric": {"model": "/nonexistent/judge"},
-    "judge.principle": {"model": "/nonexistent/judge", "principle": "Be concise."},
-    "transform.clamp": {"low": -1.0, "high": 1.0},
-    "transform.noise": {"mode": "flip", "p": 0.1},
-}
+REQUIRED = REQUIRED_PARAMS
 ENTRIES = {e.name: e for e in catalog()}
 REWARDS = sorted(n for n, e in ENTRIES.items() if e.kind == "reward")
 DEFAULT_BUILT = [n for n in REWARDS if n not in REQUIRED]

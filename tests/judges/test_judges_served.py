@@ -94,3 +94,49 @@ def test_a_real_server_round_trip_never_turns_babble_into_a_number(tiny_server: 
         assert babble.error.type == "ParseError" and len(babble.info["raw"]) == 2
     assert babble.info["calls"] >= 1
     assert key.value == 0.0 and key.info["pregate"] and key.info["calls"] == 0
+
+
+def test_the_parse_failure_rate_per_judge_reaches_metrics_and_the_summary() -> None:
+    from helpers_judges import Scripted, always
+    from helpers_serve import running
+    from rewardsmith.rollouts.summary import Summary
+    from rewardsmith.serve import create_app
+
+    judge = JudgeReference(
+        JudgeReferenceParams(model="scripted", parse_retries=0),
+        backend=Scripted(always("I think it is right", "YES")),
+    )
+    samples = [Sample(prompt=Q, completion=f"It is {k}.", reference="5") for k in range(4)]
+    summary = Summary()
+    summary.update(judge.score(samples))
+    assert summary.as_dict()["errors"] == {"ParseError (master_rm@1)": 2}
+    body = {
+        "samples": [{"prompt": Q, "completion": f"It is {k}!", "reference": "5"} for k in range(4)]
+    }
+    with running(create_app(judge)) as url:
+        assert httpx2.post(url + "/score", json=body).status_code == 200
+        text = httpx2.get(url + "/metrics").text
+    line = 'rewardsmith_item_errors_total{endpoint="score",type="ParseError (master_rm@1)"} 2.0'
+    assert line in text
+
+
+def test_tokens_in_and_out_come_from_the_servers_usage_and_sum_over_retries() -> None:
+    replies = iter(["Let me think.", "YES"])
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        choices = [{"index": 0, "message": {"role": "assistant", "content": next(replies)}}]
+        usage = {"prompt_tokens": 120, "completion_tokens": 3, "total_tokens": 123}
+        return httpx2.Response(200, json={"model": "judge", "choices": choices, "usage": usage})
+
+    judge = JudgeReference(JudgeReferenceParams(model=URL), backend=served(handler))
+    (score,) = judge.score([Sample(prompt=Q, completion="It is 5.", reference="5")])
+    assert score.value == 1.0 and score.info["calls"] == 2
+    assert (score.info["tokens_in"], score.info["tokens_out"]) == (240, 6)
+    (again,) = judge.score([Sample(prompt=Q, completion="It is 5.", reference="5")])
+    assert again == score  # from the cache: the same score, counts included
+
+
+def test_a_server_without_usage_reports_no_token_counts() -> None:
+    judge = JudgeReference(JudgeReferenceParams(model=URL), backend=served(lambda r: reply("NO")))
+    (score,) = judge.score([Sample(prompt=Q, completion="It is 4.", reference="5")])
+    assert score.value == 0.0 and "tokens_in" not in score.info

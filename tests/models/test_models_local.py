@@ -379,6 +379,18 @@ def test_generation_is_reproducible_with_a_seed_and_leaves_the_global_rng_alone(
     assert isinstance(failed, ModelError)
 
 
+def test_generate_detailed_counts_the_tokens_read_and_generated(dirs):
+    backend = HFBackend(str(dirs["lm"]))
+    tok = transformers.AutoTokenizer.from_pretrained(dirs["lm"])
+    (sampled,) = backend.generate_detailed(["What is 4+2?"], max_new_tokens=5, n=3, seed=1)
+    assert sampled.tokens_in == len(tok("What is 4+2?")["input_ids"])
+    assert (
+        3 <= sampled.tokens_out <= 15
+    )  # three samples of at most five tokens, padding not counted
+    texts = backend.generate(["What is 4+2?"], max_new_tokens=5, n=3, seed=1)[0]
+    assert sampled.texts == texts
+
+
 # -- the two-layer head ------------------------------------------------------------------
 
 

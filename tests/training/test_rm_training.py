@@ -14,7 +14,12 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from helpers_tiny_lm import build_tokenizer  # noqa: E402
-from helpers_tiny_rm import save_causal_lm, save_classifier  # noqa: E402
+from helpers_tiny_rm import (  # noqa: E402
+    arithmetic_records,
+    one_torch_thread,
+    save_causal_lm,
+    save_classifier,
+)
 from rewardsmith.errors import ConfigError, InputError  # noqa: E402
 from rewardsmith.training import (  # noqa: E402
     Pair,
@@ -38,13 +43,7 @@ def sig(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Any:
-    """Tiny models on a shared 2-core machine: one thread is many times faster."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+one_thread = pytest.fixture(autouse=True, scope="module")(one_torch_thread)
 
 
 # --- losses against hand computation ----------------------------------------------------
@@ -201,20 +200,6 @@ def test_flip_settings_are_checked() -> None:
 
 
 # --- training runs ----------------------------------------------------------------------
-
-
-def arithmetic_records(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """A task a tiny model learns in a few steps: a closed answer tag over a missing one."""
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        a, b = rng.randint(0, 99), rng.randint(0, 99)
-        out.append({
-            "prompt": f"What is {a}+{b}? ",
-            "chosen": f"<answer>{a + b}</answer>",
-            "rejected": f"<answer>{a + b}",
-        })  # fmt: skip
-    return out
 
 
 FAST = {"epochs": 3, "lr": 3e-3, "batch_size": 8, "max_length": 48, "progress": False}

@@ -3,7 +3,6 @@ gradient accumulation, bfloat16 autocast, and label flipping inside a run."""
 
 from __future__ import annotations
 
-import random
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,12 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from helpers_tiny_rm import save_causal_lm, save_classifier  # noqa: E402
+from helpers_tiny_rm import (  # noqa: E402
+    arithmetic_records,
+    one_torch_thread,
+    save_causal_lm,
+    save_classifier,
+)
 from rewardsmith.core import Sample  # noqa: E402
 from rewardsmith.errors import ConfigError  # noqa: E402
 from rewardsmith.judges.rm import RMJoint, RMJointParams  # noqa: E402
@@ -22,27 +26,10 @@ from rewardsmith.training.train import train_from_config  # noqa: E402
 FAST = {"epochs": 3, "lr": 3e-3, "batch_size": 8, "max_length": 64, "progress": False}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Any:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+one_thread = pytest.fixture(autouse=True, scope="module")(one_torch_thread)
 
 
-def records(n: int, seed: int = 0) -> list[dict[str, Any]]:
-    rng = random.Random(seed)
-    out = []
-    for _ in range(n):
-        a, b = rng.randint(0, 99), rng.randint(0, 99)
-        out.append({
-            "prompt": f"What is {a}+{b}? ",
-            "chosen": f"<answer>{a + b}</answer>",
-            "rejected": f"<answer>{a + b}",
-        })  # fmt: skip
-    return out
-
-
+records = arithmetic_records
 RECORDS = records(80)
 
 

@@ -254,5 +254,7 @@ def _table(summary: Summary, source: str, spec: str) -> Table:
         table.add_row(f"mean {name} (n={summary.part_counts[name]})", fmt(mean))
     for status, n in d["status"].items():
         table.add_row(f"status {status}", str(n))
+    for label, n in d["errors"].items():
+        table.add_row(f"error {label}", f"{n} ({n / max(d['items'], 1):.1%})")
     table.add_row("items/s", f"{d['items_per_s'] or 0:,.0f}")
     return table

@@ -20,8 +20,11 @@ hands them here as ``Ask``s (the messages and the parser for this prompt's verdi
   by the template's name and version, the rendered messages and the sampling parameters
   (k, temperature, seed, max tokens, round): the same request never costs twice, and a
   changed prompt (a new version) never reads old outputs.
-- **Accounting.** ``Answer.calls`` (model requests, retries included) and
-  ``parse_failures``; a judge copies them into ``info``. ``check_failures`` raises
+- **Accounting.** ``Answer.calls`` (model requests, retries included),
+  ``parse_failures``, and ``tokens_in``/``tokens_out`` where the backend reports them
+  (a server's ``usage``, a local model's counts); a judge copies them into ``info``. A
+  cached answer reports what it cost when it was made, so a score never depends on
+  whether it came from the cache. ``check_failures`` raises
   ``JudgeParseError`` when a batch's share of failed asks passes ``max_parse_failure``:
   a judge whose format broke fails loudly instead of paying errors all run long.
 
@@ -44,7 +47,7 @@ from rewardsmith.core import Params, Score
 from rewardsmith.errors import RewardsmithError
 from rewardsmith.judges.parse import ParseError
 from rewardsmith.judges.template import Template, load_template
-from rewardsmith.models.base import Backend, ModelError, failed_score
+from rewardsmith.models.base import Backend, Generation, ModelError, failed_score
 from rewardsmith.models.load import load_backend, resolve_backend
 
 __all__ = ["CACHE_SIZE", "Answer", "Ask", "JudgeCore", "JudgeParams", "JudgeParseError"]
@@ -108,10 +111,14 @@ class Answer:
     error: ModelError | None = None
     reason: str = ""
     prompt: list[dict[str, str]] = field(default_factory=list)
+    tokens_in: int | None = 0
+    tokens_out: int | None = 0
 
     def info(self) -> dict[str, Any]:
         """What a Score's ``info`` keeps of it (raw outputs only when it failed)."""
         out: dict[str, Any] = {"calls": self.calls, "parse_failures": self.parse_failures}
+        if self.tokens_in is not None and self.tokens_out is not None and self.calls:
+            out["tokens_in"], out["tokens_out"] = self.tokens_in, self.tokens_out
         if self.error is not None:
             out["raw"] = [r[:RAW_CHARS] for r in self.raw]
             if self.refused:
@@ -142,7 +149,7 @@ class JudgeCore:
             "given" if backend is not None else resolve_backend(params.model, params.backend)
         )
         self._backend = backend
-        self._cache: OrderedDict[tuple[Any, ...], list[str]] = OrderedDict()
+        self._cache: OrderedDict[tuple[Any, ...], Generation] = OrderedDict()
 
     def backend(self) -> Backend:
         if self._backend is None:
@@ -199,12 +206,14 @@ class JudgeCore:
             a.verdicts = []
         return answers
 
-    def _take(self, ask: Ask, answer: Answer, out: list[str] | ModelError) -> None:
+    def _take(self, ask: Ask, answer: Answer, out: Generation | ModelError) -> None:
         answer.calls += 1
         if isinstance(out, ModelError):
             answer.error = out
             return
-        for text in out:
+        answer.tokens_in = _plus(answer.tokens_in, out.tokens_in)
+        answer.tokens_out = _plus(answer.tokens_out, out.tokens_out)
+        for text in out.texts:
             answer.raw.append(text)
             try:
                 answer.verdicts.append(ask.parse(text))
@@ -215,38 +224,53 @@ class JudgeCore:
 
     def _generate(
         self, prompts: list[list[dict[str, str]]], n: int, temperature: float, round_: int
-    ) -> list[list[str] | ModelError]:
+    ) -> list[Generation | ModelError]:
+        """Each prompt's outputs (from the cache: the same outputs and counts again)."""
         p = self.params
         seed = p.seed + 1_000_003 * round_
         keys = [
             (self.template.key, _digest(m), n, temperature, p.max_new_tokens, seed) for m in prompts
         ]
-        out: list[list[str] | ModelError | None] = [None] * len(prompts)
+        out: list[Generation | ModelError | None] = [None] * len(prompts)
         todo = []
         for i, key in enumerate(keys):
             hit = self._cache.get(key) if p.cache else None
             if hit is not None:
                 self._cache.move_to_end(key)
-                out[i] = list(hit)
+                out[i] = hit
             else:
                 todo.append(i)
         if todo:
             try:
-                got = self.backend().generate(
-                    [prompts[i] for i in todo], max_new_tokens=p.max_new_tokens,
-                    temperature=temperature, n=n, seed=seed,
-                )  # fmt: skip
+                got = self._ask_backend([prompts[i] for i in todo], n, temperature, seed)
             except Exception as exc:  # a backend that raises fails these asks, not the batch
                 got = [ModelError.of(exc)] * len(todo)
             for i, result in zip(todo, got, strict=True):
-                if not isinstance(result, ModelError) and len(result) != n:
-                    result = ModelError("BackendError", f"{len(result)} outputs for n={n}")
+                if not isinstance(result, ModelError) and len(result.texts) != n:
+                    result = ModelError("BackendError", f"{len(result.texts)} outputs for n={n}")
                 out[i] = result
                 if p.cache and not isinstance(result, ModelError):
-                    self._cache[keys[i]] = list(result)
+                    self._cache[keys[i]] = result
                     while len(self._cache) > CACHE_SIZE:
                         self._cache.popitem(last=False)
         return [r if r is not None else ModelError("NotAsked", "no result") for r in out]
+
+    def _ask_backend(
+        self, prompts: list[list[dict[str, str]]], n: int, temperature: float, seed: int
+    ) -> list[Generation | ModelError]:
+        """``generate_detailed`` (texts and token counts) where the backend has it."""
+        backend = self.backend()
+        options: dict[str, Any] = {
+            "max_new_tokens": self.params.max_new_tokens,
+            "temperature": temperature,
+            "n": n,
+            "seed": seed,
+        }
+        detailed = getattr(backend, "generate_detailed", None)
+        if callable(detailed):
+            return list(detailed(prompts, **options))
+        plain = backend.generate(prompts, **options)
+        return [r if isinstance(r, ModelError) else Generation(list(r)) for r in plain]
 
     def check_failures(self, answers: Sequence[Answer]) -> None:
         """Raise ``JudgeParseError`` when too many asks of a batch have no verdict."""
@@ -259,6 +283,10 @@ class JudgeCore:
                 f"{self.template.key}: {failed} of {len(answers)} verdicts unparseable "
                 f"(max_parse_failure={limit}); the judge's output format has likely broken"
             )
+
+
+def _plus(total: int | None, got: int | None) -> int | None:
+    return None if total is None or got is None else total + got
 
 
 def _digest(messages: list[dict[str, str]]) -> bytes:

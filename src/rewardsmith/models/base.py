@@ -35,6 +35,7 @@ from rewardsmith.errors import RewardsmithError
 __all__ = [
     "Backend",
     "Chat",
+    "Generation",
     "ModelError",
     "ModelInput",
     "Result",
@@ -95,6 +96,16 @@ class TokenLogprobs:
     def mean(self) -> float:
         """The mean log-probability per token (NaN for an empty continuation)."""
         return self.total / len(self.logprobs) if self.logprobs else math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """One prompt's sampled texts and what they cost, where the backend knows
+    (``generate_detailed``): prompt tokens read and tokens generated, over all samples."""
+
+    texts: list[str]
+    tokens_in: int | None = None
+    tokens_out: int | None = None
 
 
 @runtime_checkable

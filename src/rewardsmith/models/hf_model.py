@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from rewardsmith.errors import ConfigError, MissingExtraError
-from rewardsmith.models.base import ModelError, ModelInput, Result, TokenLogprobs, Unsupported
+from rewardsmith.models.base import (
+    Generation,
+    ModelError,
+    ModelInput,
+    Result,
+    TokenLogprobs,
+    Unsupported,
+)
 from rewardsmith.models.head import HeadModel, is_head_dir, load_head, read_head_config
 from rewardsmith.models.joint import (
     Packed,
@@ -473,7 +480,7 @@ class LoadedModel:
         temperature: float,
         n: int,
         seed: int | None,
-    ) -> Result[list[str]]:
+    ) -> Result[Generation]:
         torch = self.torch
         try:
             text, special = self.render(prompt, opts, prefix=True)
@@ -489,8 +496,11 @@ class LoadedModel:
                 out = self.model.generate(
                     input_ids=x, attention_mask=torch.ones_like(x), generation_config=config
                 )
-            texts = self.tokenizer.batch_decode(out[:, len(ids) :], skip_special_tokens=True)
-            return [str(t) for t in texts] * (1 if temperature > 0 else n)  # greedy: n copies
+            new = out[:, len(ids) :]
+            texts = self.tokenizer.batch_decode(new, skip_special_tokens=True)
+            produced = int((new != self.tokenizer.pad_token_id).sum())
+            copies = 1 if temperature > 0 else n  # greedy: one run, n copies
+            return Generation([str(t) for t in texts] * copies, len(ids), produced)
         except Exception as exc:
             return ModelError.of(exc)
 

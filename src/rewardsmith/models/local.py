@@ -72,7 +72,14 @@ import asyncio
 from collections.abc import Sequence
 
 from rewardsmith.errors import ConfigError, MissingExtraError
-from rewardsmith.models.base import ModelError, ModelInput, Result, TokenLogprobs, Unsupported
+from rewardsmith.models.base import (
+    Generation,
+    ModelError,
+    ModelInput,
+    Result,
+    TokenLogprobs,
+    Unsupported,
+)
 from rewardsmith.models.hf_model import (
     DTYPES,
     Classified,
@@ -215,6 +222,21 @@ class HFBackend:
         n: int = 1,
         seed: int | None = None,
     ) -> list[Result[list[str]]]:
+        out = self.generate_detailed(
+            prompts, max_new_tokens=max_new_tokens, temperature=temperature, n=n, seed=seed
+        )
+        return [r if isinstance(r, ModelError) else r.texts for r in out]
+
+    def generate_detailed(
+        self,
+        prompts: Sequence[ModelInput],
+        *,
+        max_new_tokens: int = 256,
+        temperature: float = 1.0,
+        n: int = 1,
+        seed: int | None = None,
+    ) -> list[Result[Generation]]:
+        """``generate`` with the tokens each prompt read and generated."""
         if max_new_tokens < 1 or n < 1 or temperature < 0:
             raise ConfigError("generate: max_new_tokens and n at least 1, temperature >= 0")
         loaded = self._load_or_fail("causal", len(prompts))

@@ -58,7 +58,14 @@ from collections.abc import (
 from typing import Any, Literal, TypeVar
 
 from rewardsmith.errors import ConfigError, MissingExtraError, brief
-from rewardsmith.models.base import ModelError, ModelInput, Result, TokenLogprobs, Unsupported
+from rewardsmith.models.base import (
+    Generation,
+    ModelError,
+    ModelInput,
+    Result,
+    TokenLogprobs,
+    Unsupported,
+)
 from rewardsmith.models.http import (
     MAX_REPLY_BYTES,
     BadReply,
@@ -180,8 +187,23 @@ class OpenAIBackend:
         seed: int | None = None,
     ) -> list[Result[list[str]]]:
         """``n`` sampled texts per prompt, in order; a ``ModelError`` for a failed prompt."""
+        out = self.generate_detailed(
+            prompts, max_new_tokens=max_new_tokens, temperature=temperature, n=n, seed=seed
+        )
+        return [r if isinstance(r, ModelError) else r.texts for r in out]
+
+    def generate_detailed(
+        self,
+        prompts: Sequence[ModelInput],
+        *,
+        max_new_tokens: int = 256,
+        temperature: float = 1.0,
+        n: int = 1,
+        seed: int | None = None,
+    ) -> list[Result[Generation]]:
+        """``generate`` with the server's token counts (``usage``; None where it sends none)."""
         return run_sync(
-            self.agenerate(
+            self.agenerate_detailed(
                 prompts, max_new_tokens=max_new_tokens, temperature=temperature, n=n, seed=seed
             )
         )
@@ -196,11 +218,26 @@ class OpenAIBackend:
         seed: int | None = None,
     ) -> list[Result[list[str]]]:
         """The async ``generate``."""
+        out = await self.agenerate_detailed(
+            prompts, max_new_tokens=max_new_tokens, temperature=temperature, n=n, seed=seed
+        )
+        return [r if isinstance(r, ModelError) else r.texts for r in out]
+
+    async def agenerate_detailed(
+        self,
+        prompts: Sequence[ModelInput],
+        *,
+        max_new_tokens: int = 256,
+        temperature: float = 1.0,
+        n: int = 1,
+        seed: int | None = None,
+    ) -> list[Result[Generation]]:
+        """The async ``generate_detailed``."""
         if n < 1 or max_new_tokens < 1:
             raise ConfigError(f"n and max_new_tokens must be >= 1 (got {n}, {max_new_tokens})")
         async with self._http.session() as post:
 
-            async def one(prompt: ModelInput) -> list[str]:
+            async def one(prompt: ModelInput) -> Generation:
                 chat = not isinstance(prompt, str)
                 url = self.base_url + ("/chat/completions" if chat else "/completions")
                 body = self._body(max_tokens=max_new_tokens, temperature=temperature)
@@ -208,15 +245,17 @@ class OpenAIBackend:
                     body["prompt"] = prompt
                 else:
                     body["messages"] = [dict(m) for m in prompt]
+                usage = _Usage()
 
                 async def ask(k: int, count: int) -> list[str]:
                     extra = {"seed": seed + k} if seed is not None else {}
-                    return _choices(await post(url, {**body, **extra, "n": count}), chat)[:count]
+                    reply = await post(url, {**body, **extra, "n": count})
+                    usage.add(reply)
+                    return _choices(reply, chat)[:count]
 
                 if self._ignores_n and n > 1:
-                    return [
-                        t for part in await gather_all(ask(k, 1) for k in range(n)) for t in part
-                    ]
+                    parts = await gather_all(ask(k, 1) for k in range(n))
+                    return usage.of([t for part in parts for t in part])
                 texts = await ask(0, n)
                 if len(texts) < n:
                     self._ignores_n = self._ignores_n or len(texts) == 1
@@ -224,7 +263,7 @@ class OpenAIBackend:
                     texts += [t for part in more for t in part]
                 if len(texts) < n:
                     raise BadReply(f"asked for {n} choices, got {len(texts)}")
-                return texts
+                return usage.of(texts)
 
             return await gather_all(guard(one(p)) for p in prompts)
 
@@ -333,6 +372,29 @@ class OpenAIBackend:
         if len(scores) == 1:
             return {"score": scores[0]}
         return {f"LABEL_{i}": s for i, s in enumerate(scores)}
+
+
+class _Usage:
+    """Token counts summed over one prompt's requests; None once a reply has none."""
+
+    def __init__(self) -> None:
+        self.tokens_in: int | None = 0
+        self.tokens_out: int | None = 0
+
+    def add(self, reply: Any) -> None:
+        usage = reply.get("usage") if isinstance(reply, dict) else None
+        usage = usage if isinstance(usage, dict) else {}
+        self.tokens_in = _plus(self.tokens_in, usage.get("prompt_tokens"))
+        self.tokens_out = _plus(self.tokens_out, usage.get("completion_tokens"))
+
+    def of(self, texts: list[str]) -> Generation:
+        return Generation(texts, self.tokens_in, self.tokens_out)
+
+
+def _plus(total: int | None, got: Any) -> int | None:
+    if total is None or isinstance(got, bool) or not isinstance(got, int) or got < 0:
+        return None
+    return total + got
 
 
 def _choices(reply: Any, chat: bool) -> list[str]:

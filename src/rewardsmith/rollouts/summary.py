@@ -10,7 +10,17 @@ from typing import Any
 
 from rewardsmith.core import Score, Status
 
-__all__ = ["Summary"]
+__all__ = ["Summary", "error_label"]
+
+
+def error_label(score: Score) -> str | None:
+    """What failed, for counting: the error's type, with the judge's template when a judge
+    failed (``ParseError (master_rm@1)``: the parse-failure rate per judge); None when the
+    item has no error."""
+    if score.error is None:
+        return None
+    judge = score.info.get("judge") if isinstance(score.info, dict) else None
+    return f"{score.error.type} ({judge})" if isinstance(judge, str) else score.error.type
 
 
 @dataclass
@@ -24,6 +34,8 @@ class Summary:
     statuses: Counter[str] = field(default_factory=Counter)
     part_sums: dict[str, float] = field(default_factory=dict)
     part_counts: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+    """Items per ``error_label``."""
     started: float = field(default_factory=time.perf_counter)
     elapsed: float = 0.0
 
@@ -38,6 +50,9 @@ class Summary:
             for k, v in s.parts.items():
                 self.part_sums[k] = self.part_sums.get(k, 0.0) + v
                 self.part_counts[k] += 1
+            label = error_label(s)
+            if label is not None:
+                self.errors[label] += 1
         self.elapsed = time.perf_counter() - self.started
 
     def merge(self, other: Summary) -> None:
@@ -50,6 +65,7 @@ class Summary:
         for k, v in other.part_sums.items():
             self.part_sums[k] = self.part_sums.get(k, 0.0) + v
         self.part_counts.update(other.part_counts)
+        self.errors.update(other.errors)
         self.elapsed = time.perf_counter() - self.started
 
     @property
@@ -64,6 +80,7 @@ class Summary:
             "share_positive": self.positive / self.scored if self.scored else None,
             "parts": {k: self.part_sums[k] / self.part_counts[k] for k in sorted(self.part_sums)},
             "status": {s.value: self.statuses[s.value] for s in Status},
+            "errors": dict(sorted(self.errors.items())),
             "seconds": round(self.elapsed, 3),
             "items_per_s": round(self.items / self.elapsed, 1) if self.elapsed > 0 else None,
         }

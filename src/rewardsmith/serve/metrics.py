@@ -6,6 +6,8 @@ name                                       type       labels
 rewardsmith_requests_total                 counter    endpoint, code
 rewardsmith_request_seconds                histogram  endpoint
 rewardsmith_items_total                    counter    endpoint, status
+rewardsmith_item_errors_total              counter    endpoint, type (``error_label``: a judge's
+                                                      parse failures as ``ParseError (template)``)
 rewardsmith_batch_items                    histogram  endpoint
 rewardsmith_score_seconds                  histogram  endpoint (time in the reward alone)
 rewardsmith_in_flight                      gauge      (batches waiting or being scored)
@@ -22,7 +24,7 @@ from __future__ import annotations
 import collections
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -30,6 +32,7 @@ from prometheus_client.core import Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
 from rewardsmith.core import Score
+from rewardsmith.rollouts.summary import error_label
 
 __all__ = ["CONTENT_TYPE", "Metrics", "Tally"]
 
@@ -52,6 +55,8 @@ class Tally:
     """Time in the reward."""
     step: int | None = None
     """The training step the batch named, if any."""
+    errors: dict[str, int] = field(default_factory=dict)
+    """Items per ``error_label``."""
 
     @classmethod
     def of(cls, scores: Sequence[Score], seconds: float, step: int | None = None) -> Tally:
@@ -64,7 +69,10 @@ class Tally:
             found = [p[name] for p in parts if name in p]
             per_part[name] = (sum(found), len(found))
         statuses = collections.Counter([s.status.value for s in scores])
-        return cls(dict(statuses), sum(values), len(values), per_part, seconds, step)
+        errors = collections.Counter(
+            label for s in scores if s.error is not None and (label := error_label(s))
+        )
+        return cls(dict(statuses), sum(values), len(values), per_part, seconds, step, dict(errors))
 
     @property
     def items(self) -> int:
@@ -121,6 +129,12 @@ class Metrics:
         self.items = Counter(
             "rewardsmith_items", "Items scored, by status", ["endpoint", "status"], registry=r
         )
+        self.errors = Counter(
+            "rewardsmith_item_errors",
+            "Items that failed, by error type (a judge's template in parentheses)",
+            ["endpoint", "type"],
+            registry=r,
+        )
         self.batch = Histogram(
             "rewardsmith_batch_items", "Items per request", ["endpoint"], buckets=_ITEMS, registry=r
         )
@@ -144,6 +158,8 @@ class Metrics:
     def scored(self, endpoint: str, tally: Tally) -> None:
         for status, n in tally.statuses.items():
             self._child(self.items, endpoint, status).inc(n)
+        for label, n in tally.errors.items():
+            self._child(self.errors, endpoint, label[:200]).inc(n)
         self._child(self.batch, endpoint).observe(tally.items)
         self._child(self.score_time, endpoint).observe(tally.seconds)
         self.values.add(tally)
