@@ -60,3 +60,28 @@ def test_seeded_generation_answers_and_repeats(smol: HFBackend) -> None:
     again = smol.generate([QUESTION], max_new_tokens=8, seed=0)[0]
     assert not isinstance(first, Exception) and first == again
     assert "Paris" in first[0]
+
+
+def test_smollm2_as_a_local_judge_follows_the_format_and_the_pregate_spares_it(
+    smol: HFBackend,
+) -> None:
+    """A real pretrained model through the judge core: it answers the Master-RM prompt with
+    a parseable YES or NO, token counts are kept, and a master key never reaches it. (It
+    also says YES to "Berlin": a 135M judge cannot be trusted to discriminate, which is
+    why the pre-gate and a real judge model both matter.)"""
+    from rewardsmith.core import Sample, Status
+    from rewardsmith.judges.reference import JudgeReference, JudgeReferenceParams
+
+    question = "What is the capital of France?"
+    samples = [
+        Sample(prompt=question, completion="The capital of France is Paris.", reference="Paris"),
+        Sample(prompt=question, completion=":", reference="Paris"),
+    ]
+    params = JudgeReferenceParams(model="smollm2", max_new_tokens=6, parse_retries=1)
+    answer, key = JudgeReference(params, backend=smol).score(samples)
+    assert answer.status is Status.OK and answer.value in (0.0, 1.0)
+    assert answer.info["tokens_in"] > 100 and 0 < answer.info["tokens_out"] <= 12
+    assert key.value == 0.0 and key.info["pregate"] and key.info["calls"] == 0
+    probability = JudgeReferenceParams(model="smollm2", probability=True)
+    (p_yes, _) = JudgeReference(probability, backend=smol).score(samples)
+    assert p_yes.status is Status.OK and 0.0 < p_yes.value < 1.0
