@@ -461,3 +461,74 @@ def test_principle_verdicts_that_do_not_check_out_fail_the_group(verdict: str) -
     )
     assert all(s.status is Status.ERROR and s.value is None for s in scores)
     assert scores[0].info["raw"] == [verdict]
+
+
+# -- pointwise, group mode: DeepSeek-GRM's multi-response prompt ----------------------------------
+
+
+def grm_judge(score_of: dict[str, int]) -> Any:
+    """Scores each listed response by its text, in the order the prompt lists them."""
+
+    def reply(prompt: str, n: int, _t: float, _s: int | None) -> list[str]:
+        body = prompt.split("#### Output Format Requirements ####")[0]
+        listed = re.findall(r"#### Response \d+ ####\n(.*?)(?=\n\n#### |\Z)", body, re.S)
+        scores = ", ".join(str(score_of[t.strip()]) for t in listed)
+        return [f"Specific Criteria: ... Analysis: ... Scores: \\boxed{{{scores}}}"] * n
+
+    return reply
+
+
+def test_group_mode_scores_a_group_in_one_prompt_per_sample_in_shuffled_orders() -> None:
+    backend = Scripted(grm_judge({"It is 5.": 9, "It is 6.": 2, "Five, since 2+3=5.": 8}))
+    judge = pointwise(backend, responses="group", samples=3, temperature=0.7)
+    assert needs_groups(judge) and not needs_groups(pointwise(backend))
+    texts = ["It is 5.", "It is 6.", "Five, since 2+3=5.", "Solution"]
+    scores = judge.score([item(t, group="g") for t in texts])
+    assert [s.value for s in scores] == [9.0, 2.0, 8.0, 1.0]
+    assert scores[3].info["pregate"] and "Solution" not in backend.calls[0][0]
+    assert len(backend.calls) == 3 and all(
+        c[1] == 1 for c in backend.calls
+    )  # one prompt per sample
+    listings = [re.findall(r"Response \d+ ####\n(It is \d\.|Five)", c[0]) for c in backend.calls]
+    assert len({tuple(x) for x in listings}) > 1  # the order changes between samples
+
+
+def test_group_mode_a_wrong_number_of_scores_fails_the_group() -> None:
+    judge = pointwise(Scripted(always("Scores: \\boxed{7}")), responses="group", parse_retries=0)
+    scores = judge.score([item("It is 5.", group="g"), item("It is 6.", group="g")])
+    assert all(s.status is Status.ERROR and s.value is None for s in scores)
+    assert "1 scores for 2 responses" in scores[0].error.message
+    with pytest.raises(ValueError, match="meta RM"):
+        JudgePointwise(JudgePointwiseParams(model="x", responses="group", meta_model="y"))
+
+
+def test_bootstrap_brpo_rewards_against_one_drawn_reference() -> None:
+    backend = Scripted(judge_prefers("5"))
+    judge = pairwise(backend, against="bootstrap")
+    assert needs_groups(judge)
+    texts = ["It is 7.", "It is 5.", "It is 8.", ":"]
+    for seed in range(6):
+        judge = pairwise(Scripted(judge_prefers("5")), against="bootstrap", seed=seed)
+        scores = judge.score([item(t, group="g") for t in texts])
+        (ref,) = [k for k, s in enumerate(scores) if s.info.get("bootstrap_reference")]
+        assert ref != 3 and scores[ref].value == 0.0  # never the degenerate one
+        assert scores[3].value == -1.0 and scores[3].info["pregate"]
+        for k in (0, 1, 2):
+            if k == ref:
+                continue
+            # +1 only for winning both orders: "5" beats a reference without it
+            wins = "5" in texts[k] and "5" not in texts[ref]
+            assert scores[k].value == (1.0 if wins else -1.0), (seed, ref, k)
+    refs = {
+        next(
+            k
+            for k, s in enumerate(
+                pairwise(backend, against="bootstrap", seed=seed).score(
+                    [item(t, group="g") for t in texts]
+                )
+            )
+            if s.info.get("bootstrap_reference")
+        )
+        for seed in range(12)
+    }
+    assert len(refs) > 1  # the draw moves with the seed

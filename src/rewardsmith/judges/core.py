@@ -172,9 +172,11 @@ class JudgeCore:
             "_cache": OrderedDict(),
         }
 
-    def ask(self, asks: Sequence[Ask]) -> list[Answer]:
-        """One answer per ask, in order (see the module docstring)."""
+    def ask(self, asks: Sequence[Ask], samples: int | None = None) -> list[Answer]:
+        """One answer per ask, in order (see the module docstring); ``samples`` verdicts
+        each (default: the judge's ``samples``)."""
         p = self.params
+        k = samples if samples is not None else p.samples
         answers = [Answer(prompt=a.messages) for a in asks]
         pending = list(range(len(asks)))
         for round_ in range(p.parse_retries + 1):
@@ -183,7 +185,7 @@ class JudgeCore:
             temperature = p.temperature if round_ == 0 else max(p.temperature, p.retry_temperature)
             by_need: dict[int, list[int]] = {}
             for i in pending:
-                by_need.setdefault(p.samples - len(answers[i].verdicts), []).append(i)
+                by_need.setdefault(k - len(answers[i].verdicts), []).append(i)
             for need, members in by_need.items():
                 outputs = self._generate(
                     [asks[i].messages for i in members], need, temperature, round_
@@ -191,16 +193,14 @@ class JudgeCore:
                 for i, out in zip(members, outputs, strict=True):
                     self._take(asks[i], answers[i], out)
             pending = [
-                i
-                for i in pending
-                if answers[i].error is None and len(answers[i].verdicts) < p.samples
+                i for i in pending if answers[i].error is None and len(answers[i].verdicts) < k
             ]
         for i in pending:
             a = answers[i]
-            missing = p.samples - len(a.verdicts)
+            missing = k - len(a.verdicts)
             a.error = ModelError(
                 "ParseError",
-                f"{missing} of {p.samples} verdicts unparseable after {p.parse_retries} "
+                f"{missing} of {k} verdicts unparseable after {p.parse_retries} "
                 f"retries: {a.reason or 'no verdict'}",
             )
             a.verdicts = []

@@ -7,6 +7,12 @@ verdict is binary, so a per-rollout reward needs a comparison (the paper's pitfa
 
 - ``against: reference`` (default): the completion against a reference response
   (``Sample.reference``: a string, or a dict's ``response``);
+- ``against: bootstrap``: Writing-Zero's BRPO reward (arXiv 2506.00103): one
+  completion of the group, drawn at random (seeded by ``seed`` and the group), is the
+  reference; every other completion is compared with it in both orders and ``samples``
+  votes each, and gets +1 if it wins every one, else -1; the reference gets 0 (flagged
+  ``info["bootstrap_reference"]``). Feed these to ``advantages.brpo`` or use them as
+  advantages directly, as the paper does;
 - ``against: group``: a round-robin tournament inside the completion's GRPO group
   (``Sample.group``), every pair once in each order: G(G-1) judge prompts per group.
 
@@ -34,6 +40,7 @@ Paper: RM-R1: Reward Modeling as Reasoning (arXiv 2505.02387).
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -53,7 +60,7 @@ RM_R1 = Paper("RM-R1: Reward Modeling as Reasoning", "2505.02387")
 class JudgePairwiseParams(JudgeParams):
     """Parameters of ``judge.pairwise`` (the judge core's, and ``against``)."""
 
-    against: Literal["reference", "group"] = "reference"
+    against: Literal["reference", "group", "bootstrap"] = "reference"
 
 
 def reference_response(sample: Sample) -> str:
@@ -82,7 +89,7 @@ class JudgePairwise(GroupReward):
 
     @property
     def needs_group(self) -> bool:  # type: ignore[override]
-        return self.params.against == "group"
+        return self.params.against != "reference"
 
     def _ask(self, question: str, a: str, b: str) -> Ask:
         return Ask(
@@ -110,6 +117,7 @@ class JudgePairwise(GroupReward):
                     raise
                 out[i] = Score.failed(exc)
         wins: dict[int, list[float]] = {i: [] for i in range(len(samples))}
+        refs: set[int] = set()  # bootstrap references
         pairs: list[tuple[int, int | None]] = []  # (item, opponent; None: the reference)
         asks: list[Ask] = []
         groups = (
@@ -120,7 +128,7 @@ class JudgePairwise(GroupReward):
         for members in groups:
             live = [i for i in members if out[i] is None]
             try:
-                self._plan(samples, live, gates, wins, pairs, asks)
+                refs.update(self._plan(samples, live, gates, wins, pairs, asks))
             except Exception as exc:
                 if is_strict():
                     raise
@@ -148,7 +156,11 @@ class JudgePairwise(GroupReward):
                 wins[j].extend(-v for v in verdicts)
         for i in range(len(samples)):
             if out[i] is None:
-                out[i] = self._result(i, wins[i], failures[i], calls[i], gates.get(i))
+                if i in refs:
+                    info = {"judge": self.core.template.key, "bootstrap_reference": True}
+                    out[i] = Score(0.0, info=info)
+                else:
+                    out[i] = self._result(i, wins[i], failures[i], calls[i], gates.get(i))
         return [s if s is not None else Score.skipped("not scored") for s in out]
 
     def _result(
@@ -164,12 +176,14 @@ class JudgePairwise(GroupReward):
                 return failures[0].failed(info)
             return Score.skipped("no comparison")
         info["verdicts"] = len(wins)
+        if self.params.against == "bootstrap":  # BRPO: +1 only for winning every vote
+            return Score(1.0 if min(wins) > 0 else -1.0, info=info)
         return Score(sum(wins) / len(wins), info=info)
 
     def _plan(
         self, samples: Sequence[Sample], live: list[int], gates: dict[int, str | None],
         wins: dict[int, list[float]], pairs: list[tuple[int, int | None]], asks: list[Ask],
-    ) -> None:  # fmt: skip
+    ) -> set[int]:  # fmt: skip
         """Add the comparisons of one group (or, against the reference, of every item). A
         pair decided by the pre-gate weighs as much as a judged one (2 x samples)."""
         weight = 2 * self.params.samples
@@ -185,9 +199,11 @@ class JudgePairwise(GroupReward):
                 )
                 asks += [self._ask(q, mine, ref), self._ask(q, ref, mine)]
                 pairs.append((i, None))
-            return
+            return set()
         if len({prompt_text(samples[i]) for i in live}) > 1:
             raise ValueError("judge.pairwise: the samples of a group have different prompts")
+        if self.params.against == "bootstrap":
+            return self._plan_bootstrap(samples, live, gates, wins, pairs, asks)
         for i, j in itertools.combinations(live, 2):
             if gates[i] or gates[j]:  # decided by rule: a degenerate completion loses
                 wi = 0.0 if gates[i] and gates[j] else (-1.0 if gates[i] else 1.0)
@@ -201,3 +217,25 @@ class JudgePairwise(GroupReward):
             )
             asks += [self._ask(q, a, b), self._ask(q, b, a)]
             pairs.append((i, j))
+        return set()
+
+    def _plan_bootstrap(
+        self, samples: Sequence[Sample], live: list[int], gates: dict[int, str | None],
+        wins: dict[int, list[float]], pairs: list[tuple[int, int | None]], asks: list[Ask],
+    ) -> set[int]:  # fmt: skip
+        """BRPO: every completion against one drawn from the non-degenerate ones."""
+        fit = [i for i in live if not gates[i]]
+        for i in live:
+            if gates[i]:
+                wins[i].append(-1.0)
+        if not fit:
+            return set()
+        group = samples[live[0]].group
+        ref = fit[random.Random(f"{self.params.seed}:{group}:{len(live)}").randrange(len(fit))]
+        q, theirs = prompt_text(samples[ref]), completion_text(samples[ref])
+        for i in fit:
+            if i != ref:
+                mine = completion_text(samples[i])
+                asks += [self._ask(q, mine, theirs), self._ask(q, theirs, mine)]
+                pairs.append((i, None))
+        return {ref}
