@@ -29,6 +29,7 @@ from typing import Any
 
 from rewardsmith.core import Sample
 from rewardsmith.data import MASTER_KEYS, probe_set
+from rewardsmith.judges.faithfulness import JudgeFaithfulness, JudgeFaithfulnessParams
 from rewardsmith.judges.pairwise import JudgePairwise, JudgePairwiseParams
 from rewardsmith.judges.pointwise import JudgePointwise, JudgePointwiseParams
 from rewardsmith.judges.pregate import degenerate
@@ -42,6 +43,7 @@ TOP = {
     "judge.rubric": "Total Score: 10/10",
     "judge.pointwise": "Scores: \\boxed{10}",
     "judge.principle": '{"scores": {"model-1": 5}, "best-to-worst": ["model-1"]}',
+    "judge.faithfulness": '{"plan_reason": true, "docs_reason": true, "reason_answer": true, "grounded": true}',
 }
 
 
@@ -86,6 +88,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "judge.principle": lambda b: JudgePrinciple(
             JudgePrincipleParams(model="paying", principle="Answer the question correctly."), backend=b
         ),
+        "judge.faithfulness": lambda b: JudgeFaithfulness(
+            JudgeFaithfulnessParams(model="paying"), backend=b
+        ),
     }
     rows = []
     for name, make in judges.items():
@@ -122,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(out, indent=2))
         return 0
     print(f"{out['keys']} master keys x {out['prompts']} prompts, a judge that pays every prompt it sees")
-    print(f"{'judge':<17} {'items':>6} {'paid':>5} {'judge calls':>11}")
+    print(f"{'judge':<19} {'items':>6} {'paid':>5} {'judge calls':>11}")
     for r in out["rows"]:
-        print(f"{r['judge']:<17} {r['items']:>6} {r['paid']:>5} {r['calls']:>11}")
+        print(f"{r['judge']:<19} {r['items']:>6} {r['paid']:>5} {r['calls']:>11}")
     print(f"pre-gate cost: {out['pregate_us_per_item']:.1f} µs per item")
     print(f"real example completions flagged: {len(out['real_flagged'])} of {out['real_completions']}")
     for text in out["real_flagged"]:

@@ -373,7 +373,7 @@ def test_meta_rm_keeps_the_best_rated_critiques() -> None:
     ("name", "arxiv"),
     [("judge.pointwise", "2504.02495"), ("judge.pairwise", "2505.02387"),
      ("judge.reference", "2507.08794"), ("judge.rubric", "2510.07774"),
-     ("judge.principle", "2506.03637")],
+     ("judge.principle", "2506.03637"), ("judge.faithfulness", "2602.01348")],
 )  # fmt: skip
 def test_registered_with_their_papers(name: str, arxiv: str) -> None:
     entry = get(name)
@@ -399,8 +399,8 @@ def test_the_master_key_benchmark_pays_nothing() -> None:
 
     bench = load_script("benchmarks/judge_master_keys.py")
     out = bench.run(Namespace(prompts=3, repeat=1))
-    assert [r["paid"] for r in out["rows"]] == [0] * 5
-    assert [r["calls"] for r in out["rows"]] == [0] * 5
+    assert [r["paid"] for r in out["rows"]] == [0] * 6
+    assert [r["calls"] for r in out["rows"]] == [0] * 6
     assert len(out["real_flagged"]) < out["real_completions"] / 20
 
 
@@ -532,3 +532,48 @@ def test_bootstrap_brpo_rewards_against_one_drawn_reference() -> None:
         for seed in range(12)
     }
     assert len(refs) > 1  # the draw moves with the seed
+
+
+# -- faithfulness: CRAFT's judge term --------------------------------------------------------------
+
+
+def faithfulness(backend: Scripted, **params: Any) -> Any:
+    from rewardsmith.judges.faithfulness import JudgeFaithfulness, JudgeFaithfulnessParams
+
+    return JudgeFaithfulness(JudgeFaithfulnessParams(model="scripted", **params), backend=backend)
+
+
+DOCS = [{"id": "d1", "title": "Sums", "text": "2 and 3 make 5."}, "Five is a prime number."]
+
+
+def test_faithfulness_is_the_mean_of_the_checks_and_overall_is_dropped() -> None:
+    verdict = '{"plan_reason": true, "docs_reason": true, "reason_answer": false, "grounded": true, "overall": true}'
+    backend = Scripted(always(f"```json\n{verdict}\n```"))
+    (score,) = faithfulness(backend).score(
+        [item("<reason>[d1] says 5</reason><answer>5</answer>", documents=DOCS)]
+    )
+    assert score.value == 0.75 and score.info["verdicts"][0]["reason_answer"] is False
+    shown = backend.calls[0][0]
+    assert "[d1] Sums: 2 and 3 make 5." in shown and "[2] Five is a prime number." in shown
+
+
+@pytest.mark.parametrize(
+    "verdict",
+    ['{"plan_reason": true, "docs_reason": true, "reason_answer": true}',  # a check missing
+     '{"plan_reason": 1, "docs_reason": true, "reason_answer": true, "grounded": true}',
+     '{"plan_reason": true, "docs_reason": true, "reason_answer": true, "grounded": true, "bonus": true}',
+     'All four checks pass.',
+     "I'm sorry, I can't assess this content."],
+)  # fmt: skip
+def test_faithfulness_verdicts_that_do_not_check_out_are_errors(verdict: str) -> None:
+    (score,) = faithfulness(Scripted(always(verdict)), parse_retries=0).score(
+        [item("It is 5.", documents=DOCS)]
+    )
+    assert score.status is Status.ERROR and score.value is None and score.info["raw"] == [verdict]
+
+
+def test_faithfulness_needs_documents_and_gates_master_keys() -> None:
+    judge = faithfulness(Scripted(always("unused")))
+    missing, key = judge.score([item("It is 5."), item("Thought process:", documents=DOCS)])
+    assert missing.status is Status.ERROR and "documents" in missing.error.message
+    assert key.value == 0.0 and key.info["pregate"]

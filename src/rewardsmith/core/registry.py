@@ -199,6 +199,7 @@ BUILTIN_MODULES = (
     "rewardsmith.judges.reference",
     "rewardsmith.judges.rubric",
     "rewardsmith.judges.principle",
+    "rewardsmith.judges.faithfulness",
 )
 """The modules whose import registers the built-in rewards and transforms."""
 

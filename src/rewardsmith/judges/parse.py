@@ -23,10 +23,19 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from typing import Any
 
 from rewardsmith.errors import RewardsmithError
 
-__all__ = ["ParseError", "ab_verdict", "boxed_scores", "listwise_json", "total_score", "yes_no"]
+__all__ = [
+    "ParseError",
+    "ab_verdict",
+    "boxed_scores",
+    "json_checks",
+    "listwise_json",
+    "total_score",
+    "yes_no",
+]
 
 _THINK = re.compile(r"<think>.*?</think>", re.S | re.I)
 _REFUSAL = re.compile(
@@ -129,14 +138,7 @@ def listwise_json(
     [name, ...]}`` with an integer score in ``[lo, hi]`` for every name and a ranking that
     is a permutation of the names, consistent with the scores (a higher score never ranks
     below a lower one). A fenced JSON block is accepted; anything else around it is not."""
-    body = _body(text).strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", body, re.S)
-    if fenced:
-        body = fenced.group(1)
-    try:
-        data = json.loads(body)
-    except ValueError:
-        raise _fail(body, "not one JSON object") from None
+    data = json_object(text)
     if not isinstance(data, dict) or set(data) != {"scores", "best-to-worst"}:
         raise ParseError("the object needs exactly 'scores' and 'best-to-worst'")
     scores, order = data["scores"], data["best-to-worst"]
@@ -151,3 +153,29 @@ def listwise_json(
     if any(a < b for a, b in itertools.pairwise(ranked)):
         raise ParseError("the ranking contradicts the scores")
     return dict(scores), [str(x) for x in order]
+
+
+def json_object(text: str) -> Any:
+    """After thinking, exactly one JSON value (a ```json fence allowed, nothing else)."""
+    body = _body(text).strip()
+    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", body, re.S)
+    if fenced:
+        body = fenced.group(1)
+    try:
+        return json.loads(body)
+    except ValueError:
+        raise _fail(body, "not one JSON object") from None
+
+
+def json_checks(
+    text: str, keys: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> dict[str, bool]:
+    """CRAFT's faithfulness checks: one JSON object with a boolean for every key of
+    ``keys`` (and possibly those of ``optional``, which are dropped), nothing else."""
+    data = json_object(text)
+    if not isinstance(data, dict) or not set(keys) <= set(data) <= set(keys) | set(optional):
+        raise ParseError(f"the object needs exactly {list(keys)}")
+    bad = [k for k in keys if not isinstance(data[k], bool)]
+    if bad:
+        raise ParseError(f"not true or false: {bad}")
+    return {k: data[k] for k in keys}
