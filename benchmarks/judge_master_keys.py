@@ -29,6 +29,7 @@ from typing import Any
 
 from rewardsmith.core import Sample
 from rewardsmith.data import MASTER_KEYS, probe_set
+from rewardsmith.judges.critique import JudgeCritique, JudgeCritiqueParams
 from rewardsmith.judges.faithfulness import JudgeFaithfulness, JudgeFaithfulnessParams
 from rewardsmith.judges.pairwise import JudgePairwise, JudgePairwiseParams
 from rewardsmith.judges.pointwise import JudgePointwise, JudgePointwiseParams
@@ -44,6 +45,7 @@ TOP = {
     "judge.pointwise": "Scores: \\boxed{10}",
     "judge.principle": '{"scores": {"model-1": 5}, "best-to-worst": ["model-1"]}',
     "judge.faithfulness": '{"plan_reason": true, "docs_reason": true, "reason_answer": true, "grounded": true}',
+    "judge.critique": '{"arguments": ["every argument the human made"]}',
 }
 
 
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "judge.faithfulness": lambda b: JudgeFaithfulness(
             JudgeFaithfulnessParams(model="paying"), backend=b
         ),
+        "judge.critique": lambda b: JudgeCritique(JudgeCritiqueParams(model="paying"), backend=b),
     }
     rows = []
     for name, make in judges.items():

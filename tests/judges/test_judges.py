@@ -373,7 +373,8 @@ def test_meta_rm_keeps_the_best_rated_critiques() -> None:
     ("name", "arxiv"),
     [("judge.pointwise", "2504.02495"), ("judge.pairwise", "2505.02387"),
      ("judge.reference", "2507.08794"), ("judge.rubric", "2510.07774"),
-     ("judge.principle", "2506.03637"), ("judge.faithfulness", "2602.01348")],
+     ("judge.principle", "2506.03637"), ("judge.faithfulness", "2602.01348"),
+     ("judge.critique", "2601.07349")],
 )  # fmt: skip
 def test_registered_with_their_papers(name: str, arxiv: str) -> None:
     entry = get(name)
@@ -399,8 +400,8 @@ def test_the_master_key_benchmark_pays_nothing() -> None:
 
     bench = load_script("benchmarks/judge_master_keys.py")
     out = bench.run(Namespace(prompts=3, repeat=1))
-    assert [r["paid"] for r in out["rows"]] == [0] * 6
-    assert [r["calls"] for r in out["rows"]] == [0] * 6
+    assert [r["paid"] for r in out["rows"]] == [0] * 7
+    assert [r["calls"] for r in out["rows"]] == [0] * 7
     assert len(out["real_flagged"]) < out["real_completions"] / 20
 
 
@@ -577,3 +578,94 @@ def test_faithfulness_needs_documents_and_gates_master_keys() -> None:
     missing, key = judge.score([item("It is 5."), item("Thought process:", documents=DOCS)])
     assert missing.status is Status.ERROR and "documents" in missing.error.message
     assert key.value == 0.0 and key.info["pregate"]
+
+
+# -- critique: RM-NLHF's outcome and process terms --------------------------------------------------
+
+
+class Axes:
+    """Unit vectors by topic word: arguments about the same topic match, others do not."""
+
+    TOPICS = ("length", "accuracy", "tone", "sources")
+
+    def embed(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        rows = []
+        for t in texts:
+            v = np.array([1.0 if w in t.lower() else 0.0 for w in self.TOPICS] + [0.1])
+            rows.append(v / np.linalg.norm(v))
+        return np.array(rows)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(t.split()) for t in texts]
+
+
+HUMAN = "B is better: A gets the accuracy wrong, and B cites sources."
+
+
+def extractor(prompt: str, n: int, _t: float, _s: int | None) -> list[str]:
+    critique = prompt.split("Critique:\n", 1)[1]
+    found = [f"about {w}" for w in Axes.TOPICS if w in critique.lower()]
+    return [json.dumps({"arguments": found})] * n
+
+
+def critique(backend: Scripted, **params: Any) -> Any:
+    from rewardsmith.judges.critique import JudgeCritique, JudgeCritiqueParams
+
+    return JudgeCritique(
+        JudgeCritiqueParams(model="scripted", **params), backend=backend, embedder=Axes()
+    )
+
+
+def policy(text: str, label: str) -> Sample:
+    return item(
+        f"{text}\n<answer>[[{label}]]</answer>", reference={"label": "B", "critique": HUMAN}
+    )
+
+
+def test_right_label_for_the_right_reasons_earns_the_argument_f1() -> None:
+    backend = Scripted(extractor)
+    same, half, wrong_label = critique(backend).score([
+        policy("A's accuracy is off; B cites its sources.", "B"),
+        policy("A's accuracy is off, and its length hurts.", "B"),
+        policy("A's accuracy is off; B cites its sources.", "A"),
+    ])  # fmt: skip
+    assert (same.value, same.parts) == (1.0, {"outcome": 1.0, "process": 1.0})
+    assert (
+        half.value == pytest.approx(0.5)
+        and half.info["precision"] == 0.5
+        and half.info["recall"] == 0.5
+    )
+    assert (wrong_label.value, wrong_label.info["calls"]) == (0.0, 0)  # gated: no extractor call
+    assert all("<answer>" not in c[0] for c in backend.calls)  # the verdict is not an argument
+    summed = critique(Scripted(extractor), combine="sum").score(
+        [policy("A's accuracy is off.", "A")]
+    )[0]
+    assert summed.parts == {"outcome": 0.0, "process": pytest.approx(2 / 3)}
+
+
+def test_critique_failures_are_statuses_and_the_policys_own_format_is_a_zero() -> None:
+    broken = critique(Scripted(always("arguments: accuracy")), parse_retries=0)
+    (score,) = broken.score([policy("A's accuracy is off.", "B")])
+    assert score.status is Status.ERROR and score.value is None
+    no_verdict = item("A's accuracy is off, so B.", reference={"label": "B", "critique": HUMAN})
+    (zero,) = critique(Scripted(extractor)).score([no_verdict])
+    assert zero.value == 0.0 and "no <answer>" in zero.info["verdict"]
+    (missing,) = critique(Scripted(extractor)).score(
+        [item("It is B.\n<answer>[[B]]</answer>", reference="B")]
+    )
+    assert missing.status is Status.ERROR and "label" in missing.error.message
+
+
+def test_critique_matches_arguments_with_the_bundled_minilm_by_default() -> None:
+    from rewardsmith.judges.critique import JudgeCritique, JudgeCritiqueParams
+
+    said = {
+        "arguments": ["Response A states the wrong capital city.", "Response B cites a source."]
+    }
+    judge = JudgeCritique(
+        JudgeCritiqueParams(model="scripted"), backend=Scripted(always(json.dumps(said)))
+    )
+    (score,) = judge.score([policy("A names the wrong capital; B cites a source.", "B")])
+    assert score.parts == {"outcome": 1.0, "process": 1.0}  # the same arguments on both sides

@@ -200,6 +200,7 @@ BUILTIN_MODULES = (
     "rewardsmith.judges.rubric",
     "rewardsmith.judges.principle",
     "rewardsmith.judges.faithfulness",
+    "rewardsmith.judges.critique",
 )
 """The modules whose import registers the built-in rewards and transforms."""
 
