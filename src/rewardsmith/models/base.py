@@ -42,6 +42,7 @@ __all__ = [
     "TokenLogprobs",
     "Unsupported",
     "failed_score",
+    "texts_only",
 ]
 
 Chat = Sequence[Mapping[str, str]]
@@ -106,6 +107,11 @@ class Generation:
     texts: list[str]
     tokens_in: int | None = None
     tokens_out: int | None = None
+
+
+def texts_only(results: Sequence[Result[Generation]]) -> list[Result[list[str]]]:
+    """``generate``'s answer from ``generate_detailed``'s: the texts, errors kept."""
+    return [r if isinstance(r, ModelError) else r.texts for r in results]
 
 
 @runtime_checkable

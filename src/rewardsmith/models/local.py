@@ -79,6 +79,7 @@ from rewardsmith.models.base import (
     Result,
     TokenLogprobs,
     Unsupported,
+    texts_only,
 )
 from rewardsmith.models.hf_model import (
     DTYPES,
@@ -225,7 +226,7 @@ class HFBackend:
         out = self.generate_detailed(
             prompts, max_new_tokens=max_new_tokens, temperature=temperature, n=n, seed=seed
         )
-        return [r if isinstance(r, ModelError) else r.texts for r in out]
+        return texts_only(out)
 
     def generate_detailed(
         self,

@@ -65,6 +65,7 @@ from rewardsmith.models.base import (
     Result,
     TokenLogprobs,
     Unsupported,
+    texts_only,
 )
 from rewardsmith.models.http import (
     MAX_REPLY_BYTES,
@@ -190,7 +191,7 @@ class OpenAIBackend:
         out = self.generate_detailed(
             prompts, max_new_tokens=max_new_tokens, temperature=temperature, n=n, seed=seed
         )
-        return [r if isinstance(r, ModelError) else r.texts for r in out]
+        return texts_only(out)
 
     def generate_detailed(
         self,
@@ -221,7 +222,7 @@ class OpenAIBackend:
         out = await self.agenerate_detailed(
             prompts, max_new_tokens=max_new_tokens, temperature=temperature, n=n, seed=seed
         )
-        return [r if isinstance(r, ModelError) else r.texts for r in out]
+        return texts_only(out)
 
     async def agenerate_detailed(
         self,
