@@ -37,6 +37,7 @@ from rewardsmith.judges.pregate import degenerate
 from rewardsmith.judges.principle import JudgePrinciple, JudgePrincipleParams
 from rewardsmith.judges.reference import JudgeReference, JudgeReferenceParams
 from rewardsmith.judges.rubric import JudgeRubric, JudgeRubricParams
+from rewardsmith.judges.sentences import JudgeSentences, JudgeSentencesParams
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP = {
@@ -46,6 +47,7 @@ TOP = {
     "judge.principle": '{"scores": {"model-1": 5}, "best-to-worst": ["model-1"]}',
     "judge.faithfulness": '{"plan_reason": true, "docs_reason": true, "reason_answer": true, "grounded": true}',
     "judge.critique": '{"arguments": ["every argument the human made"]}',
+    "judge.sentences": '[{"sentence": 1, "faithful": 1, "reason": "right", "correct": 1}]',
 }
 
 
@@ -94,6 +96,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             JudgeFaithfulnessParams(model="paying"), backend=b
         ),
         "judge.critique": lambda b: JudgeCritique(JudgeCritiqueParams(model="paying"), backend=b),
+        "judge.sentences": lambda b: JudgeSentences(JudgeSentencesParams(model="paying"), backend=b),
     }
     rows = []
     for name, make in judges.items():

@@ -152,6 +152,7 @@ REQUIRED_PARAMS: dict[str, dict[str, object]] = {
     "judge.principle": {"model": "/nonexistent/judge", "principle": "Be concise."},
     "judge.faithfulness": {"model": "/nonexistent/judge"},
     "judge.critique": {"model": "/nonexistent/judge"},
+    "judge.sentences": {"model": "/nonexistent/judge"},
     "transform.clamp": {"low": -1.0, "high": 1.0},
     "transform.noise": {"mode": "flip", "p": 0.1},
 }

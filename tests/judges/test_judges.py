@@ -374,7 +374,7 @@ def test_meta_rm_keeps_the_best_rated_critiques() -> None:
     [("judge.pointwise", "2504.02495"), ("judge.pairwise", "2505.02387"),
      ("judge.reference", "2507.08794"), ("judge.rubric", "2510.07774"),
      ("judge.principle", "2506.03637"), ("judge.faithfulness", "2602.01348"),
-     ("judge.critique", "2601.07349")],
+     ("judge.critique", "2601.07349"), ("judge.sentences", "2509.25409")],
 )  # fmt: skip
 def test_registered_with_their_papers(name: str, arxiv: str) -> None:
     entry = get(name)
@@ -400,8 +400,8 @@ def test_the_master_key_benchmark_pays_nothing() -> None:
 
     bench = load_script("benchmarks/judge_master_keys.py")
     out = bench.run(Namespace(prompts=3, repeat=1))
-    assert [r["paid"] for r in out["rows"]] == [0] * 7
-    assert [r["calls"] for r in out["rows"]] == [0] * 7
+    assert [r["paid"] for r in out["rows"]] == [0] * 8
+    assert [r["calls"] for r in out["rows"]] == [0] * 8
     assert len(out["real_flagged"]) < out["real_completions"] / 20
 
 
@@ -669,3 +669,55 @@ def test_critique_matches_arguments_with_the_bundled_minilm_by_default() -> None
     )
     (score,) = judge.score([policy("A names the wrong capital; B cites a source.", "B")])
     assert score.parts == {"outcome": 1.0, "process": 1.0}  # the same arguments on both sides
+
+
+# -- sentences: TRM's faithfulness then correctness ---------------------------------------------------
+
+
+def sentences_judge(backend: Scripted, **params: Any) -> Any:
+    from rewardsmith.judges.sentences import JudgeSentences, JudgeSentencesParams
+
+    return JudgeSentences(JudgeSentencesParams(model="scripted", **params), backend=backend)
+
+
+def per_sentence(prompt: str, n: int, _t: float, _s: int | None) -> list[str]:
+    """Faithful when the documents hold the sentence's number, correct when it says 5."""
+    lines = re.findall(r"^(\d+)\. (.*)$", prompt.split("one sentence per line:\n", 1)[1], re.M)
+    out = [
+        {
+            "sentence": int(k),
+            "faithful": int("5" in s),
+            "reason": "...",
+            "correct": int("5" in s or "sum" in s),
+        }
+        for k, s in lines
+    ]
+    return [json.dumps(out)] * n
+
+
+def test_sentences_share_correct_with_faithfulness_beside_it() -> None:
+    backend = Scripted(per_sentence)
+    text = "The sum of 2 and 3 is 5. We add the two numbers! The sum is 6.\nThat is all."
+    (score,) = sentences_judge(backend).score([item(text, documents=DOCS)])
+    assert score.value == pytest.approx(0.5)  # sentences 1 and 3 are correct of 4
+    assert score.parts == {"faithful": 0.25, "correct": 0.5}
+    assert "4. That is all." in backend.calls[0][0]
+
+
+def test_sentences_verdicts_must_cover_every_sentence_in_order() -> None:
+    wrong = [
+        json.dumps([{"sentence": 1, "faithful": 1, "reason": "", "correct": 1}]),  # one of two
+        json.dumps([{"sentence": 2, "faithful": 1, "reason": "", "correct": 1},
+                    {"sentence": 1, "faithful": 1, "reason": "", "correct": 1}]),  # out of order
+        json.dumps([{"sentence": 1, "faithful": True, "reason": "", "correct": 1},
+                    {"sentence": 2, "faithful": 1, "reason": "", "correct": 2}]),
+    ]  # fmt: skip
+    for verdict in wrong:
+        (score,) = sentences_judge(Scripted(always(verdict)), parse_retries=0).score(
+            [item("It is 5. Five it is.", documents=DOCS)]
+        )
+        assert score.status is Status.ERROR and score.value is None
+    (long,) = sentences_judge(Scripted(per_sentence), max_sentences=3).score(
+        [item("One. Two. Three. Four.", documents=DOCS)]
+    )
+    assert long.status is Status.ERROR and "max_sentences=3" in long.error.message

@@ -201,6 +201,7 @@ BUILTIN_MODULES = (
     "rewardsmith.judges.principle",
     "rewardsmith.judges.faithfulness",
     "rewardsmith.judges.critique",
+    "rewardsmith.judges.sentences",
 )
 """The modules whose import registers the built-in rewards and transforms."""
 

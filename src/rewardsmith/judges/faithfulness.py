@@ -63,7 +63,7 @@ def documents_text(sample: Sample) -> str:
     if isinstance(found, str):
         found = [found]
     if not isinstance(found, list) or not found:
-        raise ValueError("judge.faithfulness needs documents: meta['documents'] or the reference's")
+        raise ValueError("this judge needs documents: meta['documents'] or the reference's")
     parts = []
     for k, doc in enumerate(found, 1):
         if isinstance(doc, Mapping):
