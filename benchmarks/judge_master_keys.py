@@ -37,6 +37,7 @@ from rewardsmith.judges.pregate import degenerate
 from rewardsmith.judges.principle import JudgePrinciple, JudgePrincipleParams
 from rewardsmith.judges.reference import JudgeReference, JudgeReferenceParams
 from rewardsmith.judges.rubric import JudgeRubric, JudgeRubricParams
+from rewardsmith.judges.segments import JudgeSegments, JudgeSegmentsParams
 from rewardsmith.judges.sentences import JudgeSentences, JudgeSentencesParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +49,7 @@ TOP = {
     "judge.faithfulness": '{"plan_reason": true, "docs_reason": true, "reason_answer": true, "grounded": true}',
     "judge.critique": '{"arguments": ["every argument the human made"]}',
     "judge.sentences": '[{"sentence": 1, "faithful": 1, "reason": "right", "correct": 1}]',
+    "judge.segments": '[{"sentence": 1, "factual": 1}]',
 }
 
 
@@ -97,13 +99,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ),
         "judge.critique": lambda b: JudgeCritique(JudgeCritiqueParams(model="paying"), backend=b),
         "judge.sentences": lambda b: JudgeSentences(JudgeSentencesParams(model="paying"), backend=b),
+        "judge.segments": lambda b: JudgeSegments(JudgeSegmentsParams(model="paying"), backend=b),
     }
     rows = []
     for name, make in judges.items():
         backend = Paying(TOP.get(name, "pairwise"))
         judge = make(backend)
         scores = judge.score(samples)
-        floor = judge.range[0]
+        floor = getattr(judge, "floor", judge.range[0])  # what a key may get: never more
         paid = sum(1 for s in scores if s.value is None or s.value > floor)
         rows.append({"judge": name, "items": len(samples), "paid": paid, "calls": backend.calls})
     texts = [(s.completion, s.prompt) for s in samples]

@@ -153,6 +153,7 @@ REQUIRED_PARAMS: dict[str, dict[str, object]] = {
     "judge.faithfulness": {"model": "/nonexistent/judge"},
     "judge.critique": {"model": "/nonexistent/judge"},
     "judge.sentences": {"model": "/nonexistent/judge"},
+    "judge.segments": {"model": "/nonexistent/judge"},
     "transform.clamp": {"low": -1.0, "high": 1.0},
     "transform.noise": {"mode": "flip", "p": 0.1},
 }

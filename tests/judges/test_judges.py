@@ -374,7 +374,8 @@ def test_meta_rm_keeps_the_best_rated_critiques() -> None:
     [("judge.pointwise", "2504.02495"), ("judge.pairwise", "2505.02387"),
      ("judge.reference", "2507.08794"), ("judge.rubric", "2510.07774"),
      ("judge.principle", "2506.03637"), ("judge.faithfulness", "2602.01348"),
-     ("judge.critique", "2601.07349"), ("judge.sentences", "2509.25409")],
+     ("judge.critique", "2601.07349"), ("judge.sentences", "2509.25409"),
+     ("judge.segments", "2306.01693")],
 )  # fmt: skip
 def test_registered_with_their_papers(name: str, arxiv: str) -> None:
     entry = get(name)
@@ -400,8 +401,8 @@ def test_the_master_key_benchmark_pays_nothing() -> None:
 
     bench = load_script("benchmarks/judge_master_keys.py")
     out = bench.run(Namespace(prompts=3, repeat=1))
-    assert [r["paid"] for r in out["rows"]] == [0] * 8
-    assert [r["calls"] for r in out["rows"]] == [0] * 8
+    assert [r["paid"] for r in out["rows"]] == [0] * 9
+    assert [r["calls"] for r in out["rows"]] == [0] * 9
     assert len(out["real_flagged"]) < out["real_completions"] / 20
 
 
@@ -721,3 +722,27 @@ def test_sentences_verdicts_must_cover_every_sentence_in_order() -> None:
         [item("One. Two. Three. Four.", documents=DOCS)]
     )
     assert long.status is Status.ERROR and "max_sentences=3" in long.error.message
+
+
+# -- segments: Fine-Grained RLHF's dense factuality reward ---------------------------------------------
+
+
+def factual_judge(prompt: str, n: int, _t: float, _s: int | None) -> list[str]:
+    """Factual when the sentence says 5."""
+    lines = re.findall(r"^(\d+)\. (.*)$", prompt.split("one sentence per line:\n", 1)[1], re.M)
+    return [json.dumps([{"sentence": int(k), "factual": int("5" in s)} for k, s in lines])] * n
+
+
+def test_segments_are_dense_plus_minus_rewards_at_each_sentence_end() -> None:
+    from rewardsmith.judges.segments import JudgeSegments, JudgeSegmentsParams
+
+    judge = JudgeSegments(JudgeSegmentsParams(model="scripted"), backend=Scripted(factual_judge))
+    text = "The sum is 5.  It is 6!\nFive, so 5."
+    (score,) = judge.score([item(text, documents=DOCS)])
+    assert score.value == pytest.approx(0.5) and score.parts == {"factual": pytest.approx(2 / 3)}
+    ends = [seg["end"] for seg in score.info["segments"]]
+    assert [text[e - 4 : e] for e in ends] == ["s 5.", "s 6!", "o 5."]
+    assert [seg["reward"] for seg in score.info["segments"]] == [0.5, -0.5, 0.5]
+    assert judge.range == (-20.0, 20.0)
+    (gated,) = judge.score([item("Solution:", documents=DOCS)])
+    assert gated.value == -0.5 and gated.info["pregate"]  # as one wrong sentence, never above

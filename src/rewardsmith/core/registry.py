@@ -202,6 +202,7 @@ BUILTIN_MODULES = (
     "rewardsmith.judges.faithfulness",
     "rewardsmith.judges.critique",
     "rewardsmith.judges.sentences",
+    "rewardsmith.judges.segments",
 )
 """The modules whose import registers the built-in rewards and transforms."""
 

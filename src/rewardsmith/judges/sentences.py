@@ -39,7 +39,14 @@ from rewardsmith.judges.core import Answer, Ask, JudgeParams
 from rewardsmith.judges.faithfulness import documents_text
 from rewardsmith.judges.parse import ParseError, json_object
 
-__all__ = ["TRM", "JudgeSentences", "JudgeSentencesParams", "sentence_verdicts", "split_sentences"]
+__all__ = [
+    "TRM",
+    "JudgeSentences",
+    "JudgeSentencesParams",
+    "sentence_spans",
+    "sentence_verdicts",
+    "split_sentences",
+]
 
 TRM = Paper(
     "From Faithfulness to Correctness: Generative Reward Models that Think Critically", "2509.25409"
@@ -60,11 +67,32 @@ def split_sentences(text: str) -> list[str]:
         >>> split_sentences("Paris is the capital. It is in France!\\nThe end")
         ['Paris is the capital.', 'It is in France!', 'The end']
     """
-    return [s.strip() for s in _SPLIT.split(text) if s and s.strip()]
+    return [sentence for sentence, _ in sentence_spans(text)]
 
 
-def sentence_verdicts(text: str, n: int) -> list[tuple[int, int]]:
-    """``(faithful, correct)`` for sentences 1..n from the judge's JSON list."""
+def sentence_spans(text: str) -> list[tuple[str, int]]:
+    """Each non-empty sentence of ``text`` (stripped) and the character offset where it ends
+    in ``text``: where a dense reward for it belongs.
+
+    Example:
+        >>> sentence_spans("It is 5. Yes.")
+        [('It is 5.', 8), ('Yes.', 13)]
+    """
+    out, start = [], 0
+    for cut in [*_SPLIT.finditer(text), None]:
+        end = cut.start() if cut is not None else len(text)
+        piece = text[start:end]
+        if piece.strip():
+            out.append((piece.strip(), start + len(piece.rstrip())))
+        if cut is not None:
+            start = cut.end()
+    return out
+
+
+def sentence_verdicts(
+    text: str, n: int, keys: tuple[str, ...] = ("faithful", "correct")
+) -> list[tuple[int, ...]]:
+    """The 0/1 ``keys`` of sentences 1..n, in order, from the judge's JSON list."""
     data = json_object(text)
     if not isinstance(data, list) or len(data) != n:
         raise ParseError(f"a list of {n} sentence objects is needed")
@@ -72,10 +100,10 @@ def sentence_verdicts(text: str, n: int) -> list[tuple[int, int]]:
     for k, entry in enumerate(data, 1):
         if not isinstance(entry, dict) or entry.get("sentence") != k:
             raise ParseError(f'entry {k} must be an object with "sentence": {k}')
-        scores = [entry.get("faithful"), entry.get("correct")]
+        scores = [entry.get(key) for key in keys]
         if any(isinstance(v, bool) or v not in (0, 1) for v in scores):
-            raise ParseError(f"sentence {k}: faithful and correct must be 0 or 1")
-        out.append((int(scores[0]), int(scores[1])))  # type: ignore[arg-type]
+            raise ParseError(f"sentence {k}: {' and '.join(keys)} must be 0 or 1")
+        out.append(tuple(int(v) for v in scores))  # type: ignore[arg-type]
     return out
 
 
