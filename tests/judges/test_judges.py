@@ -746,3 +746,16 @@ def test_segments_are_dense_plus_minus_rewards_at_each_sentence_end() -> None:
     assert judge.range == (-20.0, 20.0)
     (gated,) = judge.score([item("Solution:", documents=DOCS)])
     assert gated.value == -0.5 and gated.info["pregate"]  # as one wrong sentence, never above
+
+
+def test_critique_attacks_both_verdicts_or_every_argument_earn_less() -> None:
+    backend = Scripted(extractor)
+    both = item(
+        "A's accuracy is off; B cites sources.\n<answer>[[A]]</answer>\n<answer>[[B]]</answer>",
+        reference={"label": "B", "critique": HUMAN},
+    )
+    spray = policy("Accuracy, sources, length and tone all matter here.", "B")
+    hedged, sprayed = critique(backend).score([both, spray])
+    assert hedged.value == 0.0 and "both verdicts" in hedged.info["verdict"]  # no extractor call
+    assert sprayed.parts["outcome"] == 1.0 and sprayed.value == pytest.approx(2 / 3)  # P = 2/4
+    assert len(backend.calls) == 2  # only the sprayed item reached the extractor

@@ -15,7 +15,7 @@ from rewardsmith.judges.pregate import degenerate
 from rewardsmith.judges.rm.score import plain_text
 from rewardsmith.models.base import Backend
 
-__all__ = ["JudgeItem", "completion_text", "prompt_text"]
+__all__ = ["JudgeItem", "completion_text", "group_question", "pregate_reason", "prompt_text"]
 
 
 def prompt_text(sample: Sample) -> str:
@@ -26,6 +26,19 @@ def prompt_text(sample: Sample) -> str:
 def completion_text(sample: Sample) -> str:
     """The completion as text (chat messages' contents, one a line)."""
     return plain_text(sample.completion)
+
+
+def pregate_reason(params: JudgeParams, sample: Sample) -> str | None:
+    """Why the pre-gate scores ``sample`` by rule (None: ask the judge, or the gate is off)."""
+    return degenerate(completion_text(sample), prompt_text(sample)) if params.pregate else None
+
+
+def group_question(name: str, samples: Sequence[Sample], members: Sequence[int]) -> str:
+    """The prompt text a group shares; ``ValueError`` (the group fails) when it differs."""
+    question = prompt_text(samples[members[0]])
+    if any(prompt_text(samples[i]) != question for i in members[1:]):
+        raise ValueError(f"{name}: the samples of a group have different prompts")
+    return question
 
 
 class JudgeItem(ItemReward):
@@ -46,9 +59,7 @@ class JudgeItem(ItemReward):
 
     def pregated(self, sample: Sample) -> str | None:
         """Why the pre-gate scores ``sample`` by rule (None: ask the judge)."""
-        if not self.params.pregate:
-            return None
-        return degenerate(completion_text(sample), prompt_text(sample))
+        return pregate_reason(self.params, sample)
 
     def ask_for(self, sample: Sample) -> Ask:
         raise NotImplementedError

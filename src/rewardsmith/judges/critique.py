@@ -40,10 +40,9 @@ from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Sample, Score, register
 from rewardsmith.core.reward import is_strict
-from rewardsmith.judges.base import completion_text, prompt_text
+from rewardsmith.judges.base import completion_text, pregate_reason
 from rewardsmith.judges.core import Ask, JudgeCore, JudgeParams
 from rewardsmith.judges.parse import ParseError, ab_verdict, json_object
-from rewardsmith.judges.pregate import degenerate
 from rewardsmith.models.base import Backend
 from rewardsmith.models.embeddings import DEFAULT_EMBEDDING_MODEL, Embedder, SentenceEmbedder
 from rewardsmith.verifiable.search.o2_open import fact_f1
@@ -137,7 +136,7 @@ class JudgeCritique(ItemReward):
         for i, sample in enumerate(samples):
             try:
                 text = completion_text(sample)
-                reason = degenerate(text, prompt_text(sample)) if self.params.pregate else None
+                reason = pregate_reason(self.params, sample)
                 if reason is None:
                     label, human = _gold(sample)
                 else:

@@ -46,10 +46,9 @@ from typing import Any, Literal
 
 from rewardsmith.core import GroupReward, Paper, Sample, Score, register
 from rewardsmith.core.reward import group_indices, is_strict
-from rewardsmith.judges.base import completion_text, prompt_text
+from rewardsmith.judges.base import completion_text, group_question, pregate_reason, prompt_text
 from rewardsmith.judges.core import Answer, Ask, JudgeCore, JudgeParams
 from rewardsmith.judges.parse import ab_verdict
-from rewardsmith.judges.pregate import degenerate
 from rewardsmith.models.base import Backend
 
 __all__ = ["RM_R1", "JudgePairwise", "JudgePairwiseParams"]
@@ -96,13 +95,6 @@ class JudgePairwise(GroupReward):
             self.core.template.render(question=question, response_a=a, response_b=b), ab_verdict
         )
 
-    def _gate(self, sample: Sample) -> str | None:
-        return (
-            degenerate(completion_text(sample), prompt_text(sample))
-            if self.params.pregate
-            else None
-        )
-
     def score_group(self, samples: Sequence[Sample]) -> list[Score]:
         return self.score(list(samples))
 
@@ -111,7 +103,7 @@ class JudgePairwise(GroupReward):
         gates: dict[int, str | None] = {}
         for i, s in enumerate(samples):
             try:
-                gates[i] = self._gate(s)
+                gates[i] = pregate_reason(self.params, s)
             except Exception as exc:
                 if is_strict():
                     raise
@@ -200,8 +192,8 @@ class JudgePairwise(GroupReward):
                 asks += [self._ask(q, mine, ref), self._ask(q, ref, mine)]
                 pairs.append((i, None))
             return set()
-        if len({prompt_text(samples[i]) for i in live}) > 1:
-            raise ValueError("judge.pairwise: the samples of a group have different prompts")
+        if live:
+            group_question(self.name, samples, live)
         if self.params.against == "bootstrap":
             return self._plan_bootstrap(samples, live, gates, wins, pairs, asks)
         for i, j in itertools.combinations(live, 2):

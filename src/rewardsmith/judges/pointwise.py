@@ -40,9 +40,9 @@ from pydantic import Field
 
 from rewardsmith.core import Paper, Sample, Score, register
 from rewardsmith.core.reward import group_indices, is_strict
-from rewardsmith.judges.base import JudgeItem, completion_text, prompt_text
+from rewardsmith.judges.base import JudgeItem, completion_text, group_question, prompt_text
 from rewardsmith.judges.core import Answer, Ask, JudgeParams
-from rewardsmith.judges.parse import boxed_scores
+from rewardsmith.judges.parse import ParseError, boxed_scores
 from rewardsmith.models.base import ModelError
 from rewardsmith.models.load import load_backend
 
@@ -132,9 +132,7 @@ class JudgePointwise(JudgeItem):
         self, samples: Sequence[Sample], members: list[int], out: list[Score | None]
     ) -> tuple[list[int], list[list[int]], list[Ask]]:
         """One ask per sample for a group, each listing its live members in a new order."""
-        question = prompt_text(samples[members[0]])
-        if any(prompt_text(samples[i]) != question for i in members[1:]):
-            raise ValueError("judge.pointwise: the samples of a group have different prompts")
+        question = group_question(self.name, samples, members)
         live = []
         for i in members:
             reason = self.pregated(samples[i])
@@ -193,28 +191,29 @@ class JudgePointwise(JudgeItem):
 
     def _meta_filtered(self, answer: Answer, top: int | None) -> Answer:
         """Keep the critiques the meta RM rates best (all rated; the top ``top`` vote)."""
-        parsed = [r for r in answer.raw if _parses(r)]
+        parsed = [
+            (text, score) for text in answer.raw if (score := _score_or_none(text)) is not None
+        ]
         ratings = self.meta_backend().classify(
-            [[*answer.prompt, {"role": "assistant", "content": r}] for r in parsed]
+            [[*answer.prompt, {"role": "assistant", "content": text}] for text, _ in parsed]
         )
-        if any(isinstance(r, ModelError) for r in ratings):
-            bad = next(r for r in ratings if isinstance(r, ModelError))
+        bad = next((r for r in ratings if isinstance(r, ModelError)), None)
+        if bad is not None:
             return Answer(raw=answer.raw, calls=answer.calls, error=bad)
-        scored = sorted(
+        rated = sorted(
             zip(
                 (next(iter(r.values())) for r in ratings),
-                (_one_score(t) for t in parsed),
+                (score for _, score in parsed),
                 strict=True,
             ),
             key=lambda x: -x[0],
         )
-        keep = scored[: top or len(scored)]
+        keep = rated[: top or len(rated)]
         return Answer([v for _, v in keep], answer.raw, answer.calls, answer.parse_failures)
 
 
-def _parses(text: str) -> bool:
+def _score_or_none(text: str) -> int | None:
     try:
-        _one_score(text)
-    except Exception:
-        return False
-    return True
+        return _one_score(text)
+    except ParseError:
+        return None

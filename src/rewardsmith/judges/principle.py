@@ -37,10 +37,9 @@ from typing import Any, Literal
 
 from rewardsmith.core import GroupReward, Paper, Sample, Score, register
 from rewardsmith.core.reward import group_indices, is_strict
-from rewardsmith.judges.base import completion_text, prompt_text
+from rewardsmith.judges.base import completion_text, group_question, pregate_reason
 from rewardsmith.judges.core import Answer, Ask, JudgeCore, JudgeParams
 from rewardsmith.judges.parse import listwise_json
-from rewardsmith.judges.pregate import degenerate
 from rewardsmith.models.base import Backend
 
 __all__ = ["REWARD_ANYTHING", "JudgePrinciple", "JudgePrincipleParams"]
@@ -104,8 +103,7 @@ class JudgePrinciple(GroupReward):
     ) -> tuple[Ask | None, dict[int, str]]:
         """The ask for one group (None when every member was gated) and the masked names."""
         first = samples[members[0]]
-        if any(prompt_text(samples[i]) != prompt_text(first) for i in members[1:]):
-            raise ValueError("judge.principle: the samples of a group have different prompts")
+        question = group_question(self.name, samples, members)
         principle = self.params.principle or first.meta.get("principle")
         if not isinstance(principle, str) or not principle.strip():
             raise ValueError(
@@ -113,11 +111,7 @@ class JudgePrinciple(GroupReward):
             )
         live = []
         for i in members:
-            reason = (
-                degenerate(completion_text(samples[i]), prompt_text(samples[i]))
-                if self.params.pregate
-                else None
-            )
+            reason = pregate_reason(self.params, samples[i])
             if reason is not None:
                 out[i] = Score(self.range[0], info={"pregate": reason, "calls": 0})
             else:
@@ -129,7 +123,7 @@ class JudgePrinciple(GroupReward):
         names = {i: f"model-{k + 1}" for k, i in enumerate(order)}
         payload = {
             "principle": principle,
-            "prompt": prompt_text(first),
+            "prompt": question,
             "responses": {names[i]: completion_text(samples[i]) for i in order},
         }
         text = json.dumps(payload, ensure_ascii=False, indent=2)

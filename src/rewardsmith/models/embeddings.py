@@ -197,8 +197,19 @@ _MODELS: dict[tuple[str, str], _Backend] = {}
 _MODELS_LOCK = threading.Lock()
 
 
+_RESOLVED: dict[str, str] = {}
+"""The bundled names and absolute paths already resolved: every embed call looks its model
+up, so the package lookup of ``_resolve`` runs once per name, not once per batch (a
+relative path is resolved each time: it depends on the working directory)."""
+
+
 def _backend(model: str, device: str) -> _Backend:
-    key = (_resolve(model), device)
+    source = _RESOLVED.get(model)
+    if source is None:
+        source = _resolve(model)
+        if model in _BUNDLED_NAMES or os.path.isabs(model):
+            _RESOLVED[model] = source
+    key = (source, device)
     backend = _MODELS.get(key)
     if backend is None:
         with _MODELS_LOCK:
