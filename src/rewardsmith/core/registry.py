@@ -203,6 +203,7 @@ BUILTIN_MODULES = (
     "rewardsmith.judges.critique",
     "rewardsmith.judges.sentences",
     "rewardsmith.judges.segments",
+    "rewardsmith.likelihood.reference",
 )
 """The modules whose import registers the built-in rewards and transforms."""
 

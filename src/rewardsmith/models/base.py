@@ -12,7 +12,8 @@ directly; they call a backend through this interface, so the same reward runs on
 - ``generate(prompts, ...)``: ``n`` sampled texts per prompt.
 
 Each has an ``async`` twin (``aclassify``, ...). An input is text or chat messages
-(``[{"role": ..., "content": ...}]``), rendered with the model's own chat template.
+(``[{"role": ..., "content": ...}]``), rendered with the model's own chat template, or
+``Rendered`` text (a chat rendered already: no special tokens are added to it).
 
 Failures are data, as everywhere in rewardsmith: each method returns one result per
 input, in input order, and an input that could not be processed gets a ``ModelError``
@@ -38,6 +39,7 @@ __all__ = [
     "Generation",
     "ModelError",
     "ModelInput",
+    "Rendered",
     "Result",
     "TokenLogprobs",
     "Unsupported",
@@ -47,6 +49,14 @@ __all__ = [
 
 Chat = Sequence[Mapping[str, str]]
 ModelInput = str | Chat
+
+
+class Rendered(str):
+    """Text already rendered with the model's chat template (a prefix cut from a rendered
+    conversation): a local model adds no special tokens to it (no second BOS); to a
+    server it is plain text."""
+
+    __slots__ = ()
 T = TypeVar("T")
 
 

@@ -25,6 +25,7 @@ from rewardsmith.models.base import (
     Generation,
     ModelError,
     ModelInput,
+    Rendered,
     Result,
     TokenLogprobs,
     Unsupported,
@@ -50,9 +51,11 @@ __all__ = [
     "LoadedModel",
     "Role",
     "RunOptions",
+    "SoftValues",
     "default_batch_tokens",
     "loaded_model",
     "model_labels",
+    "render_input",
     "token_budget_batches",
 ]
 
@@ -105,6 +108,19 @@ class Continuation:
     logprobs: TokenLogprobs
     tokens: int
     truncated: bool = False
+    soft: SoftValues | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SoftValues:
+    """The logits read as a soft Q-function (Generalist Reward Models, arXiv 2506.23235):
+    ``chosen[h]`` is the raw logit f(s_h, a_h) of each continuation token, ``values[h]``
+    the soft value V(s_h) = alpha * logsumexp(f(s_h, .) / alpha) of the state before it,
+    and ``values[-1]`` the state after the last token (one more value than tokens)."""
+
+    alpha: float
+    chosen: tuple[float, ...]
+    values: tuple[float, ...]
 
 
 def default_batch_tokens(device: str) -> int:
@@ -216,21 +232,8 @@ class LoadedModel:
 
     def render(self, x: ModelInput, opts: RunOptions, prefix: bool) -> tuple[str, bool]:
         """``(text, add_special_tokens)``: plain text as it is, a chat through the template."""
-        if isinstance(x, str):
-            return x, True
-        messages = _checked_chat(x)
-        if not self.tokenizer.chat_template:
-            raise ValueError("the tokenizer has no chat template: pass plain text")
-        if opts.strip_special_tokens:
-            messages = [{**m, "content": self._strip(m["content"])} for m in messages]
-        cont = prefix and messages[-1]["role"] == "assistant"
-        text = self.tokenizer.apply_chat_template(
-            messages,
-            tokenize=False,
-            add_generation_prompt=prefix and not cont,
-            continue_final_message=cont,
-        )
-        return str(text), False
+        strip = self._special_re if opts.strip_special_tokens else None
+        return render_input(self.tokenizer, x, prefix, strip)
 
     def _strip(self, content: str) -> str:
         """``content`` without special-token strings, removed until none is left (taking
@@ -378,8 +381,9 @@ class LoadedModel:
         return [dict(zip(self.labels, row, strict=True)) for row in values]
 
     def continuations(
-        self, pairs: list[tuple[ModelInput, str]], opts: RunOptions
+        self, pairs: list[tuple[ModelInput, str]], opts: RunOptions, alpha: float | None = None
     ) -> list[Result[Continuation]]:
+        """Each pair's continuation log-probs; with ``alpha``, its ``SoftValues`` too."""
         limit = self._limit(opts)
         out: list[Result[Continuation] | None] = [None] * len(pairs)
         todo: dict[tuple[object, ...], tuple[_Encoded, list[int]]] = {}
@@ -394,6 +398,7 @@ class LoadedModel:
                     special,
                     limit,
                     opts.strip_special_tokens,
+                    alpha,
                 )
                 hit = self._cached(key, opts)
                 if hit is not None:
@@ -415,23 +420,27 @@ class LoadedModel:
         rows = [e.ids for e in encoded]
 
         def run(ids: Any, mask: Any, batch: list[int]) -> list[TokenLogprobs]:
-            return self._logprob_rows(ids, mask, [encoded[b] for b in batch])
+            return self._logprob_rows(ids, mask, [encoded[b] for b in batch], alpha)
 
         for batch, result in self._batched(rows, opts, run, pass_batch=True):
             for b, value in zip(batch, result, strict=True):
                 enc, where = todo[keys[b]]
                 item: Result[Continuation] = value
                 if not isinstance(value, ModelError):
-                    item = Continuation(value, len(enc.ids), enc.truncated)
+                    logprobs, soft = value
+                    item = Continuation(logprobs, len(enc.ids), enc.truncated, soft)
                     self._remember(keys[b], item, opts)
                 for i in where:
                     out[i] = item
         return [r if r is not None else ModelError("NotScored", "no result") for r in out]
 
-    def _logprob_rows(self, ids: Any, mask: Any, encoded: list[_Encoded]) -> list[TokenLogprobs]:
+    def _logprob_rows(
+        self, ids: Any, mask: Any, encoded: list[_Encoded], alpha: float | None
+    ) -> list[tuple[TokenLogprobs, SoftValues | None]]:
         torch = self.torch
+        extra = 0 if alpha is None else 1  # soft values need the state after the last token
         lo = min(e.start for e in encoded) - 1  # logits at p - 1 predict token p
-        hi = max(len(e.ids) for e in encoded) - 1
+        hi = max(len(e.ids) for e in encoded) - 1 + extra
         kwargs: dict[str, Any] = {}
         if self._keeps_logits:
             kwargs["logits_to_keep"] = torch.arange(lo, hi, device=ids.device)
@@ -439,13 +448,19 @@ class LoadedModel:
         offset = lo if self._keeps_logits else 0
         out = []
         for row, enc in enumerate(encoded):
-            positions = torch.arange(enc.start - 1, len(enc.ids) - 1, device=ids.device)
-            rows = logits[row, positions - offset].float().log_softmax(dim=-1)
-            targets = ids[row, enc.start : len(enc.ids)]
-            picked = rows.gather(-1, targets.unsqueeze(-1)).squeeze(-1).cpu().tolist()
+            positions = torch.arange(enc.start - 1, len(enc.ids) - 1 + extra, device=ids.device)
+            raw = logits[row, positions - offset].float()
+            n = len(enc.ids) - enc.start
+            targets = ids[row, enc.start : len(enc.ids)].unsqueeze(-1)
+            picked = raw[:n].log_softmax(dim=-1).gather(-1, targets).squeeze(-1).cpu().tolist()
             token_ids = tuple(enc.ids[enc.start :])
             tokens = tuple(str(t) for t in self.tokenizer.convert_ids_to_tokens(list(token_ids)))
-            out.append(TokenLogprobs(tokens, tuple(float(x) for x in picked), token_ids))
+            soft = None
+            if alpha is not None:
+                chosen = raw[:n].gather(-1, targets).squeeze(-1).cpu().tolist()
+                values = (alpha * torch.logsumexp(raw / alpha, dim=-1)).cpu().tolist()
+                soft = SoftValues(alpha, tuple(chosen), tuple(values))
+            out.append((TokenLogprobs(tokens, tuple(float(x) for x in picked), token_ids), soft))
         return out
 
     def _batched(
@@ -521,6 +536,33 @@ class LoadedModel:
         if sample:  # plain sampling at this temperature: no top-k or top-p cut
             options.update(temperature=temperature, top_k=0, top_p=1.0)
         return make(**options)
+
+
+def render_input(
+    tokenizer: Any, x: ModelInput, prefix: bool, strip: Any = None
+) -> tuple[str, bool]:
+    """``(text, add_special_tokens)`` for ``x``: plain text as it is (special tokens added
+    when tokenising); chat messages through ``tokenizer``'s chat template, with the
+    special-token strings that ``strip`` (a ``joint.special_pattern``) matches removed from
+    their contents. With ``prefix``, a chat ending in a user or system turn gets the
+    generation prompt and one ending in an assistant turn is continued."""
+    if isinstance(x, Rendered):
+        return str(x), False
+    if isinstance(x, str):
+        return x, True
+    messages = _checked_chat(x)
+    if not tokenizer.chat_template:
+        raise ValueError("the tokenizer has no chat template: pass plain text")
+    if strip is not None:
+        messages = [{**m, "content": strip_specials(strip, m["content"])} for m in messages]
+    cont = prefix and messages[-1]["role"] == "assistant"
+    text = tokenizer.apply_chat_template(
+        messages,
+        tokenize=False,
+        add_generation_prompt=prefix and not cont,
+        continue_final_message=cont,
+    )
+    return str(text), False
 
 
 def _digest(*texts: str) -> bytes:

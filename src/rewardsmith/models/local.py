@@ -212,6 +212,25 @@ class HFBackend:
         with loaded.lock:
             return loaded.continuations(list(pairs), self.options)
 
+    def soft_values(
+        self, pairs: Sequence[tuple[ModelInput, str]], alpha: float = 1.0, end_with_eos: bool = False
+    ) -> list[Result[Continuation]]:
+        """``continuation_logprobs_detailed`` with each continuation's ``SoftValues``: the
+        raw logits read as a soft Q-function at temperature ``alpha`` (the endogenous
+        reward, ``likelihood.endogenous``). ``end_with_eos`` appends the tokenizer's EOS
+        token to every continuation, so ending the response is its last action."""
+        if not alpha > 0:
+            raise ConfigError(f"soft_values: alpha must be positive, not {alpha}")
+        loaded = self._load_or_fail("causal", len(pairs))
+        if isinstance(loaded, ModelError):
+            return [loaded] * len(pairs)
+        eos = loaded.tokenizer.eos_token if end_with_eos else ""
+        if end_with_eos and not eos:
+            raise Unsupported(f"{self.model}: the tokenizer has no EOS token to end with")
+        with loaded.lock:
+            ended = [(p, c + eos if isinstance(c, str) else c) for p, c in pairs]
+            return loaded.continuations(ended, self.options, alpha)
+
     # -- generation -------------------------------------------------------------------
 
     def generate(
