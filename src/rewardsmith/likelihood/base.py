@@ -123,9 +123,30 @@ class LikelihoodReward(ItemReward):
         """The ``(prefix, continuation)`` pairs this sample needs (an exception fails it)."""
         raise NotImplementedError
 
-    def value(self, sample: Sample, results: list[TokenLogprobs]) -> Score | float:
-        """The sample's value from its pairs' log-probs, in ``pairs_for`` order."""
+    def value(self, sample: Sample, results: list[Any]) -> Score | float:
+        """The sample's value from its pairs' results (``TokenLogprobs`` unless ``fetch``
+        says otherwise), in ``pairs_for`` order."""
         raise NotImplementedError
+
+    def fetch(self, pairs: list[Pair]) -> list[Result[Any]]:
+        """Every pair's result from the backend, in one call: log-probs, with the token
+        count and truncation where the backend says (``continuation_logprobs_detailed``)."""
+        backend = self.backend()
+        detailed = getattr(backend, "continuation_logprobs_detailed", None)
+        if callable(detailed):
+            return list(detailed(pairs))
+        return list(backend.continuation_logprobs(pairs))
+
+    async def afetch(self, pairs: list[Pair]) -> list[Result[Any]]:
+        backend = self.backend()
+        detailed = getattr(backend, "acontinuation_logprobs_detailed", None)
+        if callable(detailed):
+            return list(await detailed(pairs))
+        return list(await backend.acontinuation_logprobs(pairs))
+
+    def unwrap(self, result: Any) -> Any:
+        """What ``value`` gets of one result: its ``TokenLogprobs``."""
+        return result if isinstance(result, TokenLogprobs) else result.logprobs
 
     def finish(self, samples: Sequence[Sample], scores: list[Score]) -> list[Score]:
         """A hook over the whole batch's scores (a group reward combines members here)."""
@@ -207,10 +228,10 @@ class LikelihoodReward(ItemReward):
 
     def score(self, samples: Sequence[Sample]) -> list[Score]:
         out, pairs, spans = self._prepare(samples)
-        results: list[Result[TokenLogprobs]] = []
+        results: list[Result[Any]] = []
         if pairs:
             try:
-                results = self.backend().continuation_logprobs(pairs)
+                results = self.fetch(pairs)
             except Exception as exc:
                 if is_strict():
                     raise
@@ -219,10 +240,10 @@ class LikelihoodReward(ItemReward):
 
     async def ascore(self, samples: Sequence[Sample]) -> list[Score]:
         out, pairs, spans = self._prepare(samples)
-        results: list[Result[TokenLogprobs]] = []
+        results: list[Result[Any]] = []
         if pairs:
             try:
-                results = await self.backend().acontinuation_logprobs(pairs)
+                results = await self.afetch(pairs)
             except Exception as exc:
                 if is_strict():
                     raise
@@ -255,7 +276,7 @@ class LikelihoodReward(ItemReward):
         samples: Sequence[Sample],
         out: list[Score | None],
         spans: list[tuple[int, int]],
-        results: Sequence[Result[TokenLogprobs]],
+        results: Sequence[Result[Any]],
     ) -> list[Score]:
         total = spans[-1][1] if spans else 0
         if len(results) != total:
@@ -272,8 +293,11 @@ class LikelihoodReward(ItemReward):
                 scores.append(failed_score(failed))
                 continue
             try:
-                got = self.value(sample, mine)  # type: ignore[arg-type]
-                scores.append(got if isinstance(got, Score) else Score(float(got)))
+                got = self.value(sample, [self.unwrap(r) for r in mine])
+                got = got if isinstance(got, Score) else Score(float(got))
+                if any(getattr(r, "truncated", False) for r in mine):
+                    got = got.with_(info={**got.info, "truncated": True})
+                scores.append(got)
             except Exception as exc:
                 if is_strict():
                     raise
