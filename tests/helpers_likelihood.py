@@ -17,7 +17,9 @@ def model_and_tokenizer(folder: str) -> tuple[Any, Any]:
     return model, AutoTokenizer.from_pretrained(folder)
 
 
-def token_logprobs(folder: str, text: str, special: bool = True) -> tuple[list[int], list[tuple[int, int]], Any]:
+def token_logprobs(
+    folder: str, text: str, special: bool = True
+) -> tuple[list[int], list[tuple[int, int]], Any]:
     """``text``'s token ids, character spans and the raw logits of one forward pass."""
     import torch
 
@@ -29,7 +31,9 @@ def token_logprobs(folder: str, text: str, special: bool = True) -> tuple[list[i
     return ids, [tuple(x) for x in enc["offset_mapping"]], logits
 
 
-def continuation_logprobs(folder: str, prefix: str, continuation: str, special: bool = True) -> list[float]:
+def continuation_logprobs(
+    folder: str, prefix: str, continuation: str, special: bool = True
+) -> list[float]:
     """log p of each token of ``continuation`` after ``prefix``: the tokens of the whole
     text whose span ends after the prefix (a straddling token is the continuation's)."""
     ids, spans, logits = token_logprobs(folder, prefix + continuation, special)
@@ -63,7 +67,9 @@ def echo_handler(folder: str, seen: list[dict[str, Any]]) -> Any:
         ids, spans, logits = token_logprobs(folder, prompt, body.get("add_special_tokens", True))
         _, tok = model_and_tokenizer(folder)
         logp = logits.log_softmax(-1)
-        values: list[float | None] = [None] + [float(logp[k - 1, ids[k]]) for k in range(1, len(ids))]
+        values: list[float | None] = [None] + [
+            float(logp[k - 1, ids[k]]) for k in range(1, len(ids))
+        ]
         tokens = [tok.decode([i]) for i in ids]
         offsets = [s for s, _ in spans]
         nxt = int(logp[-1].argmax())

@@ -154,6 +154,11 @@ REQUIRED_PARAMS: dict[str, dict[str, object]] = {
     "judge.critique": {"model": "/nonexistent/judge"},
     "judge.sentences": {"model": "/nonexistent/judge"},
     "judge.segments": {"model": "/nonexistent/judge"},
+    "likelihood.reference_logprob": {"model": "/nonexistent/lm"},
+    "likelihood.sar": {"model": "/nonexistent/lm"},
+    "likelihood.endogenous": {"model": "/nonexistent/lm"},
+    "likelihood.follow_up": {"model": "/nonexistent/lm"},
+    "likelihood.path_faithfulness": {"model": "/nonexistent/lm"},
     "transform.clamp": {"low": -1.0, "high": 1.0},
     "transform.noise": {"mode": "flip", "p": 0.1},
 }

@@ -61,7 +61,8 @@ def expected_logprobs(lm: str, sample: Sample, reasoning: str, answer: str) -> l
 def test_every_form_equals_a_plain_torch_computation(lm: str) -> None:
     samples = group()
     per_token = [
-        expected_logprobs(lm, s, split_reasoning(s.text, "<answer>"), "42</answer>") for s in samples
+        expected_logprobs(lm, s, split_reasoning(s.text, "<answer>"), "42</answer>")
+        for s in samples
     ]
     sums = [math.fsum(x) for x in per_token]
     want = {
@@ -139,7 +140,9 @@ def test_an_answer_that_starts_mid_token_is_scored_with_the_straddling_token(lm:
         lm, [{"role": "user", "content": PROMPT}, {"role": "assistant", "content": reasoning}]
     )
     for answer in ["12", "1", "6", "42"]:
-        enc = tok(prefix + answer + "</answer>", add_special_tokens=False, return_offsets_mapping=True)
+        enc = tok(
+            prefix + answer + "</answer>", add_special_tokens=False, return_offsets_mapping=True
+        )
         if any(s < len(prefix) < e for s, e in enc["offset_mapping"]):
             straddles.append(answer)
         want = math.fsum(continuation_logprobs(lm, prefix, answer + "</answer>", special=False))
@@ -149,7 +152,10 @@ def test_an_answer_that_starts_mid_token_is_scored_with_the_straddling_token(lm:
 
 
 def test_batched_equals_one_by_one_and_groups_share_the_no_reasoning_pass(lm: str) -> None:
-    samples = [*group(3), Sample(prompt="What is 1+1?", completion="<think>1+1</think>", reference="2")]
+    samples = [
+        *group(3),
+        Sample(prompt="What is 1+1?", completion="<think>1+1</think>", reference="2"),
+    ]
     r = reward(lm, form="mean_probability", debias=True)
     together = r.score(samples)
     alone = [r.score([s])[0] for s in samples]

@@ -26,7 +26,10 @@ SAMPLES = [
     Sample(prompt=PROMPT, completion="<think>12+30</think><answer>42</answer>"),
     Sample(prompt=PROMPT, completion="<answer>7</answer>"),
     Sample(
-        prompt=[{"role": "system", "content": "think"}, {"role": "user", "content": "What is 1+1?"}],
+        prompt=[
+            {"role": "system", "content": "think"},
+            {"role": "user", "content": "What is 1+1?"},
+        ],
         completion="<think>1+1</think><answer>2</answer>",
     ),
 ]
@@ -47,14 +50,14 @@ def messages(sample: Sample) -> list[dict[str, str]]:
 
 def sar_by_hand(lm: str, sample: Sample, log: bool = False) -> float:
     given = continuation_logprobs(lm, chat_prefix(lm, messages(sample)), sample.text, special=False)
-    free = [m for m in messages(sample) if m["role"] == "system"] + [{"role": "user", "content": ""}]
+    free = [m for m in messages(sample) if m["role"] == "system"] + [
+        {"role": "user", "content": ""}
+    ]
     alone = continuation_logprobs(lm, chat_prefix(lm, free), sample.text, special=False)
     ppl_q = math.exp(-sum(given) / len(given))
     ppl_0 = math.exp(-sum(alone) / len(alone))
-    if log:
-        raw = (math.log(ppl_0) - math.log(ppl_q)) / math.log(ppl_0)
-    else:
-        raw = (ppl_0 - ppl_q) / ppl_0
+    log_ratio = (math.log(ppl_0) - math.log(ppl_q)) / math.log(ppl_0)
+    raw = log_ratio if log else (ppl_0 - ppl_q) / ppl_0
     return min(max(raw, -1.0), 1.0)
 
 
@@ -115,7 +118,9 @@ def endogenous_by_hand(lm: str, sample: Sample, alpha: float, terminal: str) -> 
 
 @pytest.mark.parametrize("terminal", ["eos", "open"])
 @pytest.mark.parametrize("alpha", [1.0, 0.5])
-def test_endogenous_equals_the_inverse_soft_bellman_sum(lm: str, alpha: float, terminal: str) -> None:
+def test_endogenous_equals_the_inverse_soft_bellman_sum(
+    lm: str, alpha: float, terminal: str
+) -> None:
     r = EndogenousReward(
         EndogenousParams(model=lm, alpha=alpha, terminal=terminal), HFBackend(lm, cache=False)
     )
@@ -135,8 +140,8 @@ def test_endogenous_equals_the_inverse_soft_bellman_sum(lm: str, alpha: float, t
 def test_endogenous_terminal_choice_is_the_only_difference(lm: str) -> None:
     """``eos`` scores one more token (the EOS) and ends at V = 0; ``open`` ends at the
     model's value: the two returns differ by exactly r(EOS) = f(s_H+1, EOS)."""
-    eos, = EndogenousReward(EndogenousParams(model=lm), HFBackend(lm)).score(SAMPLES[:1])
-    open_, = EndogenousReward(EndogenousParams(model=lm, terminal="open"), HFBackend(lm)).score(
+    (eos,) = EndogenousReward(EndogenousParams(model=lm), HFBackend(lm)).score(SAMPLES[:1])
+    (open_,) = EndogenousReward(EndogenousParams(model=lm, terminal="open"), HFBackend(lm)).score(
         SAMPLES[:1]
     )
     assert eos.info["tokens"] == open_.info["tokens"] + 1
@@ -152,7 +157,11 @@ def test_endogenous_refuses_a_served_model_and_fails_items_alone(lm: str) -> Non
         EndogenousParams(model="http://127.0.0.1:8000/v1", chat=False)
     r = EndogenousReward(EndogenousParams(model=lm, terminal="open"), HFBackend(lm))
     empty, bad, fine = r.score(
-        [Sample(prompt=PROMPT, completion=""), Sample(prompt=[{"content": "x"}], completion="1"), SAMPLES[1]]
+        [
+            Sample(prompt=PROMPT, completion=""),
+            Sample(prompt=[{"content": "x"}], completion="1"),
+            SAMPLES[1],
+        ]
     )
     assert empty.status is Status.ERROR and bad.status is Status.ERROR
     assert empty.value is None and bad.value is None

@@ -191,6 +191,7 @@ BUILTIN_MODULES = (
     "rewardsmith.shaping.process.step_rewards",
     "rewardsmith.shaping.process.reasoning_pattern",
     "rewardsmith.shaping.process.trust",
+    "rewardsmith.shaping.process.confidence",
     "rewardsmith.shaping.aggregate",
     "rewardsmith.judges.rm.score",
     "rewardsmith.judges.rm.joint",
@@ -204,6 +205,10 @@ BUILTIN_MODULES = (
     "rewardsmith.judges.sentences",
     "rewardsmith.judges.segments",
     "rewardsmith.likelihood.reference",
+    "rewardsmith.likelihood.follow_up",
+    "rewardsmith.likelihood.sar",
+    "rewardsmith.likelihood.endogenous",
+    "rewardsmith.likelihood.path",
 )
 """The modules whose import registers the built-in rewards and transforms."""
 

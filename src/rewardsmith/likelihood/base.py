@@ -50,10 +50,10 @@ from rewardsmith.models.base import (
 from rewardsmith.models.load import load_backend, resolve_backend
 
 __all__ = [
+    "CUT",
     "LikelihoodParams",
     "LikelihoodReward",
     "Pair",
-    "CUT",
     "assistant_prefix",
     "logsumexp",
     "prompt_text",
@@ -109,7 +109,9 @@ class LikelihoodReward(ItemReward):
 
     def __init__(self, params: LikelihoodParams, backend: Backend | None = None) -> None:
         self.params = params
-        self.kind = "given" if backend is not None else resolve_backend(params.model, params.backend)
+        self.kind = (
+            "given" if backend is not None else resolve_backend(params.model, params.backend)
+        )
         self._backend = backend
         self._tokenizer: Any = None
 
@@ -280,7 +282,9 @@ class LikelihoodReward(ItemReward):
     ) -> list[Score]:
         total = spans[-1][1] if spans else 0
         if len(results) != total:
-            results = [ModelError("BackendError", f"{len(results)} results for {total} pairs")] * total
+            results = [
+                ModelError("BackendError", f"{len(results)} results for {total} pairs")
+            ] * total
         scores: list[Score] = []
         for i, sample in enumerate(samples):
             if out[i] is not None:

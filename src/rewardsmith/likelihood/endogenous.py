@@ -56,7 +56,13 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from rewardsmith.core import Paper, Sample, Score, register
-from rewardsmith.likelihood.base import LikelihoodParams, LikelihoodReward, Pair, prompt_text, user_turns
+from rewardsmith.likelihood.base import (
+    LikelihoodParams,
+    LikelihoodReward,
+    Pair,
+    prompt_text,
+    user_turns,
+)
 from rewardsmith.models.base import Backend, Result, Unsupported
 from rewardsmith.models.load import resolve_backend
 

@@ -72,7 +72,9 @@ from rewardsmith.models.base import Backend, TokenLogprobs
 
 __all__ = ["LIKELIHOOD_REWARDS", "ReferenceLogprob", "ReferenceLogprobParams", "split_reasoning"]
 
-LIKELIHOOD_REWARDS = Paper("Likelihood-Based Reward Designs for General LLM Reasoning", "2602.03979")
+LIKELIHOOD_REWARDS = Paper(
+    "Likelihood-Based Reward Designs for General LLM Reasoning", "2602.03979"
+)
 Form = Literal["logprob", "mean_logprob", "probability", "mean_probability", "jepo"]
 _PROBABILITY = ("probability", "mean_probability")
 
@@ -131,19 +133,31 @@ class ReferenceLogprob(LikelihoodReward):
         except ValueError:
             answer = ""
         if not answer:
-            raise ValueError("no reference answer: Sample.reference is a string, a list or {'answer': ...}")
+            raise ValueError(
+                "no reference answer: Sample.reference is a string, a list or {'answer': ...}"
+            )
         reasoning = split_reasoning(sample.text, p.answer_start, p.missing == "fail")
         target = answer + p.answer_end
-        pairs = [(self.prefix(assistant_prefix(sample, reasoning), prompt_text(sample) + reasoning), target)]
+        pairs = [
+            (
+                self.prefix(assistant_prefix(sample, reasoning), prompt_text(sample) + reasoning),
+                target,
+            )
+        ]
         if p.debias:
-            bare = self.prefix(assistant_prefix(sample, p.answer_start), prompt_text(sample) + p.answer_start)
+            bare = self.prefix(
+                assistant_prefix(sample, p.answer_start), prompt_text(sample) + p.answer_start
+            )
             pairs.append((bare, target))
         return pairs
 
     def value(self, sample: Sample, results: list[TokenLogprobs]) -> Score:
         form = self.params.form
         reward = _form_value(form, results[0])
-        info: dict[str, Any] = {"answer_tokens": len(results[0].logprobs), "logprob": results[0].total}
+        info: dict[str, Any] = {
+            "answer_tokens": len(results[0].logprobs),
+            "logprob": results[0].total,
+        }
         if self.params.debias:
             bare = _form_value(form, results[1])
             info["no_reasoning"] = bare

@@ -47,7 +47,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from rewardsmith.core import Paper, Sample, Score, register
-from rewardsmith.likelihood.base import LikelihoodParams, LikelihoodReward, Pair, prompt_text, user_turns
+from rewardsmith.likelihood.base import (
+    LikelihoodParams,
+    LikelihoodReward,
+    Pair,
+    prompt_text,
+    user_turns,
+)
 from rewardsmith.models.base import Backend, TokenLogprobs
 
 __all__ = ["SAR", "SARParams", "SelfAlignedReward", "query_free"]

@@ -57,6 +57,8 @@ class Rendered(str):
     server it is plain text."""
 
     __slots__ = ()
+
+
 T = TypeVar("T")
 
 

@@ -419,7 +419,9 @@ class LoadedModel:
         encoded = [todo[k][0] for k in keys]
         rows = [e.ids for e in encoded]
 
-        def run(ids: Any, mask: Any, batch: list[int]) -> list[TokenLogprobs]:
+        def run(
+            ids: Any, mask: Any, batch: list[int]
+        ) -> list[tuple[TokenLogprobs, SoftValues | None]]:
             return self._logprob_rows(ids, mask, [encoded[b] for b in batch], alpha)
 
         for batch, result in self._batched(rows, opts, run, pass_batch=True):

@@ -213,7 +213,10 @@ class HFBackend:
             return loaded.continuations(list(pairs), self.options)
 
     def soft_values(
-        self, pairs: Sequence[tuple[ModelInput, str]], alpha: float = 1.0, end_with_eos: bool = False
+        self,
+        pairs: Sequence[tuple[ModelInput, str]],
+        alpha: float = 1.0,
+        end_with_eos: bool = False,
     ) -> list[Result[Continuation]]:
         """``continuation_logprobs_detailed`` with each continuation's ``SoftValues``: the
         raw logits read as a soft Q-function at temperature ``alpha`` (the endogenous

@@ -2,10 +2,12 @@
 
 Modules: ``step_rewards`` (``process.clip`` and ``process.delta``: Gao et al.'s bounded
 returns from a process reward model's per-step scores), ``reasoning_pattern``
-(``process.reasoning_pattern``, RPR) and ``trust`` (``process.trust_think``,
-Trust-GRPO's trust-weighted thinking reward).
+(``process.reasoning_pattern``, RPR), ``trust`` (``process.trust_think``,
+Trust-GRPO's trust-weighted thinking reward) and ``confidence`` (``process.confidence``,
+DRM's confidence from the policy's own token log-probs).
 """
 
+from rewardsmith.shaping.process.confidence import Confidence, ConfidenceParams
 from rewardsmith.shaping.process.reasoning_pattern import ReasoningPattern, ReasoningPatternParams
 from rewardsmith.shaping.process.step_rewards import Clip, ClipParams, Delta, DeltaParams
 from rewardsmith.shaping.process.trust import TrustParams, TrustThink
@@ -13,6 +15,8 @@ from rewardsmith.shaping.process.trust import TrustParams, TrustThink
 __all__ = [
     "Clip",
     "ClipParams",
+    "Confidence",
+    "ConfidenceParams",
     "Delta",
     "DeltaParams",
     "ReasoningPattern",
