@@ -215,8 +215,7 @@ def test_a_served_model_gets_the_chat_rendered_here_and_agrees_with_local(lm: st
         extra_body={"add_special_tokens": False},
     )
     params = ReferenceLogprobParams(model="http://llm.test/v1", tokenizer=lm, form="mean_logprob")
-    remote = ReferenceLogprob(params, served)
-    remote.kind = "openai"  # a given backend: render here as for a URL
+    remote = ReferenceLogprob(params, served)  # a URL: the chat is rendered here
     samples = group(3)
     got = remote.score(samples)
     want = reward(lm, form="mean_logprob").score(samples)

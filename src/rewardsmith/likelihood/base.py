@@ -109,9 +109,8 @@ class LikelihoodReward(ItemReward):
 
     def __init__(self, params: LikelihoodParams, backend: Backend | None = None) -> None:
         self.params = params
-        self.kind = (
-            "given" if backend is not None else resolve_backend(params.model, params.backend)
-        )
+        self.kind = resolve_backend(params.model, params.backend)
+        self._given = backend is not None
         self._backend = backend
         self._tokenizer: Any = None
 
@@ -181,8 +180,8 @@ class LikelihoodReward(ItemReward):
         return self._backend
 
     def __getstate__(self) -> dict[str, Any]:
-        given = self.kind == "given"
-        return {**self.__dict__, "_backend": self._backend if given else None, "_tokenizer": None}
+        kept = self._backend if self._given else None  # a client made here does not travel
+        return {**self.__dict__, "_backend": kept, "_tokenizer": None}
 
     def prefix(self, messages: Sequence[Mapping[str, Any]], text: str) -> ModelInput:
         """The model's input for a prefix: ``messages`` (ending in a user turn to answer,

@@ -10,6 +10,7 @@ raises "Already borrowed" when two threads use it at once, and the cache is a pl
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import json
@@ -55,6 +56,7 @@ __all__ = [
     "default_batch_tokens",
     "loaded_model",
     "model_labels",
+    "register_live",
     "render_input",
     "token_budget_batches",
 ]
@@ -160,7 +162,9 @@ class LoadedModel:
     its methods holding ``lock``. ``kind`` is ``sequence_classification``, ``two_layer_head``
     or ``causal_lm``; ``labels`` the classifier's output names."""
 
-    def __init__(self, source: str, role: Role, dtype: str, device: str) -> None:
+    def __init__(
+        self, source: str, role: Role, dtype: str, device: str, live: tuple[Any, Any] | None = None
+    ) -> None:
         try:
             import torch
             import transformers
@@ -171,7 +175,9 @@ class LoadedModel:
         self.device = device
         self.cache: OrderedDict[tuple[object, ...], Any] = OrderedDict()
         torch_dtype: Any = dtype if dtype == "auto" else getattr(torch, dtype)
-        tok = load_tokenizer(transformers, source)
+        # a live (model, tokenizer): the trainer's own objects; the tokenizer is copied,
+        # since padding it on the right here must not change the trainer's
+        tok = copy.deepcopy(live[1]) if live else load_tokenizer(transformers, source)
         if tok.pad_token is None:
             if tok.eos_token is None:
                 raise Unsupported(f"{source}: the tokenizer has neither a pad nor an EOS token")
@@ -179,7 +185,9 @@ class LoadedModel:
         tok.padding_side = "right"  # results are read at each row's own last token
         self.tokenizer = tok
         self.labels: tuple[str, ...] = ()
-        if role == "causal":
+        if live is not None:  # used as it is: its device, dtype and train/eval mode kept
+            self.model, self.kind = live[0], "causal_lm"
+        elif role == "causal":
             self.model, self.kind = self._causal(transformers, source, torch_dtype), "causal_lm"
         elif is_head_dir(source):
             self.model, self.kind = (
@@ -595,6 +603,16 @@ def _checked_chat(x: object) -> list[dict[str, str]]:
 
 _MODELS: dict[tuple[str, str, str, str], LoadedModel] = {}
 _MODELS_LOCK = threading.Lock()
+
+
+def register_live(name: str, model: Any, tokenizer: Any, dtype: str, device: str) -> None:
+    """Make ``name`` the process's handle on an already loaded causal LM (a trainer's
+    policy): ``loaded_model(name, "causal", dtype, device)`` then returns it."""
+    if not getattr(tokenizer, "is_fast", False):
+        raise Unsupported("log-probs need a fast tokenizer (character offsets)")
+    loaded = LoadedModel(name, "causal", dtype, device, live=(model, tokenizer))
+    with _MODELS_LOCK:
+        _MODELS[(name, "causal", dtype, device)] = loaded
 
 
 def loaded_model(model: str, role: Role, dtype: str, device: str) -> LoadedModel:

@@ -70,6 +70,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 from rewardsmith.errors import ConfigError, MissingExtraError
 from rewardsmith.models.base import (
@@ -91,6 +92,7 @@ from rewardsmith.models.hf_model import (
     RunOptions,
     default_batch_tokens,
     loaded_model,
+    register_live,
 )
 
 __all__ = ["HFBackend"]
@@ -145,6 +147,27 @@ class HFBackend:
         self.strip_special_tokens = strip_special_tokens
         self.name = f"hf:{model}"
         self.options = RunOptions(max_length, budget, cache, strip_special_tokens)
+
+    @classmethod
+    def from_model(
+        cls, model: Any, tokenizer: Any, *, max_batch_tokens: int | None = None
+    ) -> HFBackend:
+        """A backend on a causal LM already in memory: the policy a trainer is updating
+        (``trainer.model`` and its tokenizer), for likelihood rewards read from the policy
+        itself. The model is used as it is (its device, dtype and train or eval mode: put
+        it in eval mode, or use a model without dropout, for exact log-probs); the cache
+        is off, since its weights change between calls. It does not pickle: a worker
+        process cannot reach the trainer's model."""
+        try:
+            device = str(next(model.parameters()).device)
+        except (AttributeError, StopIteration, TypeError):
+            raise ConfigError("from_model: a torch model with parameters is required") from None
+        backend = _LiveBackend(
+            f"live:{id(model)}", dtype="auto", device=device, max_batch_tokens=max_batch_tokens,
+            cache=False,
+        )  # fmt: skip
+        register_live(backend.model, model, tokenizer, backend.dtype, device)
+        return backend
 
     def _key(self) -> tuple[object, ...]:
         return (self.model, self.dtype, self.device, self.max_length, self.max_batch_tokens,
@@ -331,3 +354,13 @@ class HFBackend:
             raise
         except Exception as exc:  # a missing directory, a broken checkpoint: every item fails
             return ModelError.of(exc)
+
+
+class _LiveBackend(HFBackend):
+    """``HFBackend.from_model``'s handle: the model lives in this process only."""
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a backend on a live model does not pickle: pass a directory or a server URL "
+            "to score in other processes"
+        )

@@ -134,6 +134,7 @@ class Confidence(LikelihoodReward):
             super().__init__(params, backend)
         else:  # Sample.tokens only: no backend is ever made
             self.params, self.kind, self._backend, self._tokenizer = params, "none", None, None
+            self._given = False
         self._decoder: Any = None
 
     @property
