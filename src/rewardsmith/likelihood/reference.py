@@ -70,7 +70,13 @@ from rewardsmith.likelihood.base import (
 )
 from rewardsmith.models.base import Backend, TokenLogprobs
 
-__all__ = ["LIKELIHOOD_REWARDS", "ReferenceLogprob", "ReferenceLogprobParams", "split_reasoning"]
+__all__ = [
+    "LIKELIHOOD_REWARDS",
+    "ReferenceLogprob",
+    "ReferenceLogprobParams",
+    "reference_answer",
+    "split_reasoning",
+]
 
 LIKELIHOOD_REWARDS = Paper(
     "Likelihood-Based Reward Designs for General LLM Reasoning", "2602.03979"
@@ -128,14 +134,7 @@ class ReferenceLogprob(LikelihoodReward):
 
     def pairs_for(self, sample: Sample) -> list[Pair]:
         p = self.params
-        try:
-            answer = reference_text(sample.reference)
-        except ValueError:
-            answer = ""
-        if not answer:
-            raise ValueError(
-                "no reference answer: Sample.reference is a string, a list or {'answer': ...}"
-            )
+        answer = reference_answer(sample.reference)
         reasoning = split_reasoning(sample.text, p.answer_start, p.missing == "fail")
         target = answer + p.answer_end
         pairs = [
@@ -194,6 +193,23 @@ def _form_value(form: Form, lp: TokenLogprobs) -> float:
     if form == "probability":
         return math.exp(lp.total)
     return math.fsum(math.exp(x) for x in lp.logprobs) / len(lp.logprobs)
+
+
+def reference_answer(reference: object) -> str:
+    """The reference answer's text: a string, a finite number, the first of a list or a
+    dict's ``answer``; ``ValueError`` for anything else (None, NaN, an empty string)."""
+    first = reference[0] if isinstance(reference, list | tuple) and reference else reference
+    if isinstance(first, float) and not math.isfinite(first):
+        raise ValueError(f"the reference answer is {first}: not an answer")
+    try:
+        answer = reference_text(reference)
+    except ValueError:
+        answer = ""
+    if not answer:
+        raise ValueError(
+            "no reference answer: Sample.reference is a string, a list or {'answer': ...}"
+        )
+    return answer
 
 
 def split_reasoning(completion: str, marker: str, strict: bool = False) -> str:
