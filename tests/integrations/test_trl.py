@@ -180,6 +180,8 @@ def test_unscored_share_and_statuses_are_logged_once_per_batch() -> None:
         # each part's mean over the items that computed it: the failed one is left out
         "rewardsmith/test.digits": 0.75,
         "rewardsmith/test.flaky": pytest.approx(0.5),
+        # one group (the same prompt) whose three scored values are equal: no signal
+        "rewardsmith/zero_spread_groups": 1.0,
     }
     assert extra == [("rewardsmith/status", ["error", "ok", "ok", "ok"])]
 

@@ -104,7 +104,12 @@ def test_health_rewards_and_metrics(url: str) -> None:
     assert {"math.answer", "format.think_answer"} <= names
     post(url, "/score", {"samples": [{"completion": GOOD, "reference": "4"}]})
     post(url, "/score", b"{nope")
+    group = [{"completion": c, "reference": "4", "group": g} for g in "ab" for c in (GOOD, GOOD)]
+    group[3]["completion"] = "<think>x</think><answer>5</answer>"  # group b has spread
+    post(url, "/score", {"samples": group})
     text = httpx.get(url + "/metrics").text
+    assert 'rewardsmith_groups_total{endpoint="score",spread="zero"} 1.0' in text
+    assert 'rewardsmith_groups_total{endpoint="score",spread="some"} 1.0' in text
     assert 'rewardsmith_requests_total{code="200",endpoint="score"}' in text
     assert 'rewardsmith_requests_total{code="400",endpoint="score"}' in text
     assert 'rewardsmith_items_total{endpoint="score",status="ok"}' in text

@@ -80,6 +80,7 @@ from rewardsmith.integrations._common import (
     status_shares,
     top_parts,
 )
+from rewardsmith.integrations.health import BatchHealth, RewardHealth
 from rewardsmith.rollouts.fields import ALIASES, FieldMap
 
 __all__ = [
@@ -103,7 +104,11 @@ class _BatchScorer:
     """Scores one TRL batch once and hands the same scores to every part's function."""
 
     def __init__(
-        self, reward: Reward, reference_column: str | None, group_size: int | None
+        self,
+        reward: Reward,
+        reference_column: str | None,
+        group_size: int | None,
+        health: RewardHealth | None = None,
     ) -> None:
         if group_size is not None and group_size < 1:
             raise ConfigError("group_size must be at least 1")
@@ -111,6 +116,7 @@ class _BatchScorer:
         self.reference_column = reference_column
         self.group_size = group_size
         self.part_names = part_names(reward)
+        self.health = health
         self._init_runtime()
 
     def _init_runtime(self) -> None:
@@ -120,7 +126,7 @@ class _BatchScorer:
         self._task: asyncio.Task[list[Score]] | None = None
 
     def __getstate__(self) -> dict[str, Any]:
-        keep = ("reward", "reference_column", "group_size", "part_names")
+        keep = ("reward", "reference_column", "group_size", "part_names", "health")
         return {k: self.__dict__[k] for k in keep}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -132,9 +138,12 @@ class _BatchScorer:
         with self._lock:
             if key != self._key or self._scores is None:
                 self._prepare(call)
-                self._scores = self.reward.score(self.samples(call))
+                samples = self.samples(call)
+                self._scores = self.reward.score(samples)
                 self._key = key
-                call.report(self._scores, self.part_names)
+                call.report(
+                    self._scores, self.part_names, self._health(call, samples, self._scores)
+                )
             return self._scores
 
     async def ascore(self, call: _Call) -> list[Score]:
@@ -145,7 +154,8 @@ class _BatchScorer:
             if key != self._key or self._task is None:
                 self._prepare(call)
                 self._key, self._scores = key, None
-                self._task = asyncio.create_task(self.reward.ascore(self.samples(call)))
+                samples = self.samples(call)
+                self._task = asyncio.create_task(self.reward.ascore(samples))
                 task, first = self._task, True
             else:
                 task, first = self._task, False
@@ -154,8 +164,13 @@ class _BatchScorer:
             with self._lock:
                 if self._key == key:
                     self._scores = scores
-            call.report(scores, self.part_names)
+            call.report(scores, self.part_names, self._health(call, samples, scores))
         return scores
+
+    def _health(self, call: _Call, samples: list[Sample], scores: list[Score]) -> Any:
+        if self.health is None:
+            return None
+        return self.health.observe(samples, scores, self.part_names, call.step)
 
     def _prepare(self, call: _Call) -> None:
         if call.step is not None:
@@ -220,14 +235,19 @@ class _Call:
         content = (self.step, self.prompts, self.completions, sorted(self.columns.items()))
         return hashlib.blake2b(repr(content).encode(), digest_size=16).digest()
 
-    def report(self, scores: Sequence[Score], names: Sequence[str]) -> None:
+    def report(
+        self, scores: Sequence[Score], names: Sequence[str], health: BatchHealth | None = None
+    ) -> None:
         """Log once per batch (the call that scored it): the share of items per outcome,
-        each part's mean over the items that computed it, the statuses."""
+        each part's mean over the items that computed it, the reward's health, the
+        statuses."""
         if self.log_metric is not None and scores:
             for outcome, share in status_shares(scores).items():
                 self.log_metric(f"rewardsmith/{outcome}", share)
             for name, mean in part_means(scores, names).items():
                 self.log_metric(f"rewardsmith/{name}", mean)
+            for name, value in (health.metrics() if health is not None else {}).items():
+                self.log_metric(name, value)
         if self.log_extra is not None:
             self.log_extra("rewardsmith/status", [str(s.status) for s in scores])
 
@@ -288,6 +308,7 @@ def reward_funcs(
     reference_column: str | None = None,
     group_size: int | None = None,
     split: bool = True,
+    health: RewardHealth | bool = True,
 ) -> list[TRLRewardFunc]:
     """TRL reward functions for ``spec``: one per part of a top-level sum, else one.
 
@@ -298,12 +319,16 @@ def reward_funcs(
         group_size: rollouts ``i`` and ``j`` share a group when ``i // group_size ==
             j // group_size`` (TRL's ``num_generations``); default: the same prompt.
         split: False gives one function for the whole spec even when it is a sum.
+        health: watch the reward's learning signal (``integrations.health``): True (a
+            ``RewardHealth()`` that warns after 10 batches without signal), a
+            ``RewardHealth`` of your own (pass its ``callback()`` to the trainer to stop
+            a stalled run), or False.
 
     Returns:
         Functions with stable ``__name__``s; pair them with ``reward_weights(spec)``.
     """
     reward = resolve_reward(spec)
-    scorer = _BatchScorer(reward, reference_column, group_size)
+    scorer = _BatchScorer(reward, reference_column, group_size, _monitor(health))
     return [TRLRewardFunc(scorer, part) for part in top_parts(reward, split)]
 
 
@@ -313,11 +338,18 @@ def async_reward_funcs(
     reference_column: str | None = None,
     group_size: int | None = None,
     split: bool = True,
+    health: RewardHealth | bool = True,
 ) -> list[AsyncTRLRewardFunc]:
     """The ``async def`` form of ``reward_funcs`` (same arguments, same names)."""
     reward = resolve_reward(spec)
-    scorer = _BatchScorer(reward, reference_column, group_size)
+    scorer = _BatchScorer(reward, reference_column, group_size, _monitor(health))
     return [AsyncTRLRewardFunc(scorer, part) for part in top_parts(reward, split)]
+
+
+def _monitor(health: RewardHealth | bool) -> RewardHealth | None:
+    if isinstance(health, RewardHealth):
+        return health
+    return RewardHealth() if health else None
 
 
 def reward_weights(spec: SpecLike, *, split: bool = True) -> list[float]:

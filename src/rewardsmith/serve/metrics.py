@@ -10,6 +10,8 @@ rewardsmith_item_errors_total              counter    endpoint, type (``error_la
                                                       parse failures as ``ParseError (template)``)
 rewardsmith_batch_items                    histogram  endpoint
 rewardsmith_score_seconds                  histogram  endpoint (time in the reward alone)
+rewardsmith_groups_total                   counter    endpoint, spread (``zero``: every member
+                                                      of the group got the same value; ``some``)
 rewardsmith_in_flight                      gauge      (batches waiting or being scored)
 rewardsmith_reward_value                   summary    (sum and count of scored values)
 rewardsmith_part_value                     summary    part (sum and count per reward part)
@@ -31,7 +33,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
-from rewardsmith.core import Score
+from rewardsmith.core import Sample, Score
+from rewardsmith.integrations.health import group_spread
 from rewardsmith.rollouts.summary import error_label
 
 __all__ = ["CONTENT_TYPE", "Metrics", "Tally"]
@@ -57,9 +60,17 @@ class Tally:
     """The training step the batch named, if any."""
     errors: dict[str, int] = field(default_factory=dict)
     """Items per ``error_label``."""
+    groups: tuple[int, int] = (0, 0)
+    """Groups of two or more valued members, and how many had no spread (all equal)."""
 
     @classmethod
-    def of(cls, scores: Sequence[Score], seconds: float, step: int | None = None) -> Tally:
+    def of(
+        cls,
+        scores: Sequence[Score],
+        seconds: float,
+        step: int | None = None,
+        samples: Sequence[Sample] | None = None,
+    ) -> Tally:
         # Comprehensions over the batch, one per part name: several times cheaper than a
         # loop that updates two dicts per item and part.
         values = [s.value for s in scores if s.value is not None]
@@ -72,7 +83,10 @@ class Tally:
         errors = collections.Counter(
             label for s in scores if s.error is not None and (label := error_label(s))
         )
-        return cls(dict(statuses), sum(values), len(values), per_part, seconds, step, dict(errors))
+        groups = group_spread(samples, scores) if samples is not None else (0, 0)
+        return cls(
+            dict(statuses), sum(values), len(values), per_part, seconds, step, dict(errors), groups
+        )
 
     @property
     def items(self) -> int:
@@ -145,6 +159,13 @@ class Metrics:
             buckets=_SECONDS,
             registry=r,
         )
+        self.groups = Counter(
+            "rewardsmith_groups",
+            "Groups scored (two or more valued members), by reward spread: zero means every "
+            "member got the same value, so GRPO advantages are all 0",
+            ["endpoint", "spread"],
+            registry=r,
+        )
         gauge = Gauge("rewardsmith_in_flight", "Batches waiting or being scored", registry=r)
         gauge.set_function(in_flight)
         self.values = _Values()
@@ -162,6 +183,10 @@ class Metrics:
             self._child(self.errors, endpoint, label[:200]).inc(n)
         self._child(self.batch, endpoint).observe(tally.items)
         self._child(self.score_time, endpoint).observe(tally.seconds)
+        groups, flat = tally.groups
+        if groups:
+            self._child(self.groups, endpoint, "zero").inc(flat)
+            self._child(self.groups, endpoint, "some").inc(groups - flat)
         self.values.add(tally)
 
     def _child(self, metric: Any, *labels: str) -> Any:

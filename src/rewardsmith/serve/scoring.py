@@ -157,7 +157,7 @@ class Scoring:
         else:
             reply = to_reply(scores, self.on_error, self.parts)
             answer = dump_json(reply)
-        return answer, Tally.of(scores, seconds, step)
+        return answer, Tally.of(scores, seconds, step, samples)
 
     def openrlhf_samples(self, body: bytes) -> list[Sample]:
         """The Samples of a ``/get_reward`` body; BadRequest if it is not valid."""

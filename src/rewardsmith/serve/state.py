@@ -98,7 +98,9 @@ class ServeState:
         assert self.window is not None
         scores = await self.window.score(samples)
         reply = to_reply(scores, self.scoring.on_error, self.scoring.parts)
-        self.metrics.scored("get_reward", Tally.of(scores, time.perf_counter() - start, named))
+        self.metrics.scored(
+            "get_reward", Tally.of(scores, time.perf_counter() - start, named, samples)
+        )
         return Response(dump_json(reply), 200, media_type="application/json")
 
     async def _score_group(self, samples: list[Sample]) -> list[Score]:
