@@ -36,6 +36,7 @@ from rewardsmith.judges.pointwise import JudgePointwise, JudgePointwiseParams
 from rewardsmith.judges.pregate import degenerate
 from rewardsmith.judges.principle import JudgePrinciple, JudgePrincipleParams
 from rewardsmith.judges.reference import JudgeReference, JudgeReferenceParams
+from rewardsmith.judges.relevance import JudgeRelevance, JudgeRelevanceParams
 from rewardsmith.judges.rubric import JudgeRubric, JudgeRubricParams
 from rewardsmith.judges.segments import JudgeSegments, JudgeSegmentsParams
 from rewardsmith.judges.sentences import JudgeSentences, JudgeSentencesParams
@@ -50,6 +51,7 @@ TOP = {
     "judge.critique": '{"arguments": ["every argument the human made"]}',
     "judge.sentences": '[{"sentence": 1, "faithful": 1, "reason": "right", "correct": 1}]',
     "judge.segments": '[{"sentence": 1, "factual": 1}]',
+    "judge.relevance": "Relevance: 1.00\nFinal answer: True",
 }
 
 
@@ -100,6 +102,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "judge.critique": lambda b: JudgeCritique(JudgeCritiqueParams(model="paying"), backend=b),
         "judge.sentences": lambda b: JudgeSentences(JudgeSentencesParams(model="paying"), backend=b),
         "judge.segments": lambda b: JudgeSegments(JudgeSegmentsParams(model="paying"), backend=b),
+        "judge.relevance": lambda b: JudgeRelevance(JudgeRelevanceParams(model="paying"), backend=b),
     }
     rows = []
     for name, make in judges.items():

@@ -154,6 +154,7 @@ REQUIRED_PARAMS: dict[str, dict[str, object]] = {
     "judge.critique": {"model": "/nonexistent/judge"},
     "judge.sentences": {"model": "/nonexistent/judge"},
     "judge.segments": {"model": "/nonexistent/judge"},
+    "judge.relevance": {"model": "/nonexistent/judge"},
     "likelihood.reference_logprob": {"model": "/nonexistent/lm"},
     "likelihood.sar": {"model": "/nonexistent/lm"},
     "likelihood.endogenous": {"model": "/nonexistent/lm"},

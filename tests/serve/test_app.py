@@ -104,12 +104,18 @@ def test_health_rewards_and_metrics(url: str) -> None:
     assert {"math.answer", "format.think_answer"} <= names
     post(url, "/score", {"samples": [{"completion": GOOD, "reference": "4"}]})
     post(url, "/score", b"{nope")
+
+    def groups(text: str, spread: str) -> float:
+        key = f'rewardsmith_groups_total{{endpoint="score",spread="{spread}"}} '
+        return sum(float(line[len(key) :]) for line in text.splitlines() if line.startswith(key))
+
+    before = httpx.get(url + "/metrics").text
     group = [{"completion": c, "reference": "4", "group": g} for g in "ab" for c in (GOOD, GOOD)]
     group[3]["completion"] = "<think>x</think><answer>5</answer>"  # group b has spread
     post(url, "/score", {"samples": group})
     text = httpx.get(url + "/metrics").text
-    assert 'rewardsmith_groups_total{endpoint="score",spread="zero"} 1.0' in text
-    assert 'rewardsmith_groups_total{endpoint="score",spread="some"} 1.0' in text
+    assert groups(text, "zero") - groups(before, "zero") == 1.0
+    assert groups(text, "some") - groups(before, "some") == 1.0
     assert 'rewardsmith_requests_total{code="200",endpoint="score"}' in text
     assert 'rewardsmith_requests_total{code="400",endpoint="score"}' in text
     assert 'rewardsmith_items_total{endpoint="score",status="ok"}' in text

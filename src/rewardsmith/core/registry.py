@@ -204,6 +204,7 @@ BUILTIN_MODULES = (
     "rewardsmith.judges.critique",
     "rewardsmith.judges.sentences",
     "rewardsmith.judges.segments",
+    "rewardsmith.judges.relevance",
     "rewardsmith.likelihood.reference",
     "rewardsmith.likelihood.follow_up",
     "rewardsmith.likelihood.sar",

@@ -1,7 +1,7 @@
 """Rewards that ask a model for a verdict: reward models (``rm.score``, ``rm.joint``) and
 generative judges (``judge.pointwise``, ``judge.pairwise``, ``judge.reference``,
 ``judge.rubric``, ``judge.principle``, ``judge.faithfulness``, ``judge.critique``,
-``judge.sentences``, ``judge.segments``), on one judge core (``judges.core``) with a
+``judge.sentences``, ``judge.segments``, ``judge.relevance``), on one judge core (``judges.core``) with a
 master-key pre-gate (``judges.pregate``).
 
 Nothing heavy is imported here; each module loads its backend on first use.

@@ -165,7 +165,9 @@ def _refuse_same_file(source: Path, out: Path) -> None:
     except OSError:
         same = False
     if same:
-        raise InputError(f"{out}: the output is the same file as the input {source}; write elsewhere")
+        raise InputError(
+            f"{out}: the output is the same file as the input {source}; write elsewhere"
+        )
 
 
 def _record(row: Row, score: Score) -> dict[str, Any]:

@@ -90,8 +90,10 @@ def _parse_text(text: str, source: str, toml: bool) -> dict[str, Any]:
     if not _within(data, MAX_SPEC_VALUES):
         raise SpecError(
             source,
-            [f"over {MAX_SPEC_VALUES:,} values once aliases are expanded, or a value that "
-             "contains itself: not a spec"],
+            [
+                f"over {MAX_SPEC_VALUES:,} values once aliases are expanded, or a value that "
+                "contains itself: not a spec"
+            ],
         )
     return data
 
