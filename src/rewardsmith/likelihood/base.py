@@ -47,7 +47,7 @@ from rewardsmith.models.base import (
     TokenLogprobs,
     failed_score,
 )
-from rewardsmith.models.load import load_backend, resolve_backend
+from rewardsmith.models.load import load_backend, local_options, resolve_backend
 
 __all__ = [
     "CUT",
@@ -161,12 +161,7 @@ class LikelihoodReward(ItemReward):
             p = self.params
             options: dict[str, Any]
             if self.kind == "hf":
-                options = dict(
-                    dtype=p.dtype,
-                    device=p.device,
-                    max_length=p.max_length,
-                    max_batch_tokens=p.max_batch_tokens,
-                )
+                options = local_options(p)
             else:
                 options = dict(
                     model=p.served_model,

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from rewardsmith.errors import ConfigError
 from rewardsmith.models.base import Backend
 
-__all__ = ["BACKENDS", "BackendName", "load_backend", "resolve_backend"]
+__all__ = ["BACKENDS", "BackendName", "load_backend", "local_options", "resolve_backend"]
 
 BackendName = Literal["auto", "hf", "openai", "openrlhf"]
 BACKENDS: tuple[str, ...] = ("auto", "hf", "openai", "openrlhf")
@@ -50,6 +50,13 @@ def resolve_backend(model: str, backend: str = "auto") -> str:
     if parts.scheme in ("http", "https") and parts.netloc:
         return "openrlhf" if parts.path.rstrip("/").endswith("/get_reward") else "openai"
     return "hf"
+
+
+def local_options(params: Any) -> dict[str, Any]:
+    """``HFBackend``'s options from a reward's parameters (``dtype``, ``device``,
+    ``max_length``, ``max_batch_tokens``), the four every local-model reward takes."""
+    keys = ("dtype", "device", "max_length", "max_batch_tokens")
+    return {k: getattr(params, k) for k in keys}
 
 
 def load_backend(model: str, backend: str = "auto", /, **options: Any) -> Backend:

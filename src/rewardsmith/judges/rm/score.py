@@ -70,7 +70,7 @@ from rewardsmith.core import ItemReward, Paper, Params, Sample, Score, register
 from rewardsmith.core.reward import is_strict
 from rewardsmith.errors import ConfigError
 from rewardsmith.models.base import Backend, ModelError, ModelInput, Result, failed_score
-from rewardsmith.models.load import load_backend, resolve_backend
+from rewardsmith.models.load import load_backend, local_options, resolve_backend
 
 __all__ = [
     "REFERENCE_TEMPLATE",
@@ -176,14 +176,9 @@ class RMScore(ItemReward):
         """The backend, made on first use (nothing is loaded before a call)."""
         if self._backend is None:
             p = self.params
-            options: dict[str, Any] = {}
+            options: dict[str, Any]
             if self.kind == "hf":
-                options = dict(
-                    dtype=p.dtype,
-                    device=p.device,
-                    max_length=p.max_length,
-                    max_batch_tokens=p.max_batch_tokens,
-                )
+                options = local_options(p)
             else:
                 options = {"timeout_s": p.timeout_s}
                 if self.kind == "openai":
