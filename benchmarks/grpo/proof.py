@@ -403,7 +403,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=policy.DEFAULT_CACHE)
     parser.add_argument("--out", type=Path, default=HERE / "results")
     parser.add_argument("--plot", type=Path, default=HERE / "proof.png")
+    parser.add_argument(
+        "--replot", type=Path, help="draw the plot from a runs.json of an earlier run, and stop"
+    )
     args = parser.parse_args(argv)
+    if args.replot is not None:
+        saved = json.loads(args.replot.read_text())["runs"]
+        runs = [Run(**{**r, "curve": [tuple(p) for p in r["curve"]]}) for r in saved]
+        print(f"plot {plot(runs, sorted({r.config for r in runs}), args.plot)}")
+        return 0
     import torch
 
     torch.set_num_threads(args.threads)
