@@ -19,7 +19,10 @@ step, generations per prompt, completion length, learning rate):
   ``<answer>`` ... ``</answer>``), log p(reference answer | prompt, the completion's
   reasoning), read from the policy object the trainer updates
   (``HFBackend.from_model(model, tokenizer)``, the same object passed to GRPOTrainer),
-  normalised within each group by ``transform.group_zscore``. No verifier is used.
+  normalised within each group by ``transform.group_zscore``. No verifier is used;
+- ``e`` binary + length, gated: the length bonus (0.1 x ``length.cosine``) only on a
+  formatted, correct answer (1 + bonus), 0 otherwise: (c) done so that no length is paid
+  for a wrong or malformed completion.
 
 Every run goes through the TRL adapter (``reward_funcs(spec, health=...)``,
 ``reward_weights(spec)``) with the reward-health monitor and its callback. Held-out
@@ -85,6 +88,7 @@ CONFIGS = {
     "b": "graded (numeric_error)",
     "c": "binary + 0.1 length.cosine",
     "d": "reference logprob (zscore)",
+    "e": "binary + 0.1 length, if correct",
 }
 
 
@@ -135,6 +139,11 @@ def build_spec(config: str, model: Any, tok: Any, budget: Budget) -> Reward | st
         length = R.length.cosine(max_tokens=budget.max_completion_length)
         return R.sum([R.gate(R.format.think_answer(), then=R.math.answer(), otherwise=0.0,
                              label="math-r1"), length], weights=[1.0, 0.1])  # fmt: skip
+    if config == "e":  # the length bonus only on a formatted, correct answer
+        length = R.length.cosine(max_tokens=budget.max_completion_length)
+        correct = R.gate(R.math.answer(), then=R.sum([1.0, length], weights=[1.0, 0.1]),
+                         otherwise=0.0, label="correct")  # fmt: skip
+        return R.gate(R.format.think_answer(), then=correct, otherwise=0.0, label="math-r1-length")
     if config == "d":
         from rewardsmith.likelihood.reference import ReferenceLogprob, ReferenceLogprobParams
         from rewardsmith.models.local import HFBackend
@@ -310,7 +319,7 @@ def _average(curves: list[list[tuple[int, float]]]) -> list[tuple[int, float]]:
     return [(s, statistics.fmean(dict(c)[s] for c in curves)) for s in steps]
 
 
-_COLOURS = {"a": "#1f77b4", "b": "#ff7f0e", "c": "#2ca02c", "d": "#d62728"}
+_COLOURS = {"a": "#1f77b4", "b": "#ff7f0e", "c": "#2ca02c", "d": "#d62728", "e": "#9467bd"}
 
 
 def _svg(shown: list[tuple[str, Series, tuple[float, float] | None]]) -> str:
