@@ -142,3 +142,31 @@ def test_a_stalled_grpo_run_is_stopped_by_the_callback(tmp_path: Path) -> None:
     assert any(issubclass(w.category, RewardHealthWarning) for w in caught)
     logged = [h for h in trainer.state.log_history if "rewardsmith/zero_spread_groups" in h]
     assert logged and all(h["rewardsmith/zero_spread_groups"] == 1.0 for h in logged)
+
+
+def test_a_falling_mean_reward_warns_once_and_a_rising_or_noisy_one_never() -> None:
+    """GRPO raises the reward it is given; a mean that falls (the length-term collapse of
+    benchmarks/grpo's configuration c, whose recorded run this flags at batch 30-49 of
+    120 in each seed) is a run chasing something else."""
+    import random
+
+    group = [Sample(group=1), Sample(group=1)]
+
+    def run(means: list[float]) -> RewardHealth:
+        health = RewardHealth(patience=10)
+        for m in means:
+            health.observe(group, scores(m - 0.1, m + 0.1))  # spread: never "no signal"
+        return health
+
+    rng = random.Random(0)
+    rising = [0.4 + 0.003 * t + rng.gauss(0, 0.02) for t in range(60)]
+    noisy = [0.5 + rng.gauss(0, 0.05) for _ in range(60)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert run(rising).fell_at is None and run(noisy).fell_at is None
+    falling = [0.45 - 0.006 * t + rng.gauss(0, 0.02) for t in range(60)]
+    with pytest.warns(RewardHealthWarning, match="mean reward fell") as caught:
+        health = run(falling)
+    assert health.fell_at is not None and 20 <= health.fell_at < 40
+    assert sum("mean reward fell" in str(w.message) for w in caught) == 1
+    assert not run(falling[:19]).falling  # two windows are needed first

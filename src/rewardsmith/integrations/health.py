@@ -21,7 +21,11 @@ What one batch reports (``BatchHealth``):
   (parse failures of a judge are errors).
 
 A batch has no signal when it has groups and all of them have zero spread, or when every
-completion was clipped. The reward server reports the same spread counts on ``/metrics``
+completion was clipped. A run is also wrong when its mean reward falls: GRPO maximises the
+reward, so the mean of the last ``patience`` batches lying below the first ``patience``
+batches' by more than three standard errors means the optimiser is chasing something
+else (a term outside a gate that group normalisation blows up to a full-size advantage,
+say). ``RewardHealth`` warns once for that too (``falling``). The reward server reports the same spread counts on ``/metrics``
 (``rewardsmith_groups_total{spread}``).
 
 Example:
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import logging
 import math
+import statistics
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -173,6 +178,8 @@ class RewardHealth:
         self.history: list[BatchHealth] = []
         self.streak = 0
         self.warned = False
+        self.fell_at: int | None = None
+        """The batch (1-based) at which the mean reward was first seen falling."""
 
     @property
     def stalled(self) -> bool:
@@ -203,7 +210,36 @@ class RewardHealth:
             message = self.diagnosis()
             _log.warning(message)
             warnings.warn(message, RewardHealthWarning, stacklevel=2)
+        if self.fell_at is None and self.falling:
+            self.fell_at = len(self.history)
+            message = self.fall_diagnosis()
+            _log.warning(message)
+            warnings.warn(message, RewardHealthWarning, stacklevel=2)
         return health
+
+    @property
+    def falling(self) -> bool:
+        """The last ``patience`` batches' mean reward is below the first ``patience``
+        batches' by more than three standard errors (batch means as the samples)."""
+        means = [h.mean for h in self.history if h.mean is not None]
+        w = self.patience
+        if len(means) < 2 * w:
+            return False
+        early, recent = means[:w], means[-w:]
+        se = math.sqrt((statistics.pvariance(early) + statistics.pvariance(recent)) / w)
+        return statistics.fmean(recent) < statistics.fmean(early) - max(3 * se, self.tol)
+
+    def fall_diagnosis(self) -> str:
+        means = [h.mean for h in self.history if h.mean is not None]
+        w = self.patience
+        early, recent = statistics.fmean(means[:w]), statistics.fmean(means[-w:])
+        return (
+            f"rewardsmith: the mean reward fell from {early:.3g} (first {w} batches) to "
+            f"{recent:.3g} (last {w}): GRPO should raise it, so the policy is chasing "
+            "something else; a common cause is a small term outside a gate (a length "
+            "bonus paid to malformed completions) that per-group normalisation turns into "
+            "a full-size advantage: watch each part's mean (rewardsmith/<part>)"
+        )
 
     def diagnosis(self) -> str:
         """What the last batches say, in one sentence a user can act on."""
