@@ -1,4 +1,5 @@
-"""Every Python and YAML block of the README runs as written.
+"""Every Python and YAML block of the README (and of docs/specs.md, where the README's
+longer examples moved) runs as written.
 
 Each Python block runs in its own interpreter (a block that registers a reward must not
 change the catalog of the other tests). The client block talks to a real server started
@@ -21,11 +22,12 @@ from rewardsmith import load_spec
 from rewardsmith.serve import create_app
 
 README = Path(__file__).resolve().parents[1] / "README.md"
+SPECS_DOC = README.parent / "docs" / "specs.md"
 
 
-def blocks(language: str) -> list[tuple[int, str]]:
+def blocks(language: str, path: Path = README) -> list[tuple[int, str]]:
     """``(line, code)`` of every fenced block in ``language``."""
-    found, lines = [], README.read_text().splitlines()
+    found, lines = [], path.read_text().splitlines()
     i = 0
     while i < len(lines):
         if lines[i].strip() == f"```{language}":
@@ -40,6 +42,7 @@ def blocks(language: str) -> list[tuple[int, str]]:
 
 
 PYTHON = blocks("python")
+DOC_PYTHON = blocks("python", SPECS_DOC)
 
 
 def expected_lines(code: str) -> list[str]:
@@ -62,10 +65,14 @@ def port_free(port: int) -> bool:
 
 
 def test_the_readme_has_the_blocks_this_file_runs() -> None:
-    assert len(PYTHON) >= 4 and blocks("yaml")
+    assert len(PYTHON) >= 3 and blocks("yaml") and DOC_PYTHON
 
 
-@pytest.mark.parametrize(("line", "code"), PYTHON, ids=[f"line{n}" for n, _ in PYTHON])
+@pytest.mark.parametrize(
+    ("line", "code"),
+    PYTHON + DOC_PYTHON,
+    ids=[f"line{n}" for n, _ in PYTHON] + [f"specs.md-line{n}" for n, _ in DOC_PYTHON],
+)
 def test_python_block_runs(line: int, code: str, tmp_path: Path) -> None:
     if "Client(" in code:
         url = re.search(r'Client\("(http://[^"]+)"', code)
@@ -95,7 +102,7 @@ def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize(("line", "text"), blocks("yaml"))
+@pytest.mark.parametrize(("line", "text"), blocks("yaml") + blocks("yaml", SPECS_DOC))
 def test_yaml_block_is_a_valid_spec(line: int, text: str, tmp_path: Path) -> None:
     path = tmp_path / "spec.yaml"
     path.write_text(text)
