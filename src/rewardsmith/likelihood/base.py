@@ -109,7 +109,8 @@ class LikelihoodReward(ItemReward):
 
     def __init__(self, params: LikelihoodParams, backend: Backend | None = None) -> None:
         self.params = params
-        self.kind = resolve_backend(params.model, params.backend)
+        model = params.model  # a subclass may make it optional: then only given backends
+        self.kind = resolve_backend(model, params.backend) if model else "none"
         self._given = backend is not None
         self._backend = backend
         self._tokenizer: Any = None
@@ -159,6 +160,8 @@ class LikelihoodReward(ItemReward):
         """The backend, made on first use (nothing is loaded before a call)."""
         if self._backend is None:
             p = self.params
+            if self.kind == "none":
+                raise ConfigError(f"{self.name}: no model is set")
             options: dict[str, Any]
             if self.kind == "hf":
                 options = local_options(p)

@@ -130,11 +130,7 @@ class Confidence(LikelihoodReward):
     params: ConfidenceParams
 
     def __init__(self, params: ConfidenceParams, backend: Backend | None = None) -> None:
-        if params.model is not None or backend is not None:
-            super().__init__(params, backend)
-        else:  # Sample.tokens only: no backend is ever made
-            self.params, self.kind, self._backend, self._tokenizer = params, "none", None, None
-            self._given = False
+        super().__init__(params, backend)  # no model: Sample.tokens only, no backend made
         self._decoder: Any = None
 
     @property
