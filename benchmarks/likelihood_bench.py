@@ -42,26 +42,14 @@ MARKER = "<answer>"
 
 
 def build_tiny(path: str, seed: int = 0) -> None:
-    """A random Llama causal LM of a realistic small shape, and a word-level tokenizer."""
+    """A random Llama causal LM of a realistic small shape, and a word-level tokenizer
+    (``rm_scoring_bench``'s, with the answer markers as single tokens)."""
     import torch
-    from rm_scoring_bench import _vocabulary
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from rm_scoring_bench import _vocabulary, llama_config, word_tokenizer
+    from transformers import LlamaForCausalLM
 
-    words = _vocabulary(5000)
-    specials = ["<pad>", "<s>", "</s>", "<unk>", MARKER, "</answer>"]
-    vocab = {w: i for i, w in enumerate(specials + words)}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
-        unk_token="<unk>", model_max_length=4096,
-    )  # fmt: skip
-    config = LlamaConfig(
-        vocab_size=len(vocab), hidden_size=256, intermediate_size=1024, num_hidden_layers=4,
-        num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=4096,
-        pad_token_id=0, bos_token_id=1, eos_token_id=2,
-    )  # fmt: skip
+    fast = word_tokenizer(_vocabulary(5000), (MARKER, "</answer>"))
+    config = llama_config(len(fast))
     torch.manual_seed(seed)
     LlamaForCausalLM(config).save_pretrained(path)
     fast.save_pretrained(path)

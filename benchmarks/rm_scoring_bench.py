@@ -47,26 +47,39 @@ from typing import Any
 METHODS = ("rm.score", "loop", "padded")
 
 
-def build_model(path: str, vocab_size: int = 5000, seed: int = 0) -> None:
-    """A random Llama reward model of a realistic small shape, and its tokenizer."""
-    import torch
+def word_tokenizer(words: list[str], extra_specials: tuple[str, ...] = ()) -> Any:
+    """A word-level fast tokenizer, one token per word (exact lengths), with pad, BOS,
+    EOS and UNK at ids 0-3 and ``extra_specials`` after them."""
     from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import LlamaConfig, LlamaForSequenceClassification, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
-    words = _vocabulary(vocab_size)
-    specials = ["<pad>", "<s>", "</s>", "<unk>"]
-    vocab = {w: i for i, w in enumerate(specials + words)}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
+    specials = ["<pad>", "<s>", "</s>", "<unk>", *extra_specials]
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(specials + words)}, "<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    fast = PreTrainedTokenizerFast(
+    return PreTrainedTokenizerFast(
         tokenizer_object=tok, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
         unk_token="<unk>", model_max_length=4096,
     )  # fmt: skip
-    config = LlamaConfig(
-        vocab_size=len(vocab), hidden_size=256, intermediate_size=1024, num_hidden_layers=4,
+
+
+def llama_config(vocab_size: int, **extra: Any) -> Any:
+    """The benchmarks' realistic small Llama shape: hidden 256, 4 layers, 4 heads."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=vocab_size, hidden_size=256, intermediate_size=1024, num_hidden_layers=4,
         num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=4096,
-        pad_token_id=0, bos_token_id=1, eos_token_id=2, num_labels=1,
+        pad_token_id=0, bos_token_id=1, eos_token_id=2, **extra,
     )  # fmt: skip
+
+
+def build_model(path: str, vocab_size: int = 5000, seed: int = 0) -> None:
+    """A random Llama reward model of a realistic small shape, and its tokenizer."""
+    import torch
+    from transformers import LlamaForSequenceClassification
+
+    fast = word_tokenizer(_vocabulary(vocab_size))
+    config = llama_config(len(fast), num_labels=1)
     torch.manual_seed(seed)
     LlamaForSequenceClassification(config).save_pretrained(path)
     fast.save_pretrained(path)
