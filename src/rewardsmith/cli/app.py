@@ -7,6 +7,7 @@ import typer
 from rewardsmith.cli.audit import audit_cmd
 from rewardsmith.cli.catalog import list_cmd
 from rewardsmith.cli.eval_rm import eval_rm_cmd
+from rewardsmith.cli.probe_rm import probe_rm_cmd
 from rewardsmith.cli.score import score_cmd
 from rewardsmith.cli.serve import serve_cmd
 from rewardsmith.cli.train_rm import train_rm_cmd
@@ -26,6 +27,7 @@ app.command("serve")(serve_cmd)
 app.command("train-rm")(train_rm_cmd)
 app.command("audit")(audit_cmd)
 app.command("eval-rm")(eval_rm_cmd)
+app.command("probe-rm")(probe_rm_cmd)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from rewardsmith.audit import ALL, AuditReport, ProbeResult, Verdict, audit, probes_named
+from rewardsmith.audit import report as html_report
 from rewardsmith.cli.errors import stderr, usage_errors
 from rewardsmith.cli.score import DEFAULT_SPEC, bundled_rollouts
 from rewardsmith.core import Sample
@@ -79,6 +81,19 @@ def audit_cmd(
     seed: Annotated[int, typer.Option(help="Seeds the probes' random choices.")] = 0,
     split: Annotated[str | None, typer.Option(help="Split of a saved DatasetDict.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    report_path: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="OUT.html",
+            # "\\[": rich would read [report] as markup
+            help="Also write the report as one self-contained HTML page: the table, charts of "
+            "the share paid and mean gain per probe, and the paid completions. Needs "
+            "matplotlib: pip install 'rewardsmith\\[report]'.",
+            dir_okay=False,
+            show_default=False,
+        ),
+    ] = None,
     fail_on_pay: Annotated[
         bool, typer.Option("--fail-on-pay", help="Exit 1 if any probe's verdict is 'pays'.")
     ] = False,
@@ -91,10 +106,12 @@ def audit_cmd(
     phrases, claims of checking, harmless rewrites), scores them with the spec, and prints
     per probe: completions, the share paid above the floor (an empty completion's value)
     or above the unchanged completion, the mean gain, errors and a verdict, then examples
-    of what was paid. Exit codes: 0 done, 1 a probe pays and --fail-on-pay, 2 usage or
-    spec error.
+    of what was paid; --report also writes all of it, with charts, as an HTML page. Exit
+    codes: 0 done, 1 a probe pays and --fail-on-pay, 2 usage or spec error.
     """
     with usage_errors():
+        if report_path is not None:
+            html_report.require()  # before the audit, not after it
         chosen = ALL if probes is None else probes_named(probes.split(","))
         fields = FieldMap()
         reward = load_spec(spec)
@@ -123,17 +140,28 @@ def audit_cmd(
             )
         if report.bases == 0:
             raise InputError(f"{path}: no rollouts to build probes from")
+        report = replace(report, spec=spec)
+        if report_path is not None:
+            _write_html(report, report_path, path)
     if skipped:
         stderr.print(f"skipped {len(skipped)} unreadable rows (first: {escape(skipped[0])})")
     console = Console()
     if as_json:
-        data = {"input": str(path), **report.to_dict(), "spec": spec}
+        data = {"input": str(path), **report.to_dict()}
         console.print_json(orjson.dumps(data).decode())
     else:
         console.print(_table(report, path, spec))
         _print_examples(console, report)
     if fail_on_pay and report.paying:
         raise typer.Exit(EXIT_PAYS)
+
+
+def _write_html(report: AuditReport, out: Path, source: Path) -> None:
+    try:
+        html_report.write(report, out, source=str(source))
+    except OSError as exc:
+        raise InputError(f"{out}: cannot write the report ({exc.strerror or exc})") from None
+    stderr.print(f"wrote {escape(str(out))}", highlight=False)
 
 
 def _fmt(x: float | None, spec: str = ".3f") -> str:

@@ -22,11 +22,12 @@ hands them here as ``Ask``s (the messages and the parser for this prompt's verdi
   changed prompt (a new version) never reads old outputs.
 - **Accounting.** ``Answer.calls`` (model requests, retries included),
   ``parse_failures``, and ``tokens_in``/``tokens_out`` where the backend reports them
-  (a server's ``usage``, a local model's counts); a judge copies them into ``info``. A
-  cached answer reports what it cost when it was made, so a score never depends on
-  whether it came from the cache. ``check_failures`` raises
-  ``JudgeParseError`` when a batch's share of failed asks passes ``max_parse_failure``:
-  a judge whose format broke fails loudly instead of paying errors all run long.
+  (a server's ``usage``, a local model's counts); a judge copies them into ``info``
+  (``accounting`` sums them over an item's asks). A cached answer reports what it cost
+  when it was made, so a score never depends on whether it came from the cache.
+  ``check_failures`` raises ``JudgeParseError`` when a batch's share of failed asks passes
+  ``max_parse_failure``: a judge whose format broke fails loudly instead of paying errors
+  all run long.
 
 Concurrency and deadlines are the backend's: the OpenAI-compatible backend bounds
 concurrent requests and gives each a deadline (``timeout_s``), retries included.
@@ -50,7 +51,15 @@ from rewardsmith.judges.template import Template, load_template
 from rewardsmith.models.base import Backend, Generation, ModelError, failed_score
 from rewardsmith.models.load import load_backend, resolve_backend
 
-__all__ = ["CACHE_SIZE", "Answer", "Ask", "JudgeCore", "JudgeParams", "JudgeParseError"]
+__all__ = [
+    "CACHE_SIZE",
+    "Answer",
+    "Ask",
+    "JudgeCore",
+    "JudgeParams",
+    "JudgeParseError",
+    "accounting",
+]
 
 CACHE_SIZE = 16_384
 RAW_CHARS = 4000
@@ -283,6 +292,22 @@ class JudgeCore:
                 f"{self.template.key}: {failed} of {len(answers)} verdicts unparseable "
                 f"(max_parse_failure={limit}); the judge's output format has likely broken"
             )
+
+
+def accounting(answers: Sequence[Answer]) -> dict[str, Any]:
+    """What several asks of one item cost together, for its ``info``: ``calls``,
+    ``parse_failures``, and ``tokens_in``/``tokens_out`` where every ask that called the
+    model reported them."""
+    out: dict[str, Any] = {
+        "calls": sum(a.calls for a in answers),
+        "parse_failures": sum(a.parse_failures for a in answers),
+    }
+    tokens_in = [a.tokens_in for a in answers if a.calls]
+    tokens_out = [a.tokens_out for a in answers if a.calls]
+    if tokens_in and None not in tokens_in and None not in tokens_out:
+        out["tokens_in"] = sum(t for t in tokens_in if t is not None)
+        out["tokens_out"] = sum(t for t in tokens_out if t is not None)
+    return out
 
 
 def _plus(total: int | None, got: int | None) -> int | None:

@@ -44,6 +44,7 @@ __all__ = [
     "CRAFT_PAPER",
     "JudgeFaithfulness",
     "JudgeFaithfulnessParams",
+    "documents",
     "documents_text",
 ]
 
@@ -55,26 +56,31 @@ class JudgeFaithfulnessParams(JudgeParams):
     """Parameters of ``judge.faithfulness`` (the judge core's)."""
 
 
-def documents_text(sample: Sample) -> str:
-    """The documents, numbered ``[1] title: text`` one a paragraph."""
+def documents(sample: Sample) -> list[tuple[Any, str]]:
+    """Each document's label and text (``title: text`` where it has a title), from
+    ``meta["documents"]`` or the reference's ``documents``: a string, or a list of strings
+    or of dicts with ``text`` (and ``title``/``id``); ``ValueError`` when there are none."""
     found: Any = sample.meta.get("documents")
     if found is None and isinstance(sample.reference, Mapping):
         found = sample.reference.get("documents")
     if isinstance(found, str):
         found = [found]
     if not isinstance(found, list) or not found:
-        raise ValueError("this judge needs documents: meta['documents'] or the reference's")
-    parts = []
+        raise ValueError("this reward needs documents: meta['documents'] or the reference's")
+    out: list[tuple[Any, str]] = []
     for k, doc in enumerate(found, 1):
         if isinstance(doc, Mapping):
             title = doc.get("title")
             text = str(doc.get("text", ""))
-            parts.append(
-                f"[{doc.get('id', k)}] {title}: {text}" if title else f"[{doc.get('id', k)}] {text}"
-            )
+            out.append((doc.get("id", k), f"{title}: {text}" if title else text))
         else:
-            parts.append(f"[{k}] {doc}")
-    return "\n\n".join(parts)
+            out.append((k, str(doc)))
+    return out
+
+
+def documents_text(sample: Sample) -> str:
+    """The documents, numbered ``[1] title: text`` one a paragraph."""
+    return "\n\n".join(f"[{label}] {text}" for label, text in documents(sample))
 
 
 @register(

@@ -120,7 +120,7 @@ from pydantic import Field
 from rewardsmith.core import ItemReward, Paper, Sample, Score, register
 from rewardsmith.core.reward import is_strict
 from rewardsmith.judges.base import pregate_reason, prompt_text
-from rewardsmith.judges.core import Answer, Ask, JudgeCore, JudgeParams
+from rewardsmith.judges.core import Answer, Ask, JudgeCore, JudgeParams, accounting
 from rewardsmith.judges.parse import ParseError
 from rewardsmith.models.base import Backend
 from rewardsmith.verifiable.extract import last_tag_block
@@ -539,7 +539,7 @@ class JudgeRelevance(ItemReward):
         mine = [answers[k] for k in plan.asks if k >= 0]
         check = verdicts[plan.answer_ask] if plan.answer_ask >= 0 else None
         used = [*mine, *([check] if check is not None else [])]
-        info: dict[str, Any] = {"judge": self.core.template.key, **_accounting(used)}
+        info: dict[str, Any] = {"judge": self.core.template.key, **accounting(used)}
         if check is not None:
             info["answer_judge"] = self.answer_core.template.key
         failed = next((a for a in used if a.error is not None), None)
@@ -576,17 +576,3 @@ class JudgeRelevance(ItemReward):
         mean = sum(relevance) / len(relevance) if relevance else 0.0
         parts = {"relevance": mean, "correct": 1.0 if plan.answered and correct else 0.0}
         return Score(value, parts=parts, info=info)
-
-
-def _accounting(answers: Sequence[Answer]) -> dict[str, Any]:
-    """Calls, parse failures and tokens over a rollout's asks."""
-    out: dict[str, Any] = {
-        "calls": sum(a.calls for a in answers),
-        "parse_failures": sum(a.parse_failures for a in answers),
-    }
-    tokens_in = [a.tokens_in for a in answers if a.calls]
-    tokens_out = [a.tokens_out for a in answers if a.calls]
-    if tokens_in and None not in tokens_in and None not in tokens_out:
-        out["tokens_in"] = sum(t for t in tokens_in if t is not None)
-        out["tokens_out"] = sum(t for t in tokens_out if t is not None)
-    return out

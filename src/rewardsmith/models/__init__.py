@@ -3,7 +3,7 @@
 ``Backend`` (``models.base``) is what every model-based reward calls; ``load_backend``
 (``models.load``) turns a model name or URL into one: ``HFBackend`` (``models.local``,
 ``transformers`` on this machine) or a server client. Sentence embeddings live in
-``models.embeddings``.
+``models.embeddings``, P(entailment) from an NLI classifier in ``models.nli``.
 
 Nothing heavy is imported here: the names below are loaded from their modules on first
 access, and ``torch`` and ``transformers`` only when a model is first needed.

@@ -1,5 +1,5 @@
 """A loaded ``transformers`` model and what runs on it: rendering, truncation, token-budget
-batching, the result cache. ``HFBackend`` (``models.local``) is the handle users hold and
+batching (``models.batching``), shared prefixes (``models.prefix``), the result cache. ``HFBackend`` (``models.local``) is the handle users hold and
 documents the behaviour; this module is the machinery behind it.
 
 One ``LoadedModel`` per (source, role, dtype, device) per process (``loaded_model``),
@@ -31,6 +31,12 @@ from rewardsmith.models.base import (
     TokenLogprobs,
     Unsupported,
 )
+from rewardsmith.models.batching import (
+    DEFAULT_MAX_BATCH_TOKENS,
+    default_batch_tokens,
+    right_padded,
+    token_budget_batches,
+)
 from rewardsmith.models.head import HeadModel, is_head_dir, load_head, read_head_config
 from rewardsmith.models.joint import (
     Packed,
@@ -40,6 +46,7 @@ from rewardsmith.models.joint import (
     token_logits,
 )
 from rewardsmith.models.loading import load_pretrained, load_tokenizer, model_limit, model_source
+from rewardsmith.models.prefix import DEFAULT_MIN_PREFIX, Batches, PrefixSharer, prefix_sharer
 
 __all__ = [
     "CACHE_SIZE",
@@ -62,10 +69,6 @@ __all__ = [
 ]
 
 DTYPES = ("float32", "bfloat16", "float16", "auto")
-DEFAULT_MAX_BATCH_TOKENS = {"cpu": 2_048, "gpu": 16_384}
-"""Tokens per forward pass when none is given. On a GPU large batches pay (a per-sample
-loop waits on kernel launches); on a CPU they do not, and past a few thousand tokens they
-run slower (activations fall out of cache) while memory grows with the budget."""
 CACHE_SIZE = 16_384
 CHARS_PER_TOKEN = 24
 """A text over ``max_length * CHARS_PER_TOKEN`` characters is cut before tokenising."""
@@ -80,16 +83,20 @@ class RunOptions:
     max_batch_tokens: int = DEFAULT_MAX_BATCH_TOKENS["cpu"]
     cache: bool = True
     strip_special_tokens: bool = True
+    share_prefix: bool = True
+    min_shared_prefix: int = DEFAULT_MIN_PREFIX
 
 
 @dataclass(frozen=True, slots=True)
 class Classified:
-    """One ``classify`` result: the scores, the tokens the model read, and whether the
-    input was truncated to fit ``max_length``."""
+    """One ``classify`` result: the scores, the tokens the model read, whether the input
+    was truncated to fit ``max_length``, and how many of its leading tokens came from a
+    prefix run once for its group (``models.prefix``; 0: none)."""
 
     scores: dict[str, float]
     tokens: int
     truncated: bool = False
+    shared_prefix: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,31 +130,6 @@ class SoftValues:
     alpha: float
     chosen: tuple[float, ...]
     values: tuple[float, ...]
-
-
-def default_batch_tokens(device: str) -> int:
-    """``DEFAULT_MAX_BATCH_TOKENS`` for a torch device string."""
-    return DEFAULT_MAX_BATCH_TOKENS["cpu" if device.split(":")[0] == "cpu" else "gpu"]
-
-
-def token_budget_batches(lengths: Sequence[int], max_batch_tokens: int) -> list[list[int]]:
-    """Indices into ``lengths`` grouped into batches, longest first, each holding at most
-    ``max_batch_tokens`` tokens once padded (rows times its longest row); an item longer
-    than the budget is a batch of its own.
-
-    Example:
-        >>> token_budget_batches([5, 100, 6, 7], 20)
-        [[1], [3, 2], [0]]
-    """
-    order = sorted(range(len(lengths)), key=lambda i: (-lengths[i], i))
-    batches: list[list[int]] = []
-    for i in order:
-        current = batches[-1] if batches else None
-        if current and lengths[current[0]] * (len(current) + 1) <= max_batch_tokens:
-            current.append(i)  # sorted longest first: the first row sets the padded width
-        else:
-            batches.append([i])
-    return batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +167,7 @@ class LoadedModel:
         tok.padding_side = "right"  # results are read at each row's own last token
         self.tokenizer = tok
         self.labels: tuple[str, ...] = ()
+        self._sharer: PrefixSharer | str | None = None
         if live is not None:  # used as it is: its device, dtype and train/eval mode kept
             self.model, self.kind = live[0], "causal_lm"
         elif role == "causal":
@@ -330,12 +313,13 @@ class LoadedModel:
                 out[i] = ModelError.of(exc)
         keys = list(todo)
         rows = [todo[k][0].ids for k in keys]
-        for batch, result in self._batched(rows, opts, self._classify_rows):
+        batches, shared = self._classify_batches(rows, opts)
+        for batch, result in batches:
             for b, value in zip(batch, result, strict=True):
                 enc, where = todo[keys[b]]
                 item: Result[Classified] = value
                 if not isinstance(value, ModelError):
-                    item = Classified(value, len(enc.ids), enc.truncated)
+                    item = Classified(value, len(enc.ids), enc.truncated, shared.get(b, 0))
                     self._remember(keys[b], item, opts)
                 for i in where:
                     out[i] = item
@@ -379,6 +363,27 @@ class LoadedModel:
                     else Joint(value, len(got.ids), got.truncated)
                 )
         return [r if r is not None else ModelError("NotScored", "no result") for r in out]
+
+    def prefix_sharing(self) -> PrefixSharer | str:
+        """This model's ``PrefixSharer``, or why it has none (``models.prefix``)."""
+        if self._sharer is None:
+            pad = int(self.tokenizer.pad_token_id)
+            self._sharer = prefix_sharer(self.model, self.kind, self.labels, pad)
+        return self._sharer
+
+    def _classify_batches(
+        self, rows: list[list[int]], opts: RunOptions
+    ) -> tuple[Batches, dict[int, int]]:
+        """Scores of ``rows`` by batch, and the prefix tokens each row shared (if any)."""
+
+        def plain(index: list[int]) -> Batches:
+            done = self._batched([rows[i] for i in index], opts, self._classify_rows)
+            return [([index[b] for b in batch], result) for batch, result in done]
+
+        sharer = self.prefix_sharing() if opts.share_prefix and len(rows) > 1 else None
+        if not isinstance(sharer, PrefixSharer):
+            return plain(list(range(len(rows)))), {}
+        return sharer.run(rows, opts.max_batch_tokens, opts.min_shared_prefix, plain)
 
     def _classify_rows(self, ids: Any, mask: Any) -> list[dict[str, float]]:
         if self.kind == "two_layer_head":
@@ -483,12 +488,7 @@ class LoadedModel:
         done = []
         with torch.inference_mode():
             for batch in token_budget_batches([len(r) for r in rows], opts.max_batch_tokens):
-                width = max(len(rows[b]) for b in batch)
-                ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for k, b in enumerate(batch):
-                    ids[k, : len(rows[b])] = torch.tensor(rows[b], dtype=torch.long)
-                    mask[k, : len(rows[b])] = 1
+                ids, mask = right_padded(torch, [rows[b] for b in batch], pad)
                 ids, mask = ids.to(self.device), mask.to(self.device)
                 try:
                     result = fn(ids, mask, batch) if pass_batch else fn(ids, mask)

@@ -41,6 +41,14 @@ right-padded and the score is read at the last kept token, so padding and batch 
 change a result only by float rounding: batched equals unbatched within 1e-5 in float32
 (bfloat16 and float16 round far more, about 1% of the score).
 
+Shared prefixes (``share_prefix``, on by default; ``models.prefix``): with a causal
+(decoder) classifier, inputs whose token ids share at least ``min_shared_prefix`` leading
+tokens (a GRPO group: one prompt, G completions) run that prefix once and reuse its keys
+and values for each suffix; the ids, positions and attention are the plain path's, so the
+scores are too, within float rounding. Encoders and models without a KV cache keep the
+plain path (``prefix_sharing()`` says which and why); ``classify_detailed`` gives each
+input's shared tokens.
+
 Determinism: every result is kept in the loaded model's LRU cache (``CACHE_SIZE``
 entries, keyed by the rendered text and the truncation length), so within a process an
 input always gets the value it got first, whatever it is batched with; ``cache=False``
@@ -94,6 +102,7 @@ from rewardsmith.models.hf_model import (
     loaded_model,
     register_live,
 )
+from rewardsmith.models.prefix import DEFAULT_MIN_PREFIX
 
 __all__ = ["HFBackend"]
 
@@ -107,9 +116,11 @@ class HFBackend:
         device: a torch device string (``cpu``, ``cuda``, ``cuda:1``).
         max_length: tokens per input, truncated from the left; None: the model's limit.
         max_batch_tokens: tokens per forward pass, padding included; None: 2,048 on a CPU,
-            16,384 on a GPU (``hf_model.DEFAULT_MAX_BATCH_TOKENS``).
+            16,384 on a GPU (``batching.DEFAULT_MAX_BATCH_TOKENS``).
         cache: keep results in the loaded model's LRU cache.
         strip_special_tokens: remove special-token strings from chat message contents.
+        share_prefix: run a prefix shared by several inputs once (causal classifiers).
+        min_shared_prefix: the fewest tokens a group of inputs must share to share them.
 
     Raises:
         ConfigError: a bad option (an unknown dtype, a non-positive size).
@@ -125,6 +136,8 @@ class HFBackend:
         max_batch_tokens: int | None = None,
         cache: bool = True,
         strip_special_tokens: bool = True,
+        share_prefix: bool = True,
+        min_shared_prefix: int = DEFAULT_MIN_PREFIX,
     ) -> None:
         problems = []
         if not isinstance(model, str) or not model:
@@ -136,6 +149,8 @@ class HFBackend:
         budget = default_batch_tokens(device) if max_batch_tokens is None else max_batch_tokens
         if budget < 1:
             problems.append(f"max_batch_tokens: at least 1, not {budget}")
+        if min_shared_prefix < 1:
+            problems.append(f"min_shared_prefix: at least 1, not {min_shared_prefix}")
         if problems:
             raise ConfigError("HFBackend: " + "; ".join(problems))
         self.model = model
@@ -145,8 +160,12 @@ class HFBackend:
         self.max_batch_tokens = budget
         self.cache = cache
         self.strip_special_tokens = strip_special_tokens
+        self.share_prefix = share_prefix
+        self.min_shared_prefix = min_shared_prefix
         self.name = f"hf:{model}"
-        self.options = RunOptions(max_length, budget, cache, strip_special_tokens)
+        self.options = RunOptions(
+            max_length, budget, cache, strip_special_tokens, share_prefix, min_shared_prefix
+        )
 
     @classmethod
     def from_model(
@@ -171,7 +190,8 @@ class HFBackend:
 
     def _key(self) -> tuple[object, ...]:
         return (self.model, self.dtype, self.device, self.max_length, self.max_batch_tokens,
-                self.cache, self.strip_special_tokens)  # fmt: skip
+                self.cache, self.strip_special_tokens, self.share_prefix,
+                self.min_shared_prefix)  # fmt: skip
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, HFBackend) and self._key() == other._key()
@@ -200,6 +220,18 @@ class HFBackend:
             return [loaded] * len(inputs)
         with loaded.lock:
             return loaded.classify(list(inputs), self.options)
+
+    def prefix_sharing(self) -> str:
+        """``on`` when ``classify`` shares prefixes, ``off`` when ``share_prefix`` is False,
+        else why the model cannot (an encoder, no KV cache, a failed check)."""
+        if not self.share_prefix:
+            return "off"
+        loaded = self.load("classifier")
+        with loaded.lock:
+            sharer = loaded.prefix_sharing()
+        if isinstance(sharer, str):
+            return sharer
+        return "on" if sharer.reason is None else sharer.reason
 
     async def aclassify_detailed(self, inputs: Sequence[ModelInput]) -> list[Result[Classified]]:
         return await asyncio.to_thread(self.classify_detailed, list(inputs))

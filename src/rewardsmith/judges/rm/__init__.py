@@ -1,8 +1,10 @@
-"""Discriminative reward models: ``rm.score`` (one completion per sequence) and
-``rm.joint`` (a group of completions in one sequence, You Only Judge Once)."""
+"""Discriminative reward models: ``rm.score`` (one completion per sequence), ``rm.joint``
+(a group of completions in one sequence, You Only Judge Once) and ``rm.segments`` (a token
+classifier's label per sub-sentence, Fine-Grained RLHF's R1)."""
 
 from rewardsmith.judges.rm.joint import YOJO, RMJoint, RMJointParams
 from rewardsmith.judges.rm.score import REFERENCE_TEMPLATE, SKYWORK_REWARD, RMScore, RMScoreParams
+from rewardsmith.judges.rm.segments import RMSegments, RMSegmentsParams
 
 __all__ = [
     "REFERENCE_TEMPLATE",
@@ -12,4 +14,6 @@ __all__ = [
     "RMJointParams",
     "RMScore",
     "RMScoreParams",
+    "RMSegments",
+    "RMSegmentsParams",
 ]

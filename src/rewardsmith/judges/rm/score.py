@@ -22,18 +22,30 @@ Inputs (``input``):
   filled with the prompt text, ``Sample.reference`` (a string, the first of a list, or a
   dict's ``answer``) and the completion text. The default template is rewardsmith's own,
   ``REFERENCE_TEMPLATE``: Cooper's exact input format was not found, so set ``template``
-  to what your model was trained on.
+  to what your model was trained on;
+- ``reasoning``: DRM's Coherence input, an outcome reward model's score of the reasoning R
+  given the question Q and the documents D: a conversation whose user turn is the prompt
+  text followed by ``Documents:`` and the documents numbered as ``judge.faithfulness``
+  shows them (``meta["documents"]`` or the reference's; the prompt alone without any), and
+  whose assistant turn is the reasoning, the completion before ``answer_start`` with its
+  ``<think>`` tags dropped (all of it without the marker; an empty reasoning is scored as
+  it is). The ORM and the exact input DRM used are not known.
 
 Heads: ``head`` names the one that is the value; a one-label model's is ``score``. The
 names are read from a local model's files when the reward is built (a wrong ``head`` is
 a build error); for a hub id or a server they are not known before the first answer, so
 ``part_names()`` is empty and ``parts`` stays empty (the scores go to ``info["heads"]``).
 
+Batching (a local model): token-budget batches sorted by length (``models.local``); with
+a causal (decoder) reward model, completions whose rendered texts share a token prefix
+(a GRPO group's prompt) run it once (``share_prefix``, ``models.prefix``), and
+``info["shared_prefix"]`` counts the tokens an item took from that pass.
+
 Papers: Skywork-Reward (arXiv 2410.18451) for the sequence-classification reward model
 and its Bradley-Terry scalar; BaseReward (arXiv 2509.16127) for the two-layer head;
-Cooper (arXiv 2508.05613) for VerifyRM's reference-based input. Secrets of RLHF Part II
-(arXiv 2401.06080) is about training reward models, not scoring with them: it belongs to
-the training command.
+Cooper (arXiv 2508.05613) for VerifyRM's reference-based input; DRM (arXiv 2510.11457)
+for the reasoning input. Secrets of RLHF Part II (arXiv 2401.06080) is about training
+reward models, not scoring with them: it belongs to the training command.
 
 Failure modes, each an item's status, never a number: a model that cannot be loaded or
 run, a server that fails or times out (``models.base.failed_score``: status ``error`` or
@@ -60,6 +72,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
@@ -71,6 +84,7 @@ from rewardsmith.core.reward import is_strict
 from rewardsmith.errors import ConfigError
 from rewardsmith.models.base import Backend, ModelError, ModelInput, Result, failed_score
 from rewardsmith.models.load import load_backend, local_options, resolve_backend
+from rewardsmith.verifiable.extract import reasoning_before
 
 __all__ = [
     "REFERENCE_TEMPLATE",
@@ -79,12 +93,19 @@ __all__ = [
     "RMScoreParams",
     "chat_messages",
     "plain_text",
+    "reasoning_input",
     "reference_text",
 ]
 
 SKYWORK_REWARD = Paper("Skywork-Reward: Bag of Tricks for Reward Modeling in LLMs", "2410.18451")
 REFERENCE_TEMPLATE = "Question: {question}\n\nReference answer: {reference}\n\nResponse: {response}"
-_HF_DEFAULTS = {"max_batch_tokens": None, "max_length": None, "dtype": "float32", "device": "cpu"}
+_HF_DEFAULTS = {
+    "max_batch_tokens": None,
+    "max_length": None,
+    "dtype": "float32",
+    "device": "cpu",
+    "share_prefix": True,
+}
 
 
 class RMScoreParams(Params):
@@ -95,13 +116,18 @@ class RMScoreParams(Params):
     backend: Literal["auto", "hf", "openai", "openrlhf"] = "auto"
     head: str | None = None
     """The head that is the value; None: the only one."""
-    input: Literal["conversation", "text", "reference"] = "conversation"
+    input: Literal["conversation", "text", "reference", "reasoning"] = "conversation"
     template: str = REFERENCE_TEMPLATE
     """For ``input="reference"``: ``{question}``, ``{reference}`` and ``{response}``."""
+    answer_start: str = Field("<answer>", min_length=1)
+    """For ``input="reasoning"``: the reasoning is the completion before this marker."""
     sigmoid: bool = False
     max_batch_tokens: int | None = Field(None, ge=1)
     """Tokens per forward pass, padding counted; None: 2,048 on a CPU, 16,384 on a GPU."""
     max_length: int | None = Field(None, ge=2)
+    share_prefix: bool = True
+    """Run a token prefix that several completions share (their prompt) once, with a causal
+    reward model (``models.prefix``); the scores are the same within float rounding."""
     dtype: Literal["float32", "bfloat16", "float16", "auto"] = "float32"
     device: str = "cpu"
     served_model: str | None = None
@@ -178,7 +204,7 @@ class RMScore(ItemReward):
             p = self.params
             options: dict[str, Any]
             if self.kind == "hf":
-                options = local_options(p)
+                options = {**local_options(p), "share_prefix": p.share_prefix}
             else:
                 options = {"timeout_s": p.timeout_s}
                 if self.kind == "openai":
@@ -275,6 +301,8 @@ class RMScore(ItemReward):
             info["tokens"] = tokens
         if getattr(result, "truncated", False):
             info["truncated"] = True
+        if getattr(result, "shared_prefix", 0):
+            info["shared_prefix"] = result.shared_prefix
         head = self.params.head
         if head is None and len(scores) == 1:
             head = next(iter(scores))
@@ -303,11 +331,27 @@ class RMScore(ItemReward):
             ]
         if mode == "text":
             return plain_text(sample.prompt) + plain_text(sample.completion)
+        if mode == "reasoning":
+            return reasoning_input(sample, self.params.answer_start)
         return self.params.template.format(
             question=plain_text(sample.prompt),
             reference=reference_text(sample.reference),
             response=sample.text,
         )
+
+
+def reasoning_input(sample: Sample, answer_start: str = "<answer>") -> list[dict[str, str]]:
+    """DRM's Coherence input: the question and documents, then the reasoning (see
+    ``input`` in the module docstring)."""
+    from rewardsmith.judges.faithfulness import documents_text  # imports this module
+
+    question = plain_text(sample.prompt)
+    with contextlib.suppress(ValueError):  # no documents: the question alone
+        question += "\n\nDocuments:\n" + documents_text(sample)
+    return [
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": reasoning_before(sample.text, answer_start)},
+    ]
 
 
 def chat_messages(part: str | Sequence[Mapping[str, Any]], role: str) -> list[Mapping[str, Any]]:

@@ -77,6 +77,7 @@ from rewardsmith.likelihood.base import (
 )
 from rewardsmith.models.base import Backend, TokenLogprobs
 from rewardsmith.models.load import resolve_backend
+from rewardsmith.verifiable.extract import answer_span
 
 __all__ = ["DRM", "Confidence", "ConfidenceParams", "answer_span", "tokens_before"]
 
@@ -229,16 +230,6 @@ class Confidence(LikelihoodReward):
                 "(missing='reasoning' scores it as all reasoning)"
             )
         return span
-
-
-def answer_span(text: str, start: str, end: str = "") -> tuple[int, int] | None:
-    """The answer's characters ``[at, stop)``: from ``start``'s first occurrence to the end
-    of the first ``end`` after it (or of ``text``); None without ``start``."""
-    at = text.find(start)
-    if at < 0:
-        return None
-    close = text.find(end, at + len(start)) if end else -1
-    return at, (close + len(end) if close >= 0 else len(text))
 
 
 def tokens_before(length: Callable[[int], int], n: int, char: int) -> int:
