@@ -13,10 +13,11 @@ a trainer that places each reward on the token where its sentence ends (map the 
 through the tokenizer's offsets). ``parts["factual"]`` is the share of factual sentences.
 Range: [-reward x max_sentences, reward x max_sentences].
 
-The other terms of the paper, R1 (relevance, repetition, coherence per sub-sentence,
-±0.3) and R3 (information completeness, a sequence-level preference RM), need their
-trained classifiers: R3 is ``rm.score`` with that model, normalised as the paper does
-with ``transform.affine``; R1's classifier is not built.
+The other terms of the paper need their trained classifiers: R1 (relevance, repetition,
+coherence per sub-sentence, ±0.3) is ``rm.segments``, the paper's token classifier read at
+each sub-sentence, with the same dense ``info["segments"]``; R3 (information
+completeness, a sequence-level preference RM) is ``rm.score`` with that model, normalised
+as the paper does with ``transform.affine``.
 
 How it can be gamed (the paper's pitfall): fewer sentences make fewer errors, so short
 answers minimise the penalty; the completeness term (R3) is what pays for saying enough.
