@@ -41,6 +41,7 @@ from rewardsmith.judges.rubric import JudgeRubric, JudgeRubricParams
 from rewardsmith.judges.segments import JudgeSegments, JudgeSegmentsParams
 from rewardsmith.judges.sentences import JudgeSentences, JudgeSentencesParams
 from rewardsmith.judges.table_qa import JudgeTableQA, JudgeTableQAParams
+from rewardsmith.judges.thoughts import JudgeThoughts, JudgeThoughtsParams
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP = {
@@ -54,6 +55,7 @@ TOP = {
     "judge.segments": '[{"sentence": 1, "factual": 1}]',
     "judge.relevance": "Relevance: 1.00\nFinal answer: True",
     "judge.table_qa": "Answer: PAID",
+    "judge.thoughts": '[{"step": 1, "correct": 1}]',
 }
 
 
@@ -107,6 +109,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "judge.segments": lambda b: JudgeSegments(JudgeSegmentsParams(model="paying"), backend=b),
         "judge.relevance": lambda b: JudgeRelevance(JudgeRelevanceParams(model="paying"), backend=b),
         "judge.table_qa": lambda b: JudgeTableQA(JudgeTableQAParams(model="paying"), backend=b),
+        "judge.thoughts": lambda b: JudgeThoughts(JudgeThoughtsParams(model="paying"), backend=b),
     }
     rows = []
     for name, make in judges.items():

@@ -156,6 +156,7 @@ REQUIRED_PARAMS: dict[str, dict[str, object]] = {
     "judge.critique": {"model": "/nonexistent/judge"},
     "judge.sentences": {"model": "/nonexistent/judge"},
     "judge.segments": {"model": "/nonexistent/judge"},
+    "judge.thoughts": {"model": "/nonexistent/judge"},
     "judge.relevance": {"model": "/nonexistent/judge"},
     "judge.table_qa": {"model": "/nonexistent/judge"},
     "likelihood.reference_logprob": {"model": "/nonexistent/lm"},

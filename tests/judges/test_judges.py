@@ -401,8 +401,8 @@ def test_the_master_key_benchmark_pays_nothing() -> None:
 
     bench = load_script("benchmarks/judge_master_keys.py")
     out = bench.run(Namespace(prompts=3, repeat=1))
-    assert [r["paid"] for r in out["rows"]] == [0] * 11
-    assert [r["calls"] for r in out["rows"]] == [0] * 11
+    assert [r["paid"] for r in out["rows"]] == [0] * 12
+    assert [r["calls"] for r in out["rows"]] == [0] * 12
     assert len(out["real_flagged"]) < out["real_completions"] / 20
 
 

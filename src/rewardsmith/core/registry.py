@@ -206,6 +206,7 @@ BUILTIN_MODULES = (
     "rewardsmith.judges.critique",
     "rewardsmith.judges.sentences",
     "rewardsmith.judges.segments",
+    "rewardsmith.judges.thoughts",  # TP-GRPO, arXiv 2507.23317
     "rewardsmith.judges.relevance",
     "rewardsmith.judges.table_qa",
     "rewardsmith.likelihood.reference",

@@ -40,7 +40,7 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import Field
 
@@ -59,6 +59,7 @@ __all__ = [
     "JudgeParams",
     "JudgeParseError",
     "accounting",
+    "shared_backend",
 ]
 
 CACHE_SIZE = 16_384
@@ -292,6 +293,24 @@ class JudgeCore:
                 f"{self.template.key}: {failed} of {len(answers)} verdicts unparseable "
                 f"(max_parse_failure={limit}); the judge's output format has likely broken"
             )
+
+
+class _SharedBackend:
+    """Another core's backend, loaded by that core on first use."""
+
+    def __init__(self, core: JudgeCore) -> None:
+        self.core = core
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "core":
+            raise AttributeError(name)
+        return getattr(self.core.backend(), name)
+
+
+def shared_backend(core: JudgeCore) -> Backend:
+    """``core``'s backend, for a second core of the same judge (another template): one
+    model loaded, not two, and both pickle together."""
+    return cast(Backend, _SharedBackend(core))
 
 
 def accounting(answers: Sequence[Answer]) -> dict[str, Any]:

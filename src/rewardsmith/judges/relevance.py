@@ -113,14 +113,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from pydantic import Field
 
 from rewardsmith.core import ItemReward, Paper, Sample, Score, register
 from rewardsmith.core.reward import is_strict
 from rewardsmith.judges.base import pregate_reason, prompt_text
-from rewardsmith.judges.core import Answer, Ask, JudgeCore, JudgeParams, accounting
+from rewardsmith.judges.core import (
+    Answer,
+    Ask,
+    JudgeCore,
+    JudgeParams,
+    accounting,
+    shared_backend,
+)
 from rewardsmith.judges.parse import ParseError
 from rewardsmith.models.base import Backend
 from rewardsmith.verifiable.extract import last_tag_block
@@ -415,18 +422,6 @@ class _Plan:
     answer_ask: int  # -1: no answer check
 
 
-class _Shared:
-    """The relevance core's backend, for the answer core: one model loaded, not two."""
-
-    def __init__(self, core: JudgeCore) -> None:
-        self.core = core
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name == "core":
-            raise AttributeError(name)
-        return getattr(self.core.backend(), name)
-
-
 @register(
     summary="R3-RAG: a judge's relevance of each search step's documents, scaled by the answer's outcome",
     paper=R3_RAG,
@@ -442,7 +437,7 @@ class JudgeRelevance(ItemReward):
         self.params = params
         self.core = JudgeCore(params, "r3rag_relevance", backend)
         answer_params = params.model_copy(update={"template": params.answer_template})
-        shared = backend if backend is not None else cast(Backend, _Shared(self.core))
+        shared = backend if backend is not None else shared_backend(self.core)
         self.answer_core = JudgeCore(answer_params, "r3rag_answer_check", shared)
 
     @property
