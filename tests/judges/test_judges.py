@@ -224,7 +224,7 @@ def test_the_cache_never_pays_twice_and_a_new_template_version_misses(tmp_path: 
     assert judge.score(batch) == first and len(backend.calls) == 2
     bumped = tmp_path / "v2.yaml"
     source = (TEMPLATES / "master_rm.yaml").read_text()
-    bumped.write_text(source.replace("version: 1", "version: 2"))
+    bumped.write_text(source.replace("version: 2", "version: 3"))
     reference(backend, template=str(bumped)).score(batch)
     assert len(backend.calls) == 4
     uncached = reference(backend, cache=False)
@@ -349,6 +349,22 @@ def test_probability_reads_yes_and_no_log_probs() -> None:
     )
     (gated,) = reference(backend, probability=True).score([item("Solution")])
     assert gated.value == 0.0 and gated.info["pregate"]
+
+
+def test_the_judge_reads_the_last_line_as_master_rm_was_trained_and_gates_that_line() -> None:
+    backend = Scripted(always("YES"))
+    solution = "Add them: 2 + 3.\n\nThe answer is 5.\n  \n"
+    (score,) = reference(backend).score([item(solution)])
+    assert score.value == 1.0
+    ((sent, *_),) = backend.calls
+    assert "**Solution Process (Final Step Only):**  \nThe answer is 5.  \n" in sent
+    assert "Add them" not in sent
+    (full,) = reference(backend, response="full").score([item(solution)])
+    assert "Add them: 2 + 3." in backend.calls[-1][0]
+    # a right answer followed by a lone master key is judged on the key: gated, no call
+    calls = len(backend.calls)
+    (gated,) = reference(backend).score([item("The answer is 5.\n:")])
+    assert gated.value == 0.0 and gated.info["pregate"] and len(backend.calls) == calls
 
 
 def test_meta_rm_keeps_the_best_rated_critiques() -> None:

@@ -46,7 +46,8 @@ def test_a_served_judge_gets_the_papers_prompt_and_sampling_and_votes() -> None:
     (body,) = seen
     assert body["model"] == "judge" and body["n"] == 3 and body["temperature"] == 0.7
     assert body["seed"] == 11 and body["messages"][-1]["role"] == "user"
-    assert "**Reference Answer:**\n5" in body["messages"][-1]["content"]
+    assert body["messages"][0] == {"role": "system", "content": "You are a helpful assistant."}
+    assert "**Reference Answer:**  \n5  \n" in body["messages"][-1]["content"]
 
 
 def test_server_errors_are_retried_by_the_client_then_a_status() -> None:
@@ -109,14 +110,14 @@ def test_the_parse_failure_rate_per_judge_reaches_metrics_and_the_summary() -> N
     samples = [Sample(prompt=Q, completion=f"It is {k}.", reference="5") for k in range(4)]
     summary = Summary()
     summary.update(judge.score(samples))
-    assert summary.as_dict()["errors"] == {"ParseError (master_rm@1)": 2}
+    assert summary.as_dict()["errors"] == {"ParseError (master_rm@2)": 2}
     body = {
         "samples": [{"prompt": Q, "completion": f"It is {k}!", "reference": "5"} for k in range(4)]
     }
     with running(create_app(judge)) as url:
         assert httpx2.post(url + "/score", json=body).status_code == 200
         text = httpx2.get(url + "/metrics").text
-    line = 'rewardsmith_item_errors_total{endpoint="score",type="ParseError (master_rm@1)"} 2.0'
+    line = 'rewardsmith_item_errors_total{endpoint="score",type="ParseError (master_rm@2)"} 2.0'
     assert line in text
 
 

@@ -10,12 +10,16 @@ rendered prompt (one scoring call, no sampling; the backend must return log-prob
 local model, or a server with prompt log-probs such as vLLM).
 
 Range: [0, 1]. ``Sample.reference`` is a string, a list's first item, or a dict's
-``answer``.
+``answer``. The judge reads the completion's last non-empty line (``response:
+last_line``, the default): the prompt's "Solution Process (Final Step Only)", as the
+paper's scoring scripts send it and Master-RM was trained to read; ``response: full``
+sends the whole completion.
 
 How it can be gamed: the paper's master keys (":", ".", "Thought process:", "Solution",
 "解", ...) are the attack this reward exists to stop: with ``pregate`` on (the default)
 every degenerate completion is scored 0 by rule, with the reason, and the judge is never
-asked. The parser accepts YES or NO alone (markdown and quotes aside): "YES, but..." or
+asked; with ``last_line`` the line the judge would read is gated too, so a right answer
+followed by a lone ":" line is not sent as ":". The parser accepts YES or NO alone (markdown and quotes aside): "YES, but..." or
 a verdict inside ``<think>`` is a parse failure, never a YES. Use a judge trained
 against the keys (Master-RM) for what the rule cannot see.
 
@@ -26,11 +30,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from rewardsmith.core import Paper, Sample, Score, register
 from rewardsmith.core.reward import is_strict
 from rewardsmith.judges.base import JudgeItem, completion_text, prompt_text
+from rewardsmith.judges.pregate import degenerate
 from rewardsmith.judges.core import Ask, JudgeParams
 from rewardsmith.judges.parse import yes_no
 from rewardsmith.judges.rm.score import reference_text
@@ -46,6 +51,14 @@ class JudgeReferenceParams(JudgeParams):
 
     probability: bool = False
     """The value is P(YES) from log-probs, not the share of sampled YES verdicts."""
+    response: Literal["last_line", "full"] = "last_line"
+    """What the judge reads as the solution: the completion's last non-empty line (the
+    paper's scripts, Master-RM's training input) or the whole completion."""
+
+
+def last_line(text: str) -> str:
+    """The last line of ``text`` with anything but whitespace on it ("" if none)."""
+    return next((line for line in reversed(text.split("\n")) if line.strip()), "")
 
 
 @register(
@@ -58,6 +71,18 @@ class JudgeReference(JudgeItem):
     def __init__(self, params: JudgeReferenceParams, backend: Any = None) -> None:
         super().__init__(params, backend)
         self.probability = params.probability
+        self.response = params.response
+
+    def judged(self, sample: Sample) -> str:
+        """The solution text the judge reads."""
+        text = completion_text(sample)
+        return last_line(text) if self.response == "last_line" else text
+
+    def pregated(self, sample: Sample) -> str | None:
+        reason = super().pregated(sample)
+        if reason is None and self.params.pregate and self.response == "last_line":
+            reason = degenerate(self.judged(sample), prompt_text(sample))
+        return reason
 
     @property
     def range(self) -> tuple[float, float]:
@@ -67,7 +92,7 @@ class JudgeReference(JudgeItem):
         messages = self.core.template.render(
             question=prompt_text(sample),
             reference=reference_text(sample.reference),
-            response=completion_text(sample),
+            response=self.judged(sample),
         )
         return Ask(messages, yes_no)
 

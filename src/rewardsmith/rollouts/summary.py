@@ -15,7 +15,7 @@ __all__ = ["Summary", "error_label"]
 
 def error_label(score: Score) -> str | None:
     """What failed, for counting: the error's type, with the judge's template when a judge
-    failed (``ParseError (master_rm@1)``: the parse-failure rate per judge); None when the
+    failed (``ParseError (master_rm@2)``: the parse-failure rate per judge); None when the
     item has no error."""
     if score.error is None:
         return None
