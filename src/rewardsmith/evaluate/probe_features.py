@@ -20,14 +20,21 @@ from typing import Any
 from rewardsmith.errors import ConfigError, InputError, MissingExtraError
 from rewardsmith.evaluate.probe_data import LabelledText
 
-__all__ = ["FeatureOptions", "encode_texts", "last_token_features", "load_probe_model"]
+__all__ = [
+    "FeatureOptions",
+    "encode_texts",
+    "import_torch",
+    "last_token_features",
+    "load_probe_model",
+]
 
 TEMPLATES = ("plain", "chat")
 PADDING_SIDES = ("right", "left")
 TOKENIZE_CHUNK = 1024
 
 
-def _torch() -> Any:
+def import_torch() -> Any:
+    """torch, or the extra to install."""
     try:
         import torch
     except ImportError:
@@ -73,7 +80,7 @@ def load_probe_model(model: str, dtype: str = "float32", device: str = "auto") -
     from rewardsmith.models.hf_model import loaded_model
 
     if device == "auto":
-        device = "cuda" if _torch().cuda.is_available() else "cpu"
+        device = "cuda" if import_torch().cuda.is_available() else "cpu"
     try:
         try:
             return loaded_model(model, "classifier", dtype, device)
