@@ -360,7 +360,7 @@ def test_the_judge_reads_the_last_line_as_master_rm_was_trained_and_gates_that_l
     assert "**Solution Process (Final Step Only):**  \nThe answer is 5.  \n" in sent
     assert "Add them" not in sent
     (full,) = reference(backend, response="full").score([item(solution)])
-    assert "Add them: 2 + 3." in backend.calls[-1][0]
+    assert full.value == 1.0 and "Add them: 2 + 3." in backend.calls[-1][0]
     # a right answer followed by a lone master key is judged on the key: gated, no call
     calls = len(backend.calls)
     (gated,) = reference(backend).score([item("The answer is 5.\n:")])

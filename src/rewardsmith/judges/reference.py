@@ -35,9 +35,9 @@ from typing import Any, Literal
 from rewardsmith.core import Paper, Sample, Score, register
 from rewardsmith.core.reward import is_strict
 from rewardsmith.judges.base import JudgeItem, completion_text, prompt_text
-from rewardsmith.judges.pregate import degenerate
 from rewardsmith.judges.core import Ask, JudgeParams
 from rewardsmith.judges.parse import yes_no
+from rewardsmith.judges.pregate import degenerate
 from rewardsmith.judges.rm.score import reference_text
 from rewardsmith.models.base import ModelError, failed_score
 
