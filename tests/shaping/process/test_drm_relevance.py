@@ -253,6 +253,27 @@ def test_master_keys_earn_the_floor(nli: Path) -> None:
     assert all(s.value == r.floor and s.status is Status.OK for s in scores)
 
 
+@pytest.mark.parametrize(
+    "reasoning",
+    [
+        Q,  # the question restated: entailed by the question
+        "who wrote the play hamlet",
+        DOCS[0],  # a document copied whole: the best cosine there is
+        "Shakespeare's company performed at the Globe in London.",
+        "Let's think step by step.",
+    ],
+    ids=["question", "question-folded", "document", "titled-document", "opener"],
+)
+def test_an_echoed_or_empty_reasoning_earns_the_floor(nli: Path, reasoning: str) -> None:
+    r = reward(nli)
+    completion = f"<think>{reasoning}</think><answer>William Shakespeare</answer>"
+    (score,) = r.score([sample(completion)])
+    assert score.value == r.floor and score.info["reason"].startswith("the reasoning ")
+    # with words of its own the same item is read
+    (read,) = r.score([sample(GOOD)])
+    assert read.value is not None and read.value > r.floor and "reason" not in read.info
+
+
 def test_a_huge_completion_earns_the_floor_unread(nli: Path) -> None:
     r = reward(nli, max_chars=1000)
     (score,) = r.score([sample("<think>" + "x " * 1000 + "</think><answer>a</answer>")])

@@ -38,8 +38,9 @@ reasoning or an empty answer, or over ``max_chars`` characters earns the floor w
 ``info["reason"]`` (the completion's fault).
 
 How it can be gamed: it pays text an NLI model and an embedder like, not correct text.
-Restating the question as the reasoning is entailed by it; copying the documents into
-the reasoning raises the cosine; a reasoning that states the answer outright ("so the
+A reasoning that is the question or a document copied whole (the pre-gate's restate
+rule against each) or a bare reasoning opener earns the floor; a reasoning that copies
+most of a document among words of its own still raises the cosine; a reasoning that states the answer outright ("so the
 answer is X") entails it whatever came before. NLI models are trained on sentence pairs
 and are unreliable on long reasoning. Pair it with a verifier, and with the other DRM
 dimensions.
@@ -66,6 +67,7 @@ from rewardsmith.core.reward import guarded, is_strict
 from rewardsmith.errors import ConfigError
 from rewardsmith.judges.base import prompt_text
 from rewardsmith.judges.faithfulness import documents
+from rewardsmith.judges.pregate import degenerate
 from rewardsmith.models.embeddings import DEFAULT_EMBEDDING_MODEL, SentenceEmbedder, Vectors
 from rewardsmith.models.nli import NLIModel, entailment_index
 from rewardsmith.shaping.process.confidence import DRM
@@ -189,7 +191,12 @@ class Relevance(ItemReward):
         if not answer and self.weights["answer"] > 0:
             return self._floor("empty answer")
         docs = [t for _, t in documents(sample)] if self.weights["documents"] > 0 else []
-        return _Item(-1, prompt_text(sample), reasoning, answer, docs, {}, [])
+        question = prompt_text(sample)
+        for source in (question, *docs):  # entailed by the question, close to a document
+            why = degenerate(reasoning, source)  # by being it: says nothing of its own
+            if why is not None:
+                return self._floor(f"the reasoning {why.replace('the question', 'its source')}")
+        return _Item(-1, question, reasoning, answer, docs, {}, [])
 
     def _floor(self, reason: str) -> Score:
         return Score(self.floor, info={"reason": reason})
