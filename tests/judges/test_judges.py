@@ -361,6 +361,9 @@ def test_the_judge_reads_the_last_line_as_master_rm_was_trained_and_gates_that_l
     assert "Add them" not in sent
     (full,) = reference(backend, response="full").score([item(solution)])
     assert full.value == 1.0 and "Add them: 2 + 3." in backend.calls[-1][0]
+    # a closing tag on its own line is not the final step: the line above it is
+    block = reference(backend).score([item("<think>2 + 3</think>\n<answer>\n5\n</answer>\n")])
+    assert block[0].value == 1.0 and "Final Step Only):**  \n5  \n" in backend.calls[-1][0]
     # a right answer followed by a lone master key is judged on the key: gated, no call
     calls = len(backend.calls)
     (gated,) = reference(backend).score([item("The answer is 5.\n:")])

@@ -10,7 +10,7 @@ rendered prompt (one scoring call, no sampling; the backend must return log-prob
 local model, or a server with prompt log-probs such as vLLM).
 
 Range: [0, 1]. ``Sample.reference`` is a string, a list's first item, or a dict's
-``answer``. The judge reads the completion's last non-empty line (``response:
+``answer``. The judge reads the completion's last line with content, closing tags skipped (``response:
 last_line``, the default): the prompt's "Solution Process (Final Step Only)", as the
 paper's scoring scripts send it and Master-RM was trained to read; ``response: full``
 sends the whole completion.
@@ -29,6 +29,7 @@ Paper: One Token to Fool LLM-as-a-Judge (arXiv 2507.08794).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -56,9 +57,13 @@ class JudgeReferenceParams(JudgeParams):
     paper's scripts, Master-RM's training input) or the whole completion."""
 
 
+_TAGS = re.compile(r"</?[A-Za-z][\w-]*>")
+
+
 def last_line(text: str) -> str:
-    """The last line of ``text`` with anything but whitespace on it ("" if none)."""
-    return next((line for line in reversed(text.split("\n")) if line.strip()), "")
+    """The last line of ``text`` with anything but whitespace and tags on it ("" if none):
+    in ``<answer>\n5\n</answer>`` the line is ``5``, not the closing tag."""
+    return next((line for line in reversed(text.split("\n")) if _TAGS.sub("", line).strip()), "")
 
 
 @register(
